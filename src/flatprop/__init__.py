@@ -1,0 +1,18 @@
+"""flatprop: loss layers with staged ("flat") forward and backward passes, in NumPy.
+
+Modules
+-------
+losses
+    The multiclass SVM, squared hinge, softmax cross-entropy and L2 losses, each as a
+    one-shot function and a staged forward/backward pair.
+naive
+    Loop implementations of the same losses: the readable reference and test oracle.
+gradcheck
+    Numerical gradients by central differences, and the relative error.
+"""
+
+from flatprop import gradcheck, losses, naive
+
+__version__ = "0.1.0"
+
+__all__ = ["__version__", "gradcheck", "losses", "naive"]

@@ -1,0 +1,178 @@
+"""Input checks at the public boundary.
+
+Every public function of flatprop validates its arguments once, here, and the
+computation behind it trusts them. Each check raises ``TypeError`` (wrong kind of
+thing) or ``ValueError`` (right kind, wrong value or shape) with a message that
+names the argument, says what was expected and what was given. None of them
+writes into its input.
+"""
+
+from __future__ import annotations
+
+from typing import Literal, TypeAlias
+
+import numpy as np
+import numpy.typing as npt
+
+Reduction: TypeAlias = Literal["mean", "sum", "none"]
+REDUCTIONS: tuple[str, ...] = ("mean", "sum", "none")
+
+FloatArray: TypeAlias = npt.NDArray[np.floating]
+IntArray: TypeAlias = npt.NDArray[np.integer]
+
+
+def _describe(array: np.ndarray) -> str:
+    return f"an array of shape {array.shape} and dtype {array.dtype}"
+
+
+def as_float_array(
+    value: npt.ArrayLike,
+    name: str,
+    *,
+    ndim: int | None = None,
+    dtype: np.dtype | None = None,
+    check_finite: bool = True,
+) -> FloatArray:
+    """Return ``value`` as a real floating array, without copying when possible.
+
+    Integer input becomes float64 and float16 becomes float32 (half precision has
+    too little range for ``exp`` and long sums); float32 and float64 are kept.
+    With ``dtype`` given, the result is cast to it instead.
+    """
+    array = np.asarray(value)
+    kind = array.dtype.kind
+    if kind == "b":
+        raise TypeError(f"{name} must hold real numbers, got booleans ({_describe(array)})")
+    if kind == "c":
+        raise TypeError(f"{name} must hold real numbers, got complex ({_describe(array)})")
+    if kind not in "iuf":
+        raise TypeError(f"{name} must hold real numbers, got {_describe(array)}")
+    if ndim is not None and array.ndim != ndim:
+        raise ValueError(f"{name} must be {ndim}-D, got {_describe(array)}")
+    if dtype is None:
+        dtype = result_dtype(array.dtype)
+    # asarray returns the input itself when it already has this dtype: no copy.
+    array = np.asarray(array, dtype=dtype)
+    if check_finite:
+        require_finite(array, name)
+    return array
+
+
+def result_dtype(dtype: np.dtype) -> np.dtype:
+    """The floating dtype flatprop computes in for an input of ``dtype``."""
+    if dtype in (np.float16, np.float32):
+        return np.dtype(np.float32)
+    return np.dtype(np.float64)  # integers, float64 and long double
+
+
+def require_finite(array: FloatArray, name: str) -> None:
+    """Raise ``ValueError`` if ``array`` holds NaN or +-inf."""
+    # One pass, no temporary: a finite total means every entry is finite (NaN and
+    # inf propagate through a sum). Only when the total is not finite do we pay
+    # for the exact, entry-wise test, which also tells overflow from bad input.
+    if np.isfinite(np.sum(array)):
+        return
+    bad = ~np.isfinite(array)
+    if bad.any():
+        first = tuple(int(i) for i in np.argwhere(bad)[0])
+        where = f" at index {first}" if first else ""
+        raise ValueError(
+            f"{name} must be finite, got {int(bad.sum())} NaN or infinite "
+            f"value(s) (first {array[first]!r}{where}); "
+            "pass check_finite=False to take responsibility for them"
+        )
+
+
+def as_labels(value: npt.ArrayLike, name: str, *, num_examples: int, num_classes: int) -> IntArray:
+    """Return integer class labels of shape (N,) with every entry in [0, C)."""
+    labels = np.asarray(value)
+    if labels.dtype.kind not in "iu":
+        kind = "booleans" if labels.dtype.kind == "b" else f"dtype {labels.dtype}"
+        raise TypeError(
+            f"{name} must hold integer class labels, got {kind} "
+            f"({_describe(labels)}); convert with {name}.astype(int) if the values are whole"
+        )
+    if labels.shape != (num_examples,):
+        raise ValueError(
+            f"{name} must have shape ({num_examples},), one label per row of the scores, "
+            f"got shape {labels.shape}"
+        )
+    if num_examples:
+        low, high = labels.min(), labels.max()
+        if low < 0 or high >= num_classes:
+            bad = low if low < 0 else high
+            raise ValueError(
+                f"{name} must hold class labels in [0, {num_classes}) for {num_classes} "
+                f"classes, got {int(bad)}"
+            )
+    return labels
+
+
+def as_probabilities(
+    value: npt.ArrayLike, name: str, *, shape: tuple[int, ...], dtype: np.dtype, check_finite: bool
+) -> FloatArray:
+    """Return an (N, C) array of probability rows (non-negative, summing to 1)."""
+    targets = as_float_array(value, name, dtype=dtype, check_finite=check_finite)
+    if targets.shape != shape:
+        raise ValueError(
+            f"{name} as probability targets must have the shape of the scores {shape}, "
+            f"got shape {targets.shape}"
+        )
+    if targets.size == 0:
+        return targets
+    if targets.min() < 0:
+        raise ValueError(f"{name} must hold probabilities >= 0, got {targets.min()!r}")
+    row_sums = targets.sum(axis=1)
+    tolerance = float(np.sqrt(np.finfo(dtype).eps)) * shape[1]
+    worst = int(np.argmax(np.abs(row_sums - 1)))
+    if abs(row_sums[worst] - 1) > tolerance:
+        raise ValueError(
+            f"{name} rows must sum to 1 (within {tolerance:.1e}), "
+            f"got a row summing to {row_sums[worst]!r} at row {worst}"
+        )
+    return targets
+
+
+def as_weights(
+    value: npt.ArrayLike, name: str, *, length: int, meaning: str, dtype: np.dtype
+) -> FloatArray:
+    """Return a finite, non-negative (length,) weight vector."""
+    weights = as_float_array(value, name, dtype=dtype, check_finite=False)
+    if weights.shape != (length,):
+        raise ValueError(
+            f"{name} must have shape ({length},), {meaning}, got shape {weights.shape}"
+        )
+    if not np.isfinite(weights).all():
+        raise ValueError(f"{name} must be finite, got {weights!r}")
+    if length and weights.min() < 0:
+        raise ValueError(f"{name} must be non-negative, got {weights.min()!r}")
+    return weights
+
+
+def check_reduction(reduction: object) -> Reduction:
+    """Return ``reduction`` if it is one of "mean", "sum" or "none"."""
+    if not isinstance(reduction, str) or reduction not in REDUCTIONS:
+        raise ValueError(f"reduction must be one of 'mean', 'sum', 'none', got {reduction!r}")
+    return reduction  # type: ignore[return-value]
+
+
+def as_real_scalar(value: object, name: str) -> float:
+    """Return ``value`` as a finite Python float (rejecting bool, complex, strings)."""
+    if isinstance(value, bool | np.bool_) or not isinstance(
+        value, int | float | np.integer | np.floating
+    ):
+        raise TypeError(
+            f"{name} must be a real number, got {value!r} of type {type(value).__name__}"
+        )
+    number = float(value)
+    if not np.isfinite(number):
+        raise ValueError(f"{name} must be finite, got {number!r}")
+    return number
+
+
+def as_scores(value: npt.ArrayLike, name: str, *, check_finite: bool) -> FloatArray:
+    """Return an (N, C) floating score matrix with C >= 1."""
+    scores = as_float_array(value, name, ndim=2, check_finite=check_finite)
+    if scores.shape[1] == 0:
+        raise ValueError(f"{name} must have at least one class (column), got shape {scores.shape}")
+    return scores

@@ -1,0 +1,54 @@
+"""Loss layers with staged ("flat") forward and backward passes.
+
+Each loss ``X`` comes as three functions:
+
+- ``X(inputs, ...) -> (loss, grads)``, the one-shot call;
+- ``X_forward(inputs, ...) -> (loss, cache)``, whose cache names every stage;
+- ``X_backward(cache, dloss=1.0) -> grads``.
+
+``grads`` is a dict keyed by the input's name (``"scores"`` or ``"pred"``).
+
+========================  ====================================================
+loss                      per-example loss L_i
+========================  ====================================================
+``multiclass_svm``        sum_{j != y_i} max(0, s_j - s_{y_i} + margin)
+``squared_hinge``         sum_{j != y_i} max(0, s_j - s_{y_i} + margin)^2
+``softmax_cross_entropy`` -sum_c t_ic log softmax(s_i)_c
+``l2``                    ||pred_i - target_i||^2
+========================  ====================================================
+"""
+
+from flatprop.losses.hinge import (
+    HingeCache,
+    multiclass_svm,
+    multiclass_svm_backward,
+    multiclass_svm_forward,
+    squared_hinge,
+    squared_hinge_backward,
+    squared_hinge_forward,
+)
+from flatprop.losses.l2 import L2Cache, l2, l2_backward, l2_forward
+from flatprop.losses.softmax import (
+    SoftmaxCrossEntropyCache,
+    softmax_cross_entropy,
+    softmax_cross_entropy_backward,
+    softmax_cross_entropy_forward,
+)
+
+__all__ = [
+    "HingeCache",
+    "L2Cache",
+    "SoftmaxCrossEntropyCache",
+    "l2",
+    "l2_backward",
+    "l2_forward",
+    "multiclass_svm",
+    "multiclass_svm_backward",
+    "multiclass_svm_forward",
+    "softmax_cross_entropy",
+    "softmax_cross_entropy_backward",
+    "softmax_cross_entropy_forward",
+    "squared_hinge",
+    "squared_hinge_backward",
+    "squared_hinge_forward",
+]

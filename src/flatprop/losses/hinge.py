@@ -1,0 +1,477 @@
+r"""Multiclass hinge losses: the Weston--Watkins SVM loss and its squared variant.
+
+For scores :math:`s_i` (a row of the (N, C) score matrix) and label :math:`y_i`,
+
+.. math::
+
+    m_{ij} = \max(0,\, s_{ij} - s_{iy_i} + \Delta) \quad (j \neq y_i), \qquad m_{iy_i} = 0,
+
+    L_i = \sum_j m_{ij} \;\text{(multiclass SVM)}, \qquad
+    L_i = \sum_j m_{ij}^2 \;\text{(squared hinge)}.
+
+The forward pass is staged exactly as the math names it: ``correct_scores``,
+``margins``, per-example ``losses``, ``loss``. The backward pass walks the same
+stages in reverse: ``dlosses``, ``dmargins``, ``dscores``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from flatprop._validation import (
+    FloatArray,
+    IntArray,
+    Reduction,
+    as_labels,
+    as_real_scalar,
+    as_scores,
+    as_weights,
+    check_reduction,
+)
+from flatprop.losses._reduction import (
+    example_weights,
+    loss_gradient_per_example,
+    mean_divisor,
+    reduce_losses,
+    row_coefficients,
+)
+
+__all__ = [
+    "HingeCache",
+    "multiclass_svm",
+    "multiclass_svm_backward",
+    "multiclass_svm_forward",
+    "squared_hinge",
+    "squared_hinge_backward",
+    "squared_hinge_forward",
+]
+
+
+@dataclass(frozen=True, eq=False)
+class HingeCache:
+    """The stages of a hinge-loss forward pass, kept for the backward pass.
+
+    Attributes
+    ----------
+    scores : ndarray, shape (N, C)
+        The input scores (not copied: do not modify them before the backward pass).
+    y : ndarray of int, shape (N,)
+        The labels.
+    margins : ndarray, shape (N, C)
+        ``max(0, s_j - s_y + margin)`` for ``j != y``, and 0 in each row's target column.
+    losses : ndarray, shape (N,)
+        The weighted per-example losses ``omega_i * L_i`` (what ``reduction="none"`` returns).
+    weights : ndarray, shape (N,), or None
+        The per-example weights ``omega_i``; None when unweighted (all ones).
+    loss : float or ndarray
+        The returned loss.
+    reduction : {"mean", "sum", "none"}
+    divisor : float
+        What "mean" divides by: the total weight (N when unweighted); 1 otherwise.
+    squared : bool
+        True for the squared hinge.
+    """
+
+    scores: FloatArray
+    y: IntArray
+    margins: FloatArray
+    losses: FloatArray
+    weights: FloatArray | None
+    loss: np.floating | FloatArray
+    reduction: Reduction
+    divisor: np.floating
+    squared: bool
+
+
+def _hinge_forward(
+    scores: npt.ArrayLike,
+    y: npt.ArrayLike,
+    *,
+    squared: bool,
+    margin: float,
+    reduction: Reduction,
+    weight: npt.ArrayLike | None,
+    sample_weight: npt.ArrayLike | None,
+    check_finite: bool,
+) -> tuple[np.floating | FloatArray, HingeCache]:
+    scores = as_scores(scores, "scores", check_finite=check_finite)
+    num_examples, num_classes = scores.shape
+    labels = as_labels(y, "y", num_examples=num_examples, num_classes=num_classes)
+    margin = as_real_scalar(margin, "margin")
+    reduction = check_reduction(reduction)
+    class_weight = None
+    if weight is not None:
+        class_weight = as_weights(
+            weight, "weight", length=num_classes, meaning="one weight per class", dtype=scores.dtype
+        )
+    weights = example_weights(
+        num_examples, scores.dtype, sample_weight=sample_weight, class_weight=class_weight, y=labels
+    )
+    divisor = (
+        mean_divisor(num_examples, weights, scores.dtype)
+        if reduction == "mean"
+        else scores.dtype.type(1)
+    )
+
+    rows = np.arange(num_examples)
+    correct_scores = scores[rows, labels]  # s_{y_i}, shape (N,)
+    margins = scores - correct_scores[:, np.newaxis]  # a new array: scores stay untouched
+    margins += margin
+    np.maximum(margins, 0, out=margins)
+    margins[rows, labels] = 0  # the sum runs over j != y_i only
+    example_losses = (
+        np.einsum("ij,ij->i", margins, margins)  # row-wise sum of squares, no temporary
+        if squared
+        else margins.sum(axis=1)
+    )
+    losses = example_losses if weights is None else example_losses * weights
+    loss = reduce_losses(losses, reduction, divisor)
+    cache = HingeCache(
+        scores=scores,
+        y=labels,
+        margins=margins,
+        losses=losses,
+        weights=weights,
+        loss=loss,
+        reduction=reduction,
+        divisor=divisor,
+        squared=squared,
+    )
+    return loss, cache
+
+
+def _hinge_backward(
+    cache: HingeCache, dloss: npt.ArrayLike, *, squared: bool
+) -> dict[str, FloatArray]:
+    if not isinstance(cache, HingeCache) or cache.squared != squared:
+        expected = "squared_hinge_forward" if squared else "multiclass_svm_forward"
+        given = type(cache).__name__
+        if isinstance(cache, HingeCache):
+            given += " from " + (
+                "squared_hinge_forward" if cache.squared else "multiclass_svm_forward"
+            )
+        raise TypeError(f"cache must be the cache returned by {expected}, got a {given}")
+    margins = cache.margins
+    num_examples = margins.shape[0]
+    dlosses = loss_gradient_per_example(
+        dloss, cache.reduction, cache.divisor, num_examples, margins.dtype
+    )
+    coefficients = row_coefficients(dlosses, cache.weights, num_examples)[:, np.newaxis]
+
+    # dL_i/dm_ij is 1 for an active margin (m_ij > 0) and 0 at or below the kink,
+    # or 2 m_ij for the squared hinge (which is 0 at the kink anyway).
+    dmargins = margins * (2 * coefficients) if squared else (margins > 0) * coefficients
+
+    # m_ij = s_ij - s_iy + margin: s_ij gets dmargins[i, j], and s_iy gets minus
+    # the whole row's sum (dmargins[i, y_i] is 0, since m_iy is held at 0).
+    dscores = dmargins
+    rows = np.arange(num_examples)
+    dscores[rows, cache.y] -= dmargins.sum(axis=1)
+    return {"scores": dscores}
+
+
+_OPTIONS_DOC = """
+    margin : float, default 1.0
+        The margin Delta that the correct class must beat every other class by.
+    reduction : {"mean", "sum", "none"}, default "mean"
+        "mean" is ``sum_i omega_i L_i / sum_i omega_i``, "sum" is ``sum_i omega_i L_i``,
+        "none" returns the (N,) vector ``omega_i L_i``.
+    weight : array_like, shape (C,), optional
+        Non-negative per-class weights; example i is weighted by ``weight[y[i]]``.
+    sample_weight : array_like, shape (N,), optional
+        Non-negative per-example weights, multiplied into omega_i.
+    check_finite : bool, default True
+        Reject NaN and +-inf in the scores (with False, the caller takes responsibility)."""
+
+
+def multiclass_svm_forward(
+    scores: npt.ArrayLike,
+    y: npt.ArrayLike,
+    *,
+    margin: float = 1.0,
+    reduction: Reduction = "mean",
+    weight: npt.ArrayLike | None = None,
+    sample_weight: npt.ArrayLike | None = None,
+    check_finite: bool = True,
+) -> tuple[np.floating | FloatArray, HingeCache]:
+    r"""Forward pass of the multiclass SVM (Weston--Watkins hinge) loss.
+
+    .. math:: L_i = \sum_{j \neq y_i} \max(0,\, s_{ij} - s_{iy_i} + \Delta)
+
+    Parameters
+    ----------
+    scores : array_like, shape (N, C)
+        Class scores; float32 stays float32, integers become float64.
+    y : array_like of int, shape (N,)
+        Labels in [0, C).
+    {options}
+
+    Returns
+    -------
+    loss : float or ndarray of shape (N,)
+        The reduced loss, of the scores' dtype.
+    cache : HingeCache
+        The named stages (``margins``, ``losses``, ...) for :func:`multiclass_svm_backward`.
+
+    Notes
+    -----
+    The loss is the one of the CS231n notes and of Weston & Watkins (1999). PyTorch's
+    ``multi_margin_loss`` divides each L_i by C: this loss with ``reduction="sum"`` is
+    C times PyTorch's. With class weights, PyTorch's "mean" divides by N; this one
+    divides by the total weight.
+
+    Examples
+    --------
+    The scores of the CS231n slide (rows are examples: cat, car, frog images):
+
+    >>> import numpy as np
+    >>> scores = np.array([[3.2, 5.1, -1.7], [1.3, 4.9, 2.0], [2.2, 2.5, -3.1]])
+    >>> loss, cache = multiclass_svm_forward(scores, [0, 1, 2], reduction="none")
+    >>> print(np.round(loss, 10))
+    [ 2.9  0.  12.9]
+    >>> print(np.round(cache.margins, 10))
+    [[0.  2.9 0. ]
+     [0.  0.  0. ]
+     [6.3 6.6 0. ]]
+    """
+    return _hinge_forward(
+        scores,
+        y,
+        squared=False,
+        margin=margin,
+        reduction=reduction,
+        weight=weight,
+        sample_weight=sample_weight,
+        check_finite=check_finite,
+    )
+
+
+def multiclass_svm_backward(cache: HingeCache, dloss: npt.ArrayLike = 1.0) -> dict[str, FloatArray]:
+    """Backward pass of the multiclass SVM loss.
+
+    Parameters
+    ----------
+    cache : HingeCache
+        From :func:`multiclass_svm_forward`.
+    dloss : float or array_like of shape (N,), default 1.0
+        Upstream gradient of the loss; an (N,) array only with ``reduction="none"``.
+
+    Returns
+    -------
+    grads : dict
+        ``{"scores": dscores}``, shape (N, C), the scores' dtype.
+
+    Notes
+    -----
+    At a kink (a margin exactly 0) the subgradient 0 is used, as in PyTorch.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> scores = np.array([[3.2, 5.1, -1.7], [1.3, 4.9, 2.0], [2.2, 2.5, -3.1]])
+    >>> loss, cache = multiclass_svm_forward(scores, [0, 1, 2], reduction="sum")
+    >>> multiclass_svm_backward(cache)["scores"]
+    array([[-1.,  1.,  0.],
+           [ 0.,  0.,  0.],
+           [ 1.,  1., -2.]])
+    """
+    return _hinge_backward(cache, dloss, squared=False)
+
+
+def multiclass_svm(
+    scores: npt.ArrayLike,
+    y: npt.ArrayLike,
+    *,
+    margin: float = 1.0,
+    reduction: Reduction = "mean",
+    weight: npt.ArrayLike | None = None,
+    sample_weight: npt.ArrayLike | None = None,
+    check_finite: bool = True,
+) -> tuple[np.floating | FloatArray, dict[str, FloatArray]]:
+    r"""Multiclass SVM (Weston--Watkins hinge) loss and its gradient, in one call.
+
+    .. math:: L_i = \sum_{j \neq y_i} \max(0,\, s_{ij} - s_{iy_i} + \Delta)
+
+    Parameters
+    ----------
+    scores : array_like, shape (N, C)
+        Class scores; float32 stays float32, integers become float64.
+    y : array_like of int, shape (N,)
+        Labels in [0, C).
+    {options}
+
+    Returns
+    -------
+    loss : float or ndarray of shape (N,)
+        The reduced loss, of the scores' dtype.
+    grads : dict
+        ``{"scores": dscores}``; with ``reduction="none"``, the gradient of the sum.
+
+    Notes
+    -----
+    The subgradient at a kink (a margin exactly 0) is 0, as in PyTorch.
+    See :func:`multiclass_svm_forward` for the stages and the relation to PyTorch.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> scores = np.array([[3.2, 5.1, -1.7], [1.3, 4.9, 2.0], [2.2, 2.5, -3.1]])
+    >>> loss, grads = multiclass_svm(scores, [0, 1, 2])
+    >>> print(round(float(loss), 10))  # (2.9 + 0 + 12.9) / 3
+    5.2666666667
+    """
+    loss, cache = multiclass_svm_forward(
+        scores,
+        y,
+        margin=margin,
+        reduction=reduction,
+        weight=weight,
+        sample_weight=sample_weight,
+        check_finite=check_finite,
+    )
+    return loss, multiclass_svm_backward(cache)
+
+
+def squared_hinge_forward(
+    scores: npt.ArrayLike,
+    y: npt.ArrayLike,
+    *,
+    margin: float = 1.0,
+    reduction: Reduction = "mean",
+    weight: npt.ArrayLike | None = None,
+    sample_weight: npt.ArrayLike | None = None,
+    check_finite: bool = True,
+) -> tuple[np.floating | FloatArray, HingeCache]:
+    r"""Forward pass of the squared multiclass hinge loss.
+
+    .. math:: L_i = \sum_{j \neq y_i} \max(0,\, s_{ij} - s_{iy_i} + \Delta)^2
+
+    Parameters
+    ----------
+    scores : array_like, shape (N, C)
+        Class scores; float32 stays float32, integers become float64.
+    y : array_like of int, shape (N,)
+        Labels in [0, C).
+    {options}
+
+    Returns
+    -------
+    loss : float or ndarray of shape (N,)
+        The reduced loss, of the scores' dtype.
+    cache : HingeCache
+        The named stages for :func:`squared_hinge_backward`; ``margins`` holds the
+        hinge terms before squaring.
+
+    Notes
+    -----
+    This is C times PyTorch's ``multi_margin_loss(p=2)`` with ``reduction="sum"``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> scores = np.array([[3.2, 5.1, -1.7], [1.3, 4.9, 2.0], [2.2, 2.5, -3.1]])
+    >>> loss, cache = squared_hinge_forward(scores, [0, 1, 2], reduction="none")
+    >>> print(np.round(loss, 10))  # 2.9**2, 0, 6.3**2 + 6.6**2
+    [ 8.41  0.   83.25]
+    """
+    return _hinge_forward(
+        scores,
+        y,
+        squared=True,
+        margin=margin,
+        reduction=reduction,
+        weight=weight,
+        sample_weight=sample_weight,
+        check_finite=check_finite,
+    )
+
+
+def squared_hinge_backward(cache: HingeCache, dloss: npt.ArrayLike = 1.0) -> dict[str, FloatArray]:
+    """Backward pass of the squared multiclass hinge loss.
+
+    Parameters
+    ----------
+    cache : HingeCache
+        From :func:`squared_hinge_forward`.
+    dloss : float or array_like of shape (N,), default 1.0
+        Upstream gradient of the loss; an (N,) array only with ``reduction="none"``.
+
+    Returns
+    -------
+    grads : dict
+        ``{"scores": dscores}``, shape (N, C), the scores' dtype.
+
+    Notes
+    -----
+    The squared hinge is differentiable everywhere; at a margin of exactly 0 its
+    gradient is 0.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> scores = np.array([[3.2, 5.1, -1.7]])
+    >>> loss, cache = squared_hinge_forward(scores, [0])
+    >>> print(np.round(squared_hinge_backward(cache)["scores"], 10))  # 2 * 2.9
+    [[-5.8  5.8  0. ]]
+    """
+    return _hinge_backward(cache, dloss, squared=True)
+
+
+def squared_hinge(
+    scores: npt.ArrayLike,
+    y: npt.ArrayLike,
+    *,
+    margin: float = 1.0,
+    reduction: Reduction = "mean",
+    weight: npt.ArrayLike | None = None,
+    sample_weight: npt.ArrayLike | None = None,
+    check_finite: bool = True,
+) -> tuple[np.floating | FloatArray, dict[str, FloatArray]]:
+    r"""Squared multiclass hinge loss and its gradient, in one call.
+
+    .. math:: L_i = \sum_{j \neq y_i} \max(0,\, s_{ij} - s_{iy_i} + \Delta)^2
+
+    Parameters
+    ----------
+    scores : array_like, shape (N, C)
+        Class scores; float32 stays float32, integers become float64.
+    y : array_like of int, shape (N,)
+        Labels in [0, C).
+    {options}
+
+    Returns
+    -------
+    loss : float or ndarray of shape (N,)
+        The reduced loss, of the scores' dtype.
+    grads : dict
+        ``{"scores": dscores}``; with ``reduction="none"``, the gradient of the sum.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> loss, grads = squared_hinge(np.zeros((2, 4)), [0, 3])  # every margin is 1
+    >>> print(float(loss))
+    3.0
+    """
+    loss, cache = squared_hinge_forward(
+        scores,
+        y,
+        margin=margin,
+        reduction=reduction,
+        weight=weight,
+        sample_weight=sample_weight,
+        check_finite=check_finite,
+    )
+    return loss, squared_hinge_backward(cache)
+
+
+for _function in (
+    multiclass_svm,
+    multiclass_svm_forward,
+    squared_hinge,
+    squared_hinge_forward,
+):
+    _function.__doc__ = (_function.__doc__ or "").replace("    {options}", _OPTIONS_DOC.strip("\n"))
