@@ -438,7 +438,9 @@ def target_lines(rows: list[Row]) -> list[str]:
     net = [(r.ratio("torch"), where(r)) for r in net_rows if r.torch is not None]
     return [
         verdict("every loss / PyTorch", versus_torch, TARGET_VS_TORCH),  # type: ignore[arg-type]
-        verdict("softmax cross-entropy (100000 x 10, float64) / floor", versus_floor, TARGET_VS_FLOOR),
+        verdict(
+            "softmax cross-entropy (100000 x 10, float64) / floor", versus_floor, TARGET_VS_FLOOR
+        ),
         verdict("peak extra memory of any loss / scores' bytes", memory, TARGET_PEAK_MEMORY),  # type: ignore[arg-type]
         verdict("TwoLayerNet.loss / PyTorch", net, TARGET_NET_VS_TORCH),  # type: ignore[arg-type]
     ]

@@ -9,6 +9,7 @@ writes into its input.
 
 from __future__ import annotations
 
+import math
 from typing import Literal, TypeAlias
 
 import numpy as np
@@ -67,10 +68,16 @@ def result_dtype(dtype: np.dtype) -> np.dtype:
 
 def require_finite(array: FloatArray, name: str) -> None:
     """Raise ``ValueError`` if ``array`` holds NaN or +-inf."""
-    # One pass, no temporary: a finite total means every entry is finite (NaN and
-    # inf propagate through a sum). Only when the total is not finite do we pay
-    # for the exact, entry-wise test, which also tells overflow from bad input.
-    if np.isfinite(np.sum(array)):
+    # One pass, no temporary, no floating-point warnings: a finite sum of squares means
+    # every entry is finite (NaN and inf propagate through it); BLAS's dot product is
+    # about twice as fast as np.sum. Only when the total is not finite (bad input, or
+    # squares beyond the dtype's range) do we pay for the exact, entry-wise test.
+    if array.flags.forc:  # C- or F-contiguous: ravel(order="K") is a view
+        flat = array.ravel(order="K")
+        total = np.vdot(flat, flat)
+    else:
+        total = array.sum()
+    if math.isfinite(total):
         return
     bad = ~np.isfinite(array)
     if bad.any():
@@ -97,7 +104,8 @@ def as_labels(value: npt.ArrayLike, name: str, *, num_examples: int, num_classes
             f"{name} must have shape ({num_examples},), one label per row of the scores, "
             f"got shape {labels.shape}"
         )
-    if num_examples:
+    # Viewed as unsigned, a negative label is huge: one max finds both kinds of bad label.
+    if num_examples and labels.astype(np.intp, copy=False).view(np.uintp).max() >= num_classes:
         low, high = labels.min(), labels.max()
         if low < 0 or high >= num_classes:
             bad = low if low < 0 else high
@@ -165,7 +173,7 @@ def as_real_scalar(value: object, name: str) -> float:
             f"{name} must be a real number, got {value!r} of type {type(value).__name__}"
         )
     number = float(value)
-    if not np.isfinite(number):
+    if not math.isfinite(number):
         raise ValueError(f"{name} must be finite, got {number!r}")
     return number
 

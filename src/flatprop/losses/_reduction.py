@@ -15,6 +15,8 @@ local gradient.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import numpy.typing as npt
 
@@ -77,18 +79,22 @@ def reduce_losses(
 
 
 def loss_gradient_per_example(
-    dloss: npt.ArrayLike,
+    dloss: npt.ArrayLike | float,
     reduction: Reduction,
     divisor: np.floating,
     num_examples: int,
     dtype: np.dtype,
-) -> FloatArray:
-    """``d loss / d losses[i]``: a 0-d array (same for every example) or an (N,) array.
+) -> np.floating | FloatArray:
+    """``d loss / d losses[i]``: a scalar (same for every example) or an (N,) array.
 
     ``dloss`` is the upstream gradient of the returned loss: a scalar for "mean" and
     "sum"; a scalar or an (N,) array for "none".
     """
-    upstream = as_float_array(dloss, "dloss", dtype=dtype)
+    upstream: np.floating | FloatArray
+    if isinstance(dloss, float) and math.isfinite(dloss):
+        upstream = dtype.type(dloss)  # the common call (dloss=1.0) skips the array checks
+    else:
+        upstream = as_float_array(dloss, "dloss", dtype=dtype)
     if reduction == "none":
         if upstream.ndim != 0 and upstream.shape != (num_examples,):
             raise ValueError(
@@ -105,11 +111,12 @@ def loss_gradient_per_example(
 
 
 def row_coefficients(
-    dlosses: FloatArray, weights: FloatArray | None, num_examples: int
-) -> FloatArray:
-    """``d loss / d L_i = d loss / d losses[i] * omega_i``, as an (N,) array.
+    dlosses: np.floating | FloatArray, weights: FloatArray | None
+) -> np.floating | FloatArray:
+    """``d loss / d L_i = d loss / d losses[i] * omega_i``: a scalar or an (N,) array.
 
-    A scalar ``dlosses`` with no weights is broadcast (a read-only view, no copy).
+    It stays a scalar when every example has the same one (no weights, scalar
+    ``dloss``), so that scaling the rows by it is one contiguous pass (see
+    :func:`flatprop.losses._rows.scale_rows`).
     """
-    coefficients = dlosses if weights is None else dlosses * weights
-    return np.broadcast_to(coefficients, (num_examples,))
+    return dlosses if weights is None else dlosses * weights

@@ -38,6 +38,7 @@ from flatprop.losses._reduction import (
     reduce_losses,
     row_coefficients,
 )
+from flatprop.losses._rows import label_positions, row_sums, scale_rows
 
 __all__ = [
     "HingeCache",
@@ -116,16 +117,17 @@ def _hinge_forward(
         else scores.dtype.type(1)
     )
 
-    rows = np.arange(num_examples)
-    correct_scores = scores[rows, labels]  # s_{y_i}, shape (N,)
+    # Where s_{i y_i} sits in the flattened scores: one 1-D gather/scatter per pass.
+    target_positions = label_positions(labels, num_classes)
+    correct_scores = scores.take(target_positions)  # s_{y_i}, shape (N,)
     margins = scores - correct_scores[:, np.newaxis]  # a new array: scores stay untouched
     margins += margin
-    np.maximum(margins, 0, out=margins)
-    margins[rows, labels] = 0  # the sum runs over j != y_i only
+    np.maximum(margins, 0.0, out=margins)
+    margins.put(target_positions, 0)  # the sum runs over j != y_i only
     example_losses = (
         np.einsum("ij,ij->i", margins, margins)  # row-wise sum of squares, no temporary
         if squared
-        else margins.sum(axis=1)
+        else row_sums(margins)
     )
     losses = example_losses if weights is None else example_losses * weights
     loss = reduce_losses(losses, reduction, divisor)
@@ -144,7 +146,7 @@ def _hinge_forward(
 
 
 def _hinge_backward(
-    cache: HingeCache, dloss: npt.ArrayLike, *, squared: bool
+    cache: HingeCache, dloss: npt.ArrayLike, *, squared: bool, overwrite_cache: bool = False
 ) -> dict[str, FloatArray]:
     if not isinstance(cache, HingeCache) or cache.squared != squared:
         expected = "squared_hinge_forward" if squared else "multiclass_svm_forward"
@@ -155,21 +157,26 @@ def _hinge_backward(
             )
         raise TypeError(f"cache must be the cache returned by {expected}, got a {given}")
     margins = cache.margins
-    num_examples = margins.shape[0]
+    num_examples, num_classes = margins.shape
     dlosses = loss_gradient_per_example(
         dloss, cache.reduction, cache.divisor, num_examples, margins.dtype
     )
-    coefficients = row_coefficients(dlosses, cache.weights, num_examples)[:, np.newaxis]
+    coefficients = row_coefficients(dlosses, cache.weights)  # scalar or (N,)
 
+    # The one-shot call owns the cache: its margins' memory can become dscores.
+    out = margins if overwrite_cache else np.empty_like(margins)
     # dL_i/dm_ij is 1 for an active margin (m_ij > 0) and 0 at or below the kink,
     # or 2 m_ij for the squared hinge (which is 0 at the kink anyway).
-    dmargins = margins * (2 * coefficients) if squared else (margins > 0) * coefficients
+    if squared:
+        dmargins = scale_rows(margins, 2 * coefficients, out=out)
+    else:
+        dmargins = scale_rows(np.greater(margins, 0, out=out), coefficients, out=out)
 
     # m_ij = s_ij - s_iy + margin: s_ij gets dmargins[i, j], and s_iy gets minus
     # the whole row's sum (dmargins[i, y_i] is 0, since m_iy is held at 0).
     dscores = dmargins
-    rows = np.arange(num_examples)
-    dscores[rows, cache.y] -= dmargins.sum(axis=1)
+    target_positions = label_positions(cache.y, num_classes)
+    dscores.put(target_positions, dscores.take(target_positions) - row_sums(dmargins))
     return {"scores": dscores}
 
 
@@ -332,7 +339,7 @@ def multiclass_svm(
         sample_weight=sample_weight,
         check_finite=check_finite,
     )
-    return loss, multiclass_svm_backward(cache)
+    return loss, _hinge_backward(cache, 1.0, squared=False, overwrite_cache=True)
 
 
 def squared_hinge_forward(
@@ -465,7 +472,7 @@ def squared_hinge(
         sample_weight=sample_weight,
         check_finite=check_finite,
     )
-    return loss, squared_hinge_backward(cache)
+    return loss, _hinge_backward(cache, 1.0, squared=True, overwrite_cache=True)
 
 
 for _function in (

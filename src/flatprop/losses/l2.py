@@ -9,7 +9,10 @@ Stages: ``diff``, per-example ``losses``, ``loss``; backward: ``dlosses``, ``dpr
 
 from __future__ import annotations
 
+import contextlib
+import math
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import numpy.typing as npt
@@ -19,6 +22,7 @@ from flatprop._validation import (
     Reduction,
     as_float_array,
     check_reduction,
+    require_finite,
 )
 from flatprop.losses._reduction import (
     example_weights,
@@ -27,6 +31,7 @@ from flatprop.losses._reduction import (
     reduce_losses,
     row_coefficients,
 )
+from flatprop.losses._rows import scale_rows
 
 __all__ = ["L2Cache", "l2", "l2_backward", "l2_forward"]
 
@@ -44,7 +49,8 @@ class L2Cache:
     diff : ndarray, shape (N, K)
         ``pred - target`` (``pred`` itself when there is no target).
     losses : ndarray, shape (N,)
-        The weighted per-example losses ``omega_i * L_i`` (what ``reduction="none"`` returns).
+        The weighted per-example losses ``omega_i * L_i`` (what ``reduction="none"`` returns);
+        computed on first access.
     weights : ndarray, shape (N,), or None
         The per-example weights; None when unweighted.
     loss : float or ndarray
@@ -56,11 +62,44 @@ class L2Cache:
     pred: FloatArray
     target: FloatArray | None
     diff: FloatArray
-    losses: FloatArray
     weights: FloatArray | None
     loss: np.floating | FloatArray
     reduction: Reduction
     divisor: np.floating
+
+    @cached_property
+    def losses(self) -> FloatArray:
+        """The weighted per-example losses ``omega_i ||diff_i||^2``, shape (N,).
+
+        What ``reduction="none"`` returns. Computed on first access: an unweighted "mean"
+        or "sum" takes the loss as one sum over all entries and never needs them.
+        """
+        squared_norms = _squared_norms(self.diff)
+        return squared_norms if self.weights is None else squared_norms * self.weights
+
+
+def _squared_norms(diff: FloatArray) -> FloatArray:
+    """``||diff_i||^2`` for each row i."""
+    return np.einsum("ij,ij->i", diff, diff)  # row-wise sum of squares, no temporary
+
+
+# _sum_of_squares reads the flattened diff as rows of this many entries.
+_ROW_ENTRIES = 256
+
+
+def _sum_of_squares(diff: FloatArray) -> np.floating:
+    """``sum_ik diff_ik^2``: an einsum per row of 256 entries of the flattened diff.
+
+    One einsum over all entries would be as fast, but each of its accumulators adds
+    up thousands of terms: over a million float32 entries that is off by tens of
+    ulps. Rows of 256 keep every accumulation short, and NumPy's pairwise sum adds
+    the row totals: within an ulp or two, for any N and K.
+    """
+    flat = diff.ravel(order="K")  # a view when diff is contiguous
+    whole_rows = flat.size - flat.size % _ROW_ENTRIES
+    rows = flat[:whole_rows].reshape(-1, _ROW_ENTRIES)
+    rest = flat[whole_rows:]
+    return np.einsum("ij,ij->i", rows, rows).sum() + np.einsum("i,i->", rest, rest)
 
 
 def l2_forward(
@@ -108,32 +147,54 @@ def l2_forward(
     >>> print(loss)
     [25.  1.]
     """
-    pred = as_float_array(pred, "pred", ndim=2, check_finite=check_finite)
+    # NaN and inf are looked for below, once the sum of squares is known.
+    pred = as_float_array(pred, "pred", ndim=2, check_finite=False)
     num_examples = pred.shape[0]
     reduction = check_reduction(reduction)
     target_array = None
     if target is not None:
-        target_array = as_float_array(target, "target", dtype=pred.dtype, check_finite=check_finite)
+        target_array = as_float_array(target, "target", dtype=pred.dtype, check_finite=False)
         if target_array.shape != pred.shape:
             raise ValueError(
                 f"target must have the shape of pred {pred.shape}, got shape {target_array.shape}"
             )
+
+    if target_array is None:
+        diff = pred
+    else:
+        # With check_finite, a NaN or inf is reported below: no warning about inf - inf.
+        with np.errstate(invalid="ignore") if check_finite else contextlib.nullcontext():
+            diff = pred - target_array
+    squared_norms = None
+    if sample_weight is None and reduction != "none":
+        # "mean" and "sum" without weights need only the sum of all squares: no
+        # per-example vector (the cache computes `losses` if asked).
+        sum_of_squares = _sum_of_squares(diff)
+    else:
+        squared_norms = _squared_norms(diff)
+        sum_of_squares = squared_norms.sum()
+    if check_finite and not math.isfinite(sum_of_squares):
+        # A finite sum of squares proves every entry of pred and target finite, so the
+        # entry-wise checks (which name the bad argument) run only when it is not.
+        require_finite(pred, "pred")
+        if target_array is not None:
+            require_finite(target_array, "target")
+
     weights = example_weights(num_examples, pred.dtype, sample_weight=sample_weight)
     divisor = (
         mean_divisor(num_examples, weights, pred.dtype)
         if reduction == "mean"
         else pred.dtype.type(1)
     )
-
-    diff = pred if target_array is None else pred - target_array
-    example_losses = np.einsum("ij,ij->i", diff, diff)  # row-wise sum of squares
-    losses = example_losses if weights is None else example_losses * weights
-    loss = reduce_losses(losses, reduction, divisor)
+    if squared_norms is None:
+        loss = sum_of_squares / divisor if reduction == "mean" else sum_of_squares
+    else:
+        losses = squared_norms if weights is None else squared_norms * weights
+        loss = reduce_losses(losses, reduction, divisor)
     cache = L2Cache(
         pred=pred,
         target=target_array,
         diff=diff,
-        losses=losses,
         weights=weights,
         loss=loss,
         reduction=reduction,
@@ -164,6 +225,12 @@ def l2_backward(cache: L2Cache, dloss: npt.ArrayLike = 1.0) -> dict[str, FloatAr
     >>> l2_backward(cache)["pred"]
     array([[4., 6.]])
     """
+    return _l2_backward(cache, dloss)
+
+
+def _l2_backward(
+    cache: L2Cache, dloss: npt.ArrayLike, *, overwrite_cache: bool = False
+) -> dict[str, FloatArray]:
     if not isinstance(cache, L2Cache):
         raise TypeError(
             f"cache must be the cache returned by l2_forward, got a {type(cache).__name__}"
@@ -173,8 +240,11 @@ def l2_backward(cache: L2Cache, dloss: npt.ArrayLike = 1.0) -> dict[str, FloatAr
     dlosses = loss_gradient_per_example(
         dloss, cache.reduction, cache.divisor, num_examples, diff.dtype
     )
-    coefficients = row_coefficients(dlosses, cache.weights, num_examples)
-    dpred = diff * (2 * coefficients)[:, np.newaxis]  # a new array, even when diff is pred
+    coefficients = row_coefficients(dlosses, cache.weights)  # scalar or (N,)
+    # The one-shot call owns the cache: diff's memory can become dpred, unless diff is
+    # the caller's pred itself (no target).
+    out = diff if overwrite_cache and cache.target is not None else None
+    dpred = scale_rows(diff, 2 * coefficients, out=out)
     return {"pred": dpred}
 
 
@@ -219,4 +289,4 @@ def l2(
     loss, cache = l2_forward(
         pred, target, reduction=reduction, sample_weight=sample_weight, check_finite=check_finite
     )
-    return loss, l2_backward(cache)
+    return loss, _l2_backward(cache, 1.0, overwrite_cache=True)

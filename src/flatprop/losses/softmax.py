@@ -45,6 +45,7 @@ from flatprop.losses._reduction import (
     reduce_losses,
     row_coefficients,
 )
+from flatprop.losses._rows import label_positions, row_maxima, row_sums, scale_rows
 
 __all__ = [
     "SoftmaxCrossEntropyCache",
@@ -112,31 +113,52 @@ class SoftmaxCrossEntropyCache:
         return shifted
 
 
-def _shift_by_row_max(scores: FloatArray) -> tuple[IntArray, FloatArray, FloatArray]:
-    """Return each row's argmax and max, and ``scores - max`` (a new array, <= 0)."""
-    rows = np.arange(scores.shape[0])
-    row_argmax = scores.argmax(axis=1)
-    row_max = scores[rows, row_argmax]
-    shifted = scores - row_max[:, np.newaxis]  # <= 0 everywhere, so exp cannot overflow
-    return row_argmax, row_max, shifted
+def _softmax_in_place(shifted: FloatArray, row_max: FloatArray) -> tuple[FloatArray, FloatArray]:
+    """Turn ``shifted`` (scores minus the row max) into the softmax probabilities.
 
-
-def _softmax_in_place(shifted: FloatArray, row_argmax: IntArray) -> tuple[FloatArray, FloatArray]:
-    """Turn ``shifted`` into the softmax probabilities; also return ``log_sum_exp``.
-
-    ``sum_c exp(shifted_c) = 1 + rest``, where the 1 is the max's own term. Adding the
-    1 first would round away a small ``rest``, so the max's term is left out of the
-    sum and ``log1p(rest)`` is taken: a confident row's loss stays exact to the last
-    bit instead of rounding to 0.
+    Also return ``log_sum_exp``. ``sum_c exp(shifted_c) = 1 + rest``, where the 1 is the
+    max's own term. Adding the 1 first would round away a small ``rest``, so the terms
+    equal to 1 are left out of the sum and ``log1p(rest)`` is taken: a confident row's
+    loss stays exact to the last bit instead of rounding to 0.
     """
-    rows = np.arange(shifted.shape[0])
     exps = np.exp(shifted, out=shifted)  # reuse the buffer: shifted is not needed again
-    exps[rows, row_argmax] = 0
-    rest = exps.sum(axis=1)
+    if not np.isfinite(row_max).all():  # only with check_finite=False
+        # At a +inf max, s - max is inf - inf = NaN: the max's own term is 1 all the same
+        # (and a row that is all NaN or all -inf stays NaN, unless it has one column).
+        rows = np.flatnonzero(~np.isfinite(row_max))
+        exps[rows, np.isnan(exps[rows]).argmax(axis=1)] = 1
+    rest = _sum_without_one_max_term(exps)
     log_sum_exp = np.log1p(rest)
-    exps[rows, row_argmax] = 1
-    exps *= (1 / (1 + rest))[:, np.newaxis]  # one reciprocal per row, then one multiply pass
-    return exps, log_sum_exp
+    # One reciprocal per row, then one multiply pass.
+    probs = scale_rows(exps, 1 / (1 + rest), out=exps)
+    return probs, log_sum_exp
+
+
+# Rows per block of _sum_without_one_max_term: about 64k entries (512 KB in float64).
+_BLOCK_ENTRIES = 1 << 16
+
+
+def _sum_without_one_max_term(exps: FloatArray) -> FloatArray:
+    """Each row's ``sum_c exps_c - 1``, the 1 being the max's own term, never added.
+
+    ``exps <= 1``, and ``floor(exps)`` is 1 exactly at the terms equal to 1 (the max, a
+    tie, or a term that rounds to 1) and 0 elsewhere: ``exps - floor(exps)`` leaves them
+    out of the sum, and a row with k of them gets k - 1 added back. It runs a block of
+    rows at a time, so that its scratch space stays small (and in cache) for any N.
+    """
+    num_examples, num_classes = exps.shape
+    rest = np.empty(num_examples, exps.dtype)
+    block_rows = max(1, _BLOCK_ENTRIES // num_classes)
+    scratch = np.empty((min(num_examples, block_rows), num_classes), exps.dtype)
+    for start in range(0, num_examples, block_rows):
+        block = exps[start : start + block_rows]
+        block_rest = rest[start : start + block_rows]
+        ones = np.floor(block, out=scratch[: len(block)])
+        extra_ones = row_sums(ones) - 1 if ones.sum() > len(block) else None
+        row_sums(np.subtract(block, ones, out=ones), out=block_rest)
+        if extra_ones is not None:  # some row has several terms equal to 1
+            block_rest += extra_ones
+    return rest
 
 
 def softmax_cross_entropy_forward(
@@ -247,12 +269,13 @@ def softmax_cross_entropy_forward(
             )
         divisor = mean_divisor(num_examples, divisor_weights, dtype)
 
-    rows = np.arange(num_examples)
-    row_argmax, row_max, shifted = _shift_by_row_max(scores)
+    row_max = row_maxima(scores)
+    shifted = scores - row_max[:, np.newaxis]  # <= 0 everywhere, so exp cannot overflow
     # What the loss needs from `shifted` is read off before exp overwrites it.
     targets: FloatArray | None = None
+    target_shifted: FloatArray
     if labels is not None:
-        target_shifted = shifted[rows, labels]
+        target_shifted = shifted.take(label_positions(labels, num_classes))
         if smoothing:
             uniform_shifted = shifted @ class_weight  # sum_c w_c (s_ic - max_i)
     else:
@@ -264,15 +287,20 @@ def softmax_cross_entropy_forward(
         weighted_shifted = np.multiply(
             targets, shifted, out=np.zeros_like(shifted), where=targets != 0
         )
-        target_shifted = weighted_shifted.sum(axis=1)
+        target_shifted = row_sums(weighted_shifted)
 
-    probs, log_sum_exp = _softmax_in_place(shifted, row_argmax)
+    probs, log_sum_exp = _softmax_in_place(shifted, row_max)
 
     target_nll: FloatArray | None = None
     if labels is not None:
         # -log p_iy = log_sum_exp_i - (s_iy - max_i)
         target_nll = log_sum_exp - target_shifted
-        example_losses = (1 - smoothing) * class_weight[labels] * target_nll
+        example_losses: FloatArray
+        if given_class_weight is None and not smoothing:
+            # L_i = -log p_iy; its own array, since a caller may modify the returned losses.
+            example_losses = target_nll.copy()
+        else:
+            example_losses = (1 - smoothing) * class_weight[labels] * target_nll
         if smoothing:
             # sum_c w_c (-log p_ic) = W log_sum_exp_i - sum_c w_c (s_ic - max_i)
             uniform_nll = class_weight.sum() * log_sum_exp - uniform_shifted
@@ -280,7 +308,7 @@ def softmax_cross_entropy_forward(
     else:
         assert targets is not None
         # sum_c a_ic (-log p_ic) = (sum_c a_ic) log_sum_exp_i - sum_c a_ic (s_ic - max_i)
-        example_losses = targets.sum(axis=1) * log_sum_exp - target_shifted
+        example_losses = row_sums(targets) * log_sum_exp - target_shifted
     example_losses = np.asarray(example_losses, dtype=dtype)
     losses = example_losses if sample_weights is None else example_losses * sample_weights
     loss = reduce_losses(losses, reduction, divisor)
@@ -336,6 +364,12 @@ def softmax_cross_entropy_backward(
     >>> softmax_cross_entropy_backward(cache)["scores"]  # p - onehot(y)
     array([[ 0.25,  0.25, -0.75,  0.25]])
     """
+    return _softmax_cross_entropy_backward(cache, dloss)
+
+
+def _softmax_cross_entropy_backward(
+    cache: SoftmaxCrossEntropyCache, dloss: npt.ArrayLike, *, overwrite_cache: bool = False
+) -> dict[str, FloatArray]:
     if not isinstance(cache, SoftmaxCrossEntropyCache):
         raise TypeError(
             "cache must be the cache returned by softmax_cross_entropy_forward, "
@@ -346,14 +380,16 @@ def softmax_cross_entropy_backward(
     dlosses = loss_gradient_per_example(
         dloss, cache.reduction, cache.divisor, num_examples, probs.dtype
     )
-    coefficients = row_coefficients(dlosses, cache.sample_weight, num_examples)  # dloss/dL_i
+    coefficients = row_coefficients(dlosses, cache.sample_weight)  # dloss/dL_i: scalar or (N,)
+    # The one-shot call owns the cache: its probs' memory can become dscores.
+    out = probs if overwrite_cache else None
 
     if cache.targets is not None:
         # dL_i/ds_i = p_i * sum_k a_ik - a_i
         targets = cache.targets
-        dscores = probs * targets.sum(axis=1, keepdims=True)
+        dscores = scale_rows(probs, row_sums(targets), out=out)
         dscores -= targets
-        dscores *= coefficients[:, np.newaxis]
+        scale_rows(dscores, coefficients, out=dscores)
         return {"scores": dscores}
 
     # Integer labels: a_ic = w_c ((1 - eps) [c = y_i] + eps / C), never built densely.
@@ -361,18 +397,27 @@ def softmax_cross_entropy_backward(
     assert cache.target_nll is not None
     class_weight = cache.class_weight
     uniform = cache.label_smoothing / num_classes  # eps / C
-    label_weight = class_weight[labels]  # w_{y_i}
+    # Equal class weights (the unweighted case) give every row the same w_{y_i}: a
+    # scalar keeps the row scaling below one contiguous pass.
+    if class_weight.min() == class_weight.max():
+        label_weight = class_weight[0]
+    else:
+        label_weight = class_weight[labels]  # w_{y_i}
     total_class_weight = class_weight.sum()  # W
     target_mass = (1 - cache.label_smoothing) * label_weight + uniform * total_class_weight
-    dscores = probs * (coefficients * target_mass)[:, np.newaxis]  # A_i p_ic
+    dscores = scale_rows(probs, coefficients * target_mass, out=out)  # A_i p_ic
     if uniform:
         dscores -= np.outer(coefficients * uniform, class_weight)  # - (eps / C) w_c
     # The target column, A_i (p_iy - 1) + (eps / C)(W - w_y), with p_iy - 1 taken as
     # expm1(-nll_i): the same number, without the cancellation that rounds p - 1 to 0
     # in a confident row.
-    rows = np.arange(num_examples)
-    dscores[rows, labels] = coefficients * (
-        target_mass * np.expm1(-cache.target_nll) + uniform * (total_class_weight - label_weight)
+    dscores.put(
+        label_positions(labels, num_classes),  # type: ignore[arg-type]
+        coefficients
+        * (
+            target_mass * np.expm1(-cache.target_nll)
+            + uniform * (total_class_weight - label_weight)
+        ),
     )
     return {"scores": dscores}
 
@@ -435,4 +480,4 @@ def softmax_cross_entropy(
         sample_weight=sample_weight,
         check_finite=check_finite,
     )
-    return loss, softmax_cross_entropy_backward(cache)
+    return loss, _softmax_cross_entropy_backward(cache, 1.0, overwrite_cache=True)
