@@ -7,12 +7,14 @@ losses
     one-shot function and a staged forward/backward pair.
 naive
     Loop implementations of the same losses: the readable reference and test oracle.
+datasets
+    The handwritten digits shipped with flatprop, the synthetic spiral, a seeded split.
 gradcheck
     Numerical gradients by central differences, and the relative error.
 """
 
-from flatprop import gradcheck, losses, naive
+from flatprop import datasets, gradcheck, losses, naive
 
 __version__ = "0.1.0"
 
-__all__ = ["__version__", "gradcheck", "losses", "naive"]
+__all__ = ["__version__", "datasets", "gradcheck", "losses", "naive"]
