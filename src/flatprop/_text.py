@@ -62,14 +62,19 @@ def side_by_side(blocks: Sequence[str], *, gap: int = 4) -> str:
     return "\n".join(rows)
 
 
-def table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
-    """Columns right-aligned under their headers, except the first, which is left-aligned."""
+def table(headers: Sequence[str], rows: Sequence[Sequence[str]], *, align: str = "") -> str:
+    """Columns aligned under their headers: ``align[k]`` is "l" or "r" for column k.
+
+    By default the first column is left-aligned and the others right-aligned.
+    """
     widths = [max(len(str(cell)) for cell in column) for column in zip(headers, *rows, strict=True)]
+    align = align or "l" + "r" * (len(widths) - 1)
 
     def line(cells: Sequence[str]) -> str:
-        first, *rest = (str(cell) for cell in cells)
-        parts = [first.ljust(widths[0])]
-        parts += [cell.rjust(width) for cell, width in zip(rest, widths[1:], strict=True)]
+        parts = [
+            str(cell).ljust(width) if side == "l" else str(cell).rjust(width)
+            for cell, width, side in zip(cells, widths, align, strict=True)
+        ]
         return "   ".join(parts).rstrip()
 
     return "\n".join([line(headers), *(line(row) for row in rows)])

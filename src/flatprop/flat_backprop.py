@@ -27,7 +27,7 @@ regularization convention is the seed's: ``reg * sum(W ** 2)``, gradient
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -148,7 +148,7 @@ def _stage_text(stage: Stage) -> str:
 
 
 def _checked_inputs(
-    X: npt.ArrayLike, params: dict[str, npt.ArrayLike], shapes: dict[str, str]
+    X: npt.ArrayLike, params: Mapping[str, npt.ArrayLike], shapes: dict[str, str]
 ) -> tuple[FloatArray, dict[str, FloatArray]]:
     """X as float64 (N, D) and each parameter as a float64 copy, its shape checked.
 
@@ -406,7 +406,7 @@ def _softmax_net_stages(
 def staged_two_layer_softmax(
     X: npt.ArrayLike,
     y: npt.ArrayLike,
-    params: dict[str, npt.ArrayLike],
+    params: Mapping[str, npt.ArrayLike],
     *,
     reg: float = 0.0,
 ) -> StagedPass:

@@ -155,14 +155,20 @@ def plot_training(
     if len(losses) >= window:
         smooth = np.convolve(losses, np.ones(window) / window, mode="valid")
         left.plot(np.arange(window, len(losses) + 1), smooth, linewidth=2, label="moving mean")
-    left.set(xlabel="iteration", ylabel="loss", title="loss", yscale="log")
+    left.set(xlabel="iteration", ylabel="loss", title="training loss (with reg)")
     left.legend()
-    for key, label in (("train_acc_history", "training"), ("val_acc_history", "held out")):
+    lowest = 1.0
+    for key, label in (
+        ("train_acc_history", "training (the epoch's last minibatch)"),
+        ("val_acc_history", "held out"),
+    ):
         accuracies = np.asarray(history.get(key, ()), dtype=np.float64)
         if accuracies.size:
             epochs = np.arange(1, len(accuracies) + 1) * iterations_per_epoch
-            right.plot(epochs, accuracies, marker=".", label=label)
-    right.set(xlabel="iteration", ylabel="accuracy", title="accuracy", ylim=(0, 1.02))
+            right.plot(epochs, accuracies, label=label, linewidth=1.5)
+            lowest = min(lowest, float(accuracies.min()))
+    right.set(xlabel="iteration", ylabel="accuracy", title="accuracy, once per epoch")
+    right.set_ylim(max(0.0, lowest - 0.05), 1.01)
     right.legend(loc="lower right")
     for axes in (left, right):
         axes.grid(alpha=0.3)

@@ -222,15 +222,21 @@ def describe(settings: Settings, prepared: PreparedData) -> str:
         model = f"a linear classifier ({D} -> {C})"
     else:
         model = f"a two-layer net ({D} -> {settings.hidden_size} ReLU -> {C})"
+    decay = (
+        "constant"
+        if settings.learning_rate_decay == 1
+        else f"x{settings.learning_rate_decay:g} per epoch"
+    )
     head = settings.head
     if head == "softmax" and settings.label_smoothing:
         head += f" (label smoothing {settings.label_smoothing:g})"
     return "\n".join(
         [
-            f"Model: {model}, {head} head; data: {prepared.description}.",
+            f"Model: {model}, {head} head.",
+            f"Data: {prepared.description}.",
             f"Minibatch SGD: {settings.num_iters} steps of {settings.batch_size} examples, "
-            f"learning rate {settings.learning_rate:g} (x{settings.learning_rate_decay:g} "
-            f"per epoch), reg {settings.reg:g}, seed {settings.seed}.",
+            f"learning rate {settings.learning_rate:g} ({decay}), reg {settings.reg:g}, "
+            f"seed {settings.seed}.",
         ]
     )
 

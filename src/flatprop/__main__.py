@@ -1,0 +1,5 @@
+"""``python -m flatprop``: the same as the ``flatprop`` command."""
+
+from flatprop.cli import main
+
+raise SystemExit(main())
