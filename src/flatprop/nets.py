@@ -125,11 +125,12 @@ def _float_dtype(dtype: npt.DTypeLike) -> np.dtype:
     return checked
 
 
-def _require_finite_loss(loss: np.floating) -> None:
-    if not np.isfinite(loss):
+def _require_finite(stage: FloatArray | np.floating, name: str) -> None:
+    """Stop at a stage that overflowed, rather than return inf or NaN."""
+    if not np.isfinite(stage).all():
         raise FloatingPointError(
-            f"the loss is not finite ({float(loss)}): the scores or the weights overflowed; "
-            "lower the learning rate, the weight scale std or the scale of X"
+            f"the {name} overflowed (not finite) with these params; lower the learning "
+            "rate, the weight scale std or the scale of X"
         )
 
 
@@ -491,6 +492,7 @@ class TwoLayerNet(_Model):
         z1, _ = affine_forward(X, params["W1"], params["b1"], check_finite=False)
         h1, _ = relu_forward(z1, check_finite=False)
         scores, _ = affine_forward(h1, params["W2"], params["b2"], check_finite=False)
+        _require_finite(scores, "scores")
         return scores
 
     def loss(
@@ -540,10 +542,11 @@ class TwoLayerNet(_Model):
         z1, affine1_cache = affine_forward(X, W1, b1, check_finite=False)
         h1, relu_cache = relu_forward(z1, check_finite=False)
         scores, affine2_cache = affine_forward(h1, W2, b2, check_finite=False)
+        _require_finite(scores, "scores")
         data_loss, head_cache = self._data_loss(scores, y)
         reg_loss = X.dtype.type(reg) * (np.vdot(W1, W1) + np.vdot(W2, W2))
         loss = data_loss + reg_loss
-        _require_finite_loss(loss)
+        _require_finite(loss, "loss")
 
         # Backward pass, stage by stage in reverse.
         dscores = self._dscores(head_cache)
@@ -643,6 +646,7 @@ class LinearClassifier(_Model):
         """The (N, C) scores ``X W + b``: the forward pass only."""
         params, _, X = self._checked_inputs(X)
         scores, _ = affine_forward(X, *self._affine_params(params), check_finite=False)
+        _require_finite(scores, "scores")
         return scores
 
     def loss(
@@ -678,10 +682,11 @@ class LinearClassifier(_Model):
 
         # Forward pass. X and params are checked above; the stages trust them.
         scores, affine_cache = affine_forward(X, W, b, check_finite=False)
+        _require_finite(scores, "scores")
         data_loss, head_cache = self._data_loss(scores, y)
         reg_loss = X.dtype.type(reg) * np.vdot(W, W)
         loss = data_loss + reg_loss
-        _require_finite_loss(loss)
+        _require_finite(loss, "loss")
 
         # Backward pass, stage by stage in reverse.
         dscores = self._dscores(head_cache)
