@@ -281,3 +281,10 @@ def test_bad_input_raises_an_error_naming_the_argument(call, error, message) -> 
 def test_check_finite_false_leaves_non_finite_values_to_the_caller() -> None:
     out, _ = relu_forward(np.array([np.inf, -np.inf]), check_finite=False)
     np.testing.assert_array_equal(out, [np.inf, 0.0])
+
+
+def test_every_public_layer_function_has_a_docstring_example() -> None:
+    from flatprop import layers
+
+    functions = [getattr(layers, name) for name in layers.__all__ if not name[0].isupper()]
+    assert [function.__name__ for function in functions if ">>>" not in function.__doc__] == []

@@ -566,7 +566,7 @@ BAD_INPUTS = {
     "negative std": (lambda: TwoLayerNet(4, 5, 3, std=-1.0), ValueError, "std must be >= 0"),
     "integer dtype": (
         lambda: TwoLayerNet(4, 5, 3, dtype=int),
-        ValueError,
+        TypeError,
         "dtype must be float32 or float64",
     ),
     "an option the head does not take": (
@@ -659,3 +659,9 @@ def _without_b2():
 def test_bad_input_raises_an_error_naming_the_argument(call, error, message) -> None:
     with pytest.raises(error, match=message):
         call()
+
+
+@pytest.mark.parametrize("model", [TwoLayerNet, LinearClassifier])
+def test_every_public_method_has_a_docstring_example(model) -> None:
+    methods = [model, model.scores, model.loss, model.predict, model.train]
+    assert [method.__name__ for method in methods if ">>>" not in method.__doc__] == []
