@@ -19,7 +19,6 @@ EXACT_RTOL = 1e-12  # the same formula evaluated in another order
 FLOAT32_RTOL = 1e-5
 KINK_DISTANCE = 1e-3  # a step of 1e-5 in one parameter moves a kink's argument < 2e-4
 STEP = 1e-3  # a "small" gradient step
-CLASSIFICATION_HEADS = [head for head in HEADS if head != "l2"]
 MODELS = ["linear", "two_layer"]
 
 
@@ -508,6 +507,12 @@ def net_with(**params):
     return model
 
 
+def net_without_b2():
+    model = net()
+    del model.params["b2"]
+    return model
+
+
 X4 = np.ones((5, 4))
 Y = np.array([0, 1, 2, 0, 1])
 
@@ -596,7 +601,7 @@ BAD_INPUTS = {
         "reduction must be 'mean' or 'sum'",
     ),
     "params with a missing entry": (
-        lambda: _without_b2().loss(X4, Y),
+        lambda: net_without_b2().loss(X4, Y),
         ValueError,
         "params of a TwoLayerNet must have exactly the entries W1, b1, W2, b2",
     ),
@@ -647,12 +652,6 @@ BAD_INPUTS = {
         "X must hold at least one example",
     ),
 }
-
-
-def _without_b2():
-    model = net()
-    del model.params["b2"]
-    return model
 
 
 @pytest.mark.parametrize(("call", "error", "message"), BAD_INPUTS.values(), ids=BAD_INPUTS.keys())
