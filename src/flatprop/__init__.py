@@ -9,10 +9,14 @@ naive
     Loop implementations of the same losses: the readable reference and test oracle.
 gradcheck
     Numerical gradients by central differences, and the relative error.
+layers
+    Affine and ReLU layers, each a staged forward/backward pair.
+nets
+    A linear classifier and a two-layer ReLU net with a softmax, SVM or L2 head, trainable.
 """
 
-from flatprop import gradcheck, losses, naive
+from flatprop import gradcheck, layers, losses, naive, nets
 
 __version__ = "0.1.0"
 
-__all__ = ["__version__", "gradcheck", "losses", "naive"]
+__all__ = ["__version__", "gradcheck", "layers", "losses", "naive", "nets"]
