@@ -11,10 +11,14 @@ datasets
     The handwritten digits shipped with flatprop, the synthetic spiral, a seeded split.
 gradcheck
     Numerical gradients by central differences, and the relative error.
+layers
+    Affine and ReLU layers, each a staged forward/backward pair.
+nets
+    A linear classifier and a two-layer ReLU net with a softmax, SVM or L2 head, trainable.
 """
 
-from flatprop import datasets, gradcheck, losses, naive
+from flatprop import datasets, gradcheck, layers, losses, naive, nets
 
 __version__ = "0.1.0"
 
-__all__ = ["__version__", "datasets", "gradcheck", "losses", "naive"]
+__all__ = ["__version__", "datasets", "gradcheck", "layers", "losses", "naive", "nets"]

@@ -70,7 +70,9 @@ def require_finite(array: FloatArray, name: str) -> None:
     # One pass, no temporary: a finite total means every entry is finite (NaN and
     # inf propagate through a sum). Only when the total is not finite do we pay
     # for the exact, entry-wise test, which also tells overflow from bad input.
-    if np.isfinite(np.sum(array)):
+    with np.errstate(over="ignore", invalid="ignore"):  # a finite sum may overflow: fine here
+        total = np.sum(array)
+    if np.isfinite(total):
         return
     bad = ~np.isfinite(array)
     if bad.any():
@@ -176,3 +178,37 @@ def as_scores(value: npt.ArrayLike, name: str, *, check_finite: bool) -> FloatAr
     if scores.shape[1] == 0:
         raise ValueError(f"{name} must have at least one class (column), got shape {scores.shape}")
     return scores
+
+
+def as_count(value: object, name: str, *, minimum: int = 1) -> int:
+    """Return ``value`` as a Python int >= ``minimum`` (rejecting bool, float, strings)."""
+    if isinstance(value, bool | np.bool_) or not isinstance(value, int | np.integer):
+        raise TypeError(f"{name} must be an integer, got {value!r} of type {type(value).__name__}")
+    if value < minimum:
+        expected = "a positive integer" if minimum == 1 else f"an integer >= {minimum}"
+        raise ValueError(f"{name} must be {expected}, got {value}")
+    return int(value)
+
+
+def as_non_negative_scalar(value: object, name: str) -> float:
+    """Return ``value`` as a finite Python float >= 0."""
+    number = as_real_scalar(value, name)
+    if number < 0:
+        raise ValueError(f"{name} must be >= 0, got {number!r}")
+    return number
+
+
+def as_positive_scalar(value: object, name: str) -> float:
+    """Return ``value`` as a finite Python float > 0."""
+    number = as_real_scalar(value, name)
+    if number <= 0:
+        raise ValueError(f"{name} must be > 0, got {number!r}")
+    return number
+
+
+def as_float_dtype(dtype: npt.DTypeLike) -> np.dtype:
+    """Return ``dtype`` as a NumPy dtype if it is float32 or float64."""
+    checked = np.dtype(dtype)
+    if checked not in (np.float32, np.float64):
+        raise TypeError(f"dtype must be float32 or float64, got {checked}")
+    return checked
