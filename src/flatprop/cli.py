@@ -7,7 +7,6 @@ Run ``flatprop --help`` (or ``python -m flatprop --help``), and ``flatprop COMMA
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import sys
 import time
 from collections.abc import Sequence
@@ -94,7 +93,7 @@ def gradcheck(args: argparse.Namespace) -> int:
 
 def train(args: argparse.Namespace) -> int:
     """Train a model on digits or the spiral, report accuracies, maybe plot the curves."""
-    if args.plot is not None and importlib.util.find_spec("matplotlib") is None:
+    if args.plot is not None and not plots.matplotlib_available():
         print(
             f"flatprop train: --plot needs matplotlib, which is not installed: "
             f"{plots.MATPLOTLIB_HINT}",

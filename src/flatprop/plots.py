@@ -20,10 +20,26 @@ from flatprop.losses import l2, multiclass_svm, softmax_cross_entropy, squared_h
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-__all__ = ["LOSS_NAMES", "MATPLOTLIB_HINT", "loss_shapes", "plot_loss_shapes", "plot_training"]
+__all__ = [
+    "LOSS_NAMES",
+    "MATPLOTLIB_HINT",
+    "loss_shapes",
+    "matplotlib_available",
+    "plot_loss_shapes",
+    "plot_training",
+]
 
 MATPLOTLIB_HINT = 'pip install "flatprop[plot]"  (or: pip install matplotlib)'
 LOSS_NAMES = ("multiclass SVM (hinge)", "squared hinge", "softmax cross-entropy", "L2 to one-hot")
+
+
+def matplotlib_available() -> bool:
+    """Whether matplotlib can be imported (it is, if so: call only when about to draw)."""
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        return False
+    return True
 
 
 def _new_figure(width: float, height: float) -> Figure:
