@@ -90,8 +90,8 @@ def test_spiral_is_the_same_for_the_same_seed_and_differs_for_another() -> None:
     [
         ({"n_per_class": 0, "n_classes": 3}, ValueError, "n_per_class must be a positive"),
         ({"n_per_class": 10, "n_classes": -1}, ValueError, "n_classes must be a positive"),
-        ({"n_per_class": 2.5, "n_classes": 3}, TypeError, "n_per_class must be a positive"),
-        ({"n_per_class": 10, "n_classes": True}, TypeError, "n_classes must be a positive"),
+        ({"n_per_class": 2.5, "n_classes": 3}, TypeError, "n_per_class must be an integer"),
+        ({"n_per_class": 10, "n_classes": True}, TypeError, "n_classes must be an integer"),
         ({"n_per_class": 10, "n_classes": 3, "noise": -0.1}, ValueError, "noise must be >= 0"),
     ],
 )

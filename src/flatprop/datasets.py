@@ -29,29 +29,19 @@ from typing import NamedTuple
 import numpy as np
 import numpy.typing as npt
 
-from flatprop._validation import FloatArray, IntArray, as_real_scalar
+from flatprop._validation import (
+    FloatArray,
+    IntArray,
+    as_count,
+    as_float_dtype,
+    as_non_negative_scalar,
+    as_real_scalar,
+)
 
 __all__ = ["Split", "load_digits", "spiral", "train_test_split"]
 
 DIGITS_RESOURCE = "digits.npz"
 DIGITS_MAX_COUNT = 16  # each pixel counts the "on" pixels of a 4x4 block
-
-
-def _positive_int(value: object, name: str) -> int:
-    if isinstance(value, bool | np.bool_) or not isinstance(value, int | np.integer):
-        raise TypeError(
-            f"{name} must be a positive integer, got {value!r} of type {type(value).__name__}"
-        )
-    if value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value}")
-    return int(value)
-
-
-def _float_dtype(dtype: npt.DTypeLike) -> np.dtype:
-    resolved = np.dtype(dtype)
-    if resolved not in (np.float32, np.float64):
-        raise TypeError(f"dtype must be float32 or float64, got {resolved}")
-    return resolved
 
 
 def load_digits(
@@ -93,7 +83,7 @@ def load_digits(
     >>> print(counts[0].reshape(8, 8)[2])  # the third row of pixels of a 0
     [ 0.  3. 15.  2.  0. 11.  8.  0.]
     """
-    dtype = _float_dtype(dtype)
+    dtype = as_float_dtype(dtype)
     with (
         resources.as_file(resources.files("flatprop") / "data" / DIGITS_RESOURCE) as path,
         np.load(path) as stored,
@@ -149,11 +139,9 @@ def spiral(
     >>> bool(np.array_equal(X, spiral(100, 3, seed=0)[0]))  # same seed, same points
     True
     """
-    n_per_class = _positive_int(n_per_class, "n_per_class")
-    n_classes = _positive_int(n_classes, "n_classes")
-    noise = as_real_scalar(noise, "noise")
-    if noise < 0:
-        raise ValueError(f"noise must be >= 0 (a standard deviation), got {noise}")
+    n_per_class = as_count(n_per_class, "n_per_class")
+    n_classes = as_count(n_classes, "n_classes")
+    noise = as_non_negative_scalar(noise, "noise")
     rng = np.random.default_rng(seed)
     radius = np.linspace(0.0, 1.0, n_per_class)
     X = np.empty((n_per_class * n_classes, 2))

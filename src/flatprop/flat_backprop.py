@@ -126,7 +126,7 @@ class StagedPass:
                 [
                     f"{check.name}, backward\n{_text.format_array(check.analytic)}",
                     f"{check.name}, numerical\n{_text.format_array(check.numerical)}",
-                    f"relative error\n{check.relative_error:.1e}",
+                    f"relative error {check.relative_error:.1e}",
                 ]
             )
             lines.append(_text.indent(block))
