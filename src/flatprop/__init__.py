@@ -15,6 +15,12 @@ layers
     Affine and ReLU layers, each a staged forward/backward pair.
 nets
     A linear classifier and a two-layer ReLU net with a softmax, SVM or L2 head, trainable.
+
+Imported on demand (``import flatprop.walkthrough``), for the demo and the examples:
+walkthrough (the seed's questions a-e, computed), flat_backprop (the seed's three code
+parts, staged and checked), training (named data sets and tuned settings), selfcheck
+(``flatprop gradcheck``), plots (figures; needs matplotlib) and cli (the ``flatprop``
+command).
 """
 
 from flatprop import datasets, gradcheck, layers, losses, naive, nets
