@@ -36,12 +36,15 @@ def test_readme_python_example_runs(index: int, tmp_path: Path) -> None:
 
 def test_quickstart_is_two_single_line_commands_for_demo_and_tests() -> None:
     demo, tests = quickstart_command("demo"), quickstart_command("tests")
-    assert "\n" not in demo and "\n" not in tests
+    assert "\n" not in demo
+    assert "\n" not in tests
     assert demo.endswith("flatprop demo")
-    assert "pytest" in tests and ".[test]" in tests
+    assert "pytest" in tests
+    assert ".[test]" in tests
 
 
 def test_ci_runs_the_readme_quickstart_blocks() -> None:
     ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
-    assert "quickstart-$1" in ci and "for name in demo tests" in ci
+    assert "quickstart-$1" in ci
+    assert "for name in demo tests" in ci
     assert "HYPOTHESIS_PROFILE=ci" in ci
