@@ -7,12 +7,24 @@ losses
     one-shot function and a staged forward/backward pair.
 naive
     Loop implementations of the same losses: the readable reference and test oracle.
+datasets
+    The handwritten digits shipped with flatprop, the synthetic spiral, a seeded split.
 gradcheck
     Numerical gradients by central differences, and the relative error.
+layers
+    Affine and ReLU layers, each a staged forward/backward pair.
+nets
+    A linear classifier and a two-layer ReLU net with a softmax, SVM or L2 head, trainable.
+
+Imported on demand (``import flatprop.walkthrough``), for the demo and the examples:
+walkthrough (the seed's questions a-e, computed), flat_backprop (the seed's three code
+parts, staged and checked), training (named data sets and tuned settings), selfcheck
+(``flatprop gradcheck``), plots (figures; needs matplotlib) and cli (the ``flatprop``
+command).
 """
 
-from flatprop import gradcheck, losses, naive
+from flatprop import datasets, gradcheck, layers, losses, naive, nets
 
 __version__ = "0.1.0"
 
-__all__ = ["__version__", "gradcheck", "losses", "naive"]
+__all__ = ["__version__", "datasets", "gradcheck", "layers", "losses", "naive", "nets"]

@@ -74,9 +74,10 @@ def require_finite(array: FloatArray, name: str) -> None:
     # squares beyond the dtype's range) do we pay for the exact, entry-wise test.
     if array.flags.forc:  # C- or F-contiguous: ravel(order="K") is a view
         flat = array.ravel(order="K")
-        total = np.vdot(flat, flat)
+        total = np.vdot(flat, flat)  # BLAS: no overflow warning either
     else:
-        total = array.sum()
+        with np.errstate(over="ignore", invalid="ignore"):  # a finite sum may overflow
+            total = array.sum()
     if math.isfinite(total):
         return
     bad = ~np.isfinite(array)
@@ -184,3 +185,37 @@ def as_scores(value: npt.ArrayLike, name: str, *, check_finite: bool) -> FloatAr
     if scores.shape[1] == 0:
         raise ValueError(f"{name} must have at least one class (column), got shape {scores.shape}")
     return scores
+
+
+def as_count(value: object, name: str, *, minimum: int = 1) -> int:
+    """Return ``value`` as a Python int >= ``minimum`` (rejecting bool, float, strings)."""
+    if isinstance(value, bool | np.bool_) or not isinstance(value, int | np.integer):
+        raise TypeError(f"{name} must be an integer, got {value!r} of type {type(value).__name__}")
+    if value < minimum:
+        expected = "a positive integer" if minimum == 1 else f"an integer >= {minimum}"
+        raise ValueError(f"{name} must be {expected}, got {value}")
+    return int(value)
+
+
+def as_non_negative_scalar(value: object, name: str) -> float:
+    """Return ``value`` as a finite Python float >= 0."""
+    number = as_real_scalar(value, name)
+    if number < 0:
+        raise ValueError(f"{name} must be >= 0, got {number!r}")
+    return number
+
+
+def as_positive_scalar(value: object, name: str) -> float:
+    """Return ``value`` as a finite Python float > 0."""
+    number = as_real_scalar(value, name)
+    if number <= 0:
+        raise ValueError(f"{name} must be > 0, got {number!r}")
+    return number
+
+
+def as_float_dtype(dtype: npt.DTypeLike) -> np.dtype:
+    """Return ``dtype`` as a NumPy dtype if it is float32 or float64."""
+    checked = np.dtype(dtype)
+    if checked not in (np.float32, np.float64):
+        raise TypeError(f"dtype must be float32 or float64, got {checked}")
+    return checked

@@ -1,0 +1,363 @@
+"""What the models of :mod:`flatprop.nets` share: the heads, the checks of params and
+inputs, ``predict`` and ``train``.
+
+The heads are one table, :data:`HEADS`: each names a loss of :mod:`flatprop.losses` by
+its staged functions and states what it accepts. :class:`Model` is the base class; a
+model defines the shapes of its ``params`` (in the letters D, H, C), ``scores`` and
+``loss``, and inherits the rest.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from flatprop import losses
+from flatprop._validation import (
+    FloatArray,
+    as_count,
+    as_float_array,
+    as_labels,
+    as_non_negative_scalar,
+    as_positive_scalar,
+)
+
+__all__ = ["HEADS", "Model", "Seed", "require_finite_stage"]
+
+
+@dataclass(frozen=True)
+class _Head:
+    """A loss as a model's head: its staged functions and what it accepts."""
+
+    forward: Callable[..., tuple[Any, Any]]
+    backward: Callable[[Any], dict[str, FloatArray]]
+    input_name: str  # the key of the loss's gradient: "scores" or "pred"
+    options: tuple[str, ...]
+    classification: bool  # y holds labels (and predict returns them)
+
+
+_HEADS: dict[str, _Head] = {
+    "softmax": _Head(
+        losses.softmax_cross_entropy_forward,
+        losses.softmax_cross_entropy_backward,
+        "scores",
+        ("label_smoothing", "weight", "reduction"),
+        classification=True,
+    ),
+    "svm": _Head(
+        losses.multiclass_svm_forward,
+        losses.multiclass_svm_backward,
+        "scores",
+        ("margin", "weight", "reduction"),
+        classification=True,
+    ),
+    "squared_hinge": _Head(
+        losses.squared_hinge_forward,
+        losses.squared_hinge_backward,
+        "scores",
+        ("margin", "weight", "reduction"),
+        classification=True,
+    ),
+    "l2": _Head(
+        losses.l2_forward, losses.l2_backward, "pred", ("reduction",), classification=False
+    ),
+}
+
+HEADS: tuple[str, ...] = tuple(_HEADS)
+"""The names of the heads: ``("softmax", "svm", "squared_hinge", "l2")``."""
+
+Seed = int | np.random.Generator | None
+
+
+def require_finite_stage(stage: FloatArray | np.floating, name: str) -> None:
+    """Stop at a stage that overflowed, rather than return inf or NaN."""
+    if not np.isfinite(stage).all():
+        raise FloatingPointError(
+            f"the {name} overflowed (not finite) with these params; lower the learning "
+            "rate, the weight scale std or the scale of X"
+        )
+
+
+class Model(ABC):
+    """What both models share: the head, the checks of params and inputs, predict, train."""
+
+    params: dict[str, FloatArray]
+
+    def __init__(
+        self, *, head: str, output_size: int, dtype: np.dtype, head_options: dict[str, Any]
+    ) -> None:
+        if not isinstance(head, str) or head not in _HEADS:
+            raise ValueError(f"head must be one of {', '.join(map(repr, HEADS))}, got {head!r}")
+        spec = _HEADS[head]
+        unknown = [name for name in head_options if name not in spec.options]
+        if unknown:
+            raise TypeError(
+                f"{unknown[0]!r} is not an option of the {head!r} head nor an argument of "
+                f"{type(self).__name__}; the {head!r} head takes {', '.join(spec.options)}"
+            )
+        reduction = head_options.get("reduction", "mean")
+        if not isinstance(reduction, str) or reduction not in ("mean", "sum"):
+            raise ValueError(
+                f"reduction must be 'mean' or 'sum' (a model's loss is a scalar), got {reduction!r}"
+            )
+        # Let the loss check the other options' values now, on a one-example probe
+        # ("sum", so that no class weight of 0 can make the probe's mean undefined).
+        probe_labels = np.zeros(1, dtype=np.intp) if spec.classification else None
+        probe_options = {**head_options, "reduction": "sum"}
+        spec.forward(np.zeros((1, output_size), dtype), probe_labels, **probe_options)
+        self._head = head
+        self._spec = spec
+        self._head_options = dict(head_options)
+
+    @property
+    def head(self) -> str:
+        """The name of the head, one of :data:`HEADS`."""
+        return self._head
+
+    @property
+    def head_options(self) -> dict[str, Any]:
+        """The head options given at construction (a copy)."""
+        return dict(self._head_options)
+
+    @abstractmethod
+    def _param_shapes(self) -> dict[str, tuple[str, ...]]:
+        """Each entry of ``params`` and its shape in letters; D first, C last."""
+
+    @abstractmethod
+    def scores(self, X: npt.ArrayLike) -> FloatArray:
+        """The (N, C) scores (outputs) of the model for X: the forward pass only."""
+
+    @abstractmethod
+    def loss(
+        self, X: npt.ArrayLike, y: npt.ArrayLike | None = None, *, reg: float = 0.0
+    ) -> tuple[np.floating, dict[str, FloatArray]]:
+        """The loss on (X, y) and its gradient with respect to every entry of ``params``."""
+
+    def _checked_params(self) -> tuple[dict[str, FloatArray], dict[str, int]]:
+        """``params`` as float arrays of one common dtype, and the sizes D, H, C."""
+        shapes = self._param_shapes()
+        if not isinstance(self.params, dict):
+            raise TypeError(f"params must be a dict of arrays, got {type(self.params).__name__}")
+        if set(self.params) != set(shapes):
+            raise ValueError(
+                f"params of a {type(self).__name__} must have exactly the entries "
+                f"{', '.join(shapes)}, got {', '.join(map(repr, self.params)) or 'none'}"
+            )
+        arrays: dict[str, FloatArray] = {}
+        sizes: dict[str, int] = {}
+        owner: dict[str, str] = {}  # which entry fixed each size
+        for name, letters in shapes.items():
+            label = f"params[{name!r}]"
+            array = as_float_array(self.params[name], label, ndim=len(letters))
+            for letter, size in zip(letters, array.shape, strict=True):
+                if sizes.setdefault(letter, size) != size:
+                    source = owner[letter]
+                    raise ValueError(
+                        f"{label} must have shape ({', '.join(letters)}) with {letter} = "
+                        f"{sizes[letter]}, as in params[{source!r}] of shape "
+                        f"{arrays[source].shape}; got shape {array.shape}"
+                    )
+                owner.setdefault(letter, name)
+            arrays[name] = array
+        dtype = np.result_type(*arrays.values())
+        return {name: array.astype(dtype, copy=False) for name, array in arrays.items()}, sizes
+
+    def _checked_inputs(
+        self, X: npt.ArrayLike, name: str = "X"
+    ) -> tuple[dict[str, FloatArray], dict[str, int], FloatArray]:
+        """The checked params and sizes, and X as an (N, D) array of the params' dtype."""
+        params, sizes = self._checked_params()
+        first = next(iter(params))
+        data = as_float_array(X, name, ndim=2, dtype=params[first].dtype)
+        if data.shape[1] != sizes["D"]:
+            raise ValueError(
+                f"{name} must have D = {sizes['D']} features (columns) to match "
+                f"params[{first!r}] of shape {params[first].shape}, got shape {data.shape}"
+            )
+        return params, sizes, data
+
+    def _checked_target(
+        self, y: npt.ArrayLike | None, shape: tuple[int, int], dtype: np.dtype, name: str = "y"
+    ) -> npt.NDArray[Any] | None:
+        """Labels (N,) for a classification head; targets (N, C) or None for "l2"."""
+        num_examples, num_outputs = shape
+        if self._spec.classification:
+            if y is None:
+                raise TypeError(
+                    f"{name} is required by the {self._head!r} head: integer class labels "
+                    f"of shape (N,) = ({num_examples},), got None"
+                )
+            return as_labels(y, name, num_examples=num_examples, num_classes=num_outputs)
+        if y is None:
+            return None
+        targets = as_float_array(y, name, dtype=dtype)
+        if targets.shape != shape:
+            raise ValueError(
+                f"{name} of the 'l2' head must be targets of shape (N, C) = {shape} "
+                f"(or None for zeros), got shape {targets.shape}"
+            )
+        return targets
+
+    def _data_loss(self, scores: FloatArray, y: npt.NDArray[Any] | None) -> tuple[np.floating, Any]:
+        """The head's forward pass: its loss and its cache."""
+        return self._spec.forward(scores, y, check_finite=False, **self._head_options)
+
+    def _dscores(self, head_cache: Any) -> FloatArray:
+        """The head's backward pass: the gradient of the data loss for the scores."""
+        return self._spec.backward(head_cache)[self._spec.input_name]
+
+    def predict(self, X: npt.ArrayLike) -> npt.NDArray[Any]:
+        """Class labels (the argmax of the scores) of shape (N,), or the (N, C) outputs for "l2".
+
+        Parameters
+        ----------
+        X : array_like, shape (N, D)
+
+        Returns
+        -------
+        ndarray of int, shape (N,), or ndarray of float, shape (N, C)
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from flatprop.nets import LinearClassifier
+        >>> model = LinearClassifier(2, 3, bias=False)
+        >>> model.params["W"] = np.array([[1.0, 0.0, -1.0], [0.0, 1.0, 0.0]])
+        >>> model.predict(np.array([[2.0, 1.0], [0.0, 3.0], [-1.0, -2.0]]))
+        array([0, 1, 2])
+        """
+        scores = self.scores(X)
+        return scores.argmax(axis=1) if self._spec.classification else scores
+
+    def train(
+        self,
+        X: npt.ArrayLike,
+        y: npt.ArrayLike | None,
+        X_val: npt.ArrayLike | None = None,
+        y_val: npt.ArrayLike | None = None,
+        *,
+        learning_rate: float = 1e-3,
+        learning_rate_decay: float = 0.95,
+        reg: float = 5e-6,
+        num_iters: int = 100,
+        batch_size: int = 200,
+        seed: Seed = None,
+        verbose: bool = False,
+    ) -> dict[str, list[float]]:
+        """Minibatch stochastic gradient descent on ``params``, as in CS231n.
+
+        Each iteration draws ``batch_size`` examples with replacement
+        (``rng.integers(N, size=batch_size)`` with ``rng = numpy.random.default_rng(seed)``,
+        so ``batch_size > N`` works), computes ``loss(X_batch, y_batch, reg=reg)`` and
+        sets every ``params[name]`` to the new array ``params[name] - learning_rate *
+        grads[name]``. After every epoch (``max(N // batch_size, 1)`` iterations) the
+        accuracies are recorded and the learning rate is multiplied by
+        ``learning_rate_decay``.
+
+        Parameters
+        ----------
+        X : array_like, shape (N, D)
+            Training data.
+        y : array_like
+            Labels (N,) for a classification head; targets (N, C) or None for "l2".
+        X_val, y_val : array_like, optional
+            Validation data and labels, both or neither (classification heads only).
+        learning_rate : float > 0, default 1e-3
+        learning_rate_decay : float > 0, default 0.95
+            Factor applied to the learning rate once per epoch.
+        reg : float >= 0, default 5e-6
+            Regularization strength (see :meth:`loss` for the convention).
+        num_iters : int >= 0, default 100
+        batch_size : int >= 1, default 200
+        seed : int, numpy.random.Generator or None
+            Seeds the minibatch sampling; the global NumPy random state is not used.
+        verbose : bool, default False
+            Print about ten progress lines: iteration, loss, and the latest accuracies.
+
+        Returns
+        -------
+        history : dict
+            ``"loss_history"``: the minibatch loss at every iteration;
+            ``"train_acc_history"``: the accuracy on the epoch's last minibatch, after
+            its step, once per epoch; ``"val_acc_history"``: the accuracy on
+            (X_val, y_val) once per epoch, when given. The accuracy lists stay empty
+            for the "l2" head.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from flatprop.nets import LinearClassifier
+        >>> X = np.random.default_rng(0).standard_normal((60, 2))
+        >>> y = (X[:, 0] > 0).astype(int)  # two half-planes
+        >>> model = LinearClassifier(2, 2, head="softmax", seed=0)
+        >>> history = model.train(X, y, learning_rate=0.5, num_iters=30, batch_size=20, seed=0)
+        >>> len(history["loss_history"]), len(history["train_acc_history"])  # 3 steps an epoch
+        (30, 10)
+        >>> bool(np.mean(model.predict(X) == y) > 0.9)
+        True
+        """
+        _, sizes, data = self._checked_inputs(X)
+        num_train = data.shape[0]
+        if num_train == 0:
+            raise ValueError(
+                f"X must hold at least one example to train on, got shape {data.shape}"
+            )
+        labels = self._checked_target(y, (num_train, sizes["C"]), data.dtype)
+        has_validation = X_val is not None or y_val is not None
+        if has_validation:
+            if not self._spec.classification:
+                raise ValueError(
+                    "X_val and y_val give a validation accuracy: the 'l2' head has none"
+                )
+            if X_val is None or y_val is None:
+                missing = "X_val" if X_val is None else "y_val"
+                raise ValueError(f"X_val and y_val must be given together, got {missing}=None")
+            _, _, val_data = self._checked_inputs(X_val, "X_val")
+            val_labels = self._checked_target(
+                y_val, (val_data.shape[0], sizes["C"]), data.dtype, "y_val"
+            )
+        rate = as_positive_scalar(learning_rate, "learning_rate")
+        decay = as_positive_scalar(learning_rate_decay, "learning_rate_decay")
+        reg = as_non_negative_scalar(reg, "reg")
+        num_iters = as_count(num_iters, "num_iters", minimum=0)
+        batch_size = as_count(batch_size, "batch_size")
+
+        rng = np.random.default_rng(seed)
+        iterations_per_epoch = max(num_train // batch_size, 1)
+        report_every = max(num_iters // 10, 1)
+        history: dict[str, list[float]] = {
+            "loss_history": [],
+            "train_acc_history": [],
+            "val_acc_history": [],
+        }
+        for iteration in range(1, num_iters + 1):
+            batch = rng.integers(num_train, size=batch_size)  # with replacement
+            batch_labels = None if labels is None else labels[batch]
+            loss, grads = self.loss(data[batch], batch_labels, reg=reg)
+            history["loss_history"].append(float(loss))
+            for name, grad in grads.items():
+                self.params[name] = self.params[name] - rate * grad  # a new array
+
+            if iteration % iterations_per_epoch == 0:
+                if self._spec.classification:
+                    accuracy = np.mean(self.predict(data[batch]) == batch_labels)
+                    history["train_acc_history"].append(float(accuracy))
+                    if has_validation:
+                        accuracy = np.mean(self.predict(val_data) == val_labels)
+                        history["val_acc_history"].append(float(accuracy))
+                rate *= decay
+
+            if verbose and (
+                iteration == 1 or iteration % report_every == 0 or iteration == num_iters
+            ):
+                line = f"iteration {iteration}/{num_iters}: loss {float(loss):.6f}"
+                for key, label in (("train_acc_history", "train"), ("val_acc_history", "val")):
+                    if history[key]:
+                        line += f", {label} acc {history[key][-1]:.3f}"
+                print(line)
+        return history

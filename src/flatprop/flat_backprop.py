@@ -1,0 +1,603 @@
+r"""The seed's three code parts, done right: "flat" backprop, one named stage per line.
+
+CS231n's advice for assignment 1 is to stage the forward pass as a few named lines
+and walk the same names back. This module does that for the three models of the
+seed, in plain NumPy, so that every stage can be printed and read:
+
+``staged_svm``
+    The linear SVM: ``scores``, ``margins``, ``data_loss``, ``reg_loss``, ``loss``;
+    back: ``dmargins``, ``dscores``, ``dW``.
+``staged_two_layer_softmax``
+    The two-layer ReLU net with a softmax head: ``z1``, ``h1``, ``scores``, the softmax
+    stages, ``loss``; back: ``dscores``, ``dW2``, ``db2``, ``dh1``, ``dz1``, ``dW1``,
+    ``db1``. Unlike the seed, the second layer reads the ReLU's output ``h1`` and the
+    row max is taken per row, in a new array.
+``staged_matrix_example``
+    The discussion section's matrix example: :math:`z_1 = XW_1`, :math:`h_1 =
+    \mathrm{ReLU}(z_1)`, :math:`\hat y = h_1 W_2`, :math:`L = \lVert \hat y \rVert^2`, with
+    :math:`\partial L / \partial W_2 = h_1^\top (2\hat y)` and
+    :math:`\partial L / \partial W_1 = X^\top ((2\hat y W_2^\top) \odot 1[z_1 > 0])`.
+
+Each returns a :class:`StagedPass` holding every stage, a check of each parameter's
+gradient against a numerical gradient, and a comparison with flatprop's library
+(its losses and nets), which computes the same thing by other code. The
+regularization convention is the seed's: ``reg * sum(W ** 2)``, gradient
+``2 * reg * W``, biases not regularized. The ReLU's subgradient at 0 is 0.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from flatprop import _text
+from flatprop._validation import FloatArray, IntArray, as_float_array, as_labels, as_real_scalar
+from flatprop.gradcheck import numerical_gradient, rel_error
+from flatprop.losses import l2, multiclass_svm, softmax_cross_entropy
+from flatprop.nets import LinearClassifier, TwoLayerNet
+from flatprop.walkthrough import table_scores
+
+__all__ = [
+    "GradientCheck",
+    "Stage",
+    "StagedPass",
+    "matrix_example_inputs",
+    "seed_svm_inputs",
+    "staged_matrix_example",
+    "staged_svm",
+    "staged_two_layer_softmax",
+    "table_svm_inputs",
+    "two_layer_inputs",
+]
+
+NUMERICAL_STEP = 1e-5
+
+
+@dataclass(frozen=True)
+class Stage:
+    """One named line of a forward or backward pass: its formula and its value."""
+
+    name: str
+    formula: str
+    value: FloatArray
+
+
+@dataclass(frozen=True)
+class GradientCheck:
+    """A parameter's gradient from the backward pass next to a numerical one."""
+
+    name: str
+    analytic: FloatArray
+    numerical: FloatArray
+
+    @property
+    def relative_error(self) -> float:
+        """:func:`flatprop.gradcheck.rel_error` of the two."""
+        return rel_error(self.analytic, self.numerical)
+
+
+@dataclass(frozen=True)
+class StagedPass:
+    """Every stage of a forward and backward pass, with its gradient checks.
+
+    Attributes
+    ----------
+    title : str
+    forward, backward : tuple of Stage
+        In the order they are computed.
+    checks : tuple of GradientCheck
+        One per parameter: backward pass vs central differences.
+    library : tuple of (str, float)
+        The same quantities computed by flatprop's library, as (what, relative error).
+    """
+
+    title: str
+    forward: tuple[Stage, ...]
+    backward: tuple[Stage, ...]
+    checks: tuple[GradientCheck, ...]
+    library: tuple[tuple[str, float], ...]
+
+    def __getitem__(self, name: str) -> FloatArray:
+        """The value of the stage called ``name``."""
+        for stage in self.forward + self.backward:
+            if stage.name == name:
+                return stage.value
+        raise KeyError(f"no stage named {name!r}")
+
+    @property
+    def max_relative_error(self) -> float:
+        """The largest relative error of the gradient checks and library comparisons."""
+        errors = [check.relative_error for check in self.checks]
+        return max(errors + [error for _, error in self.library])
+
+    def report(self) -> str:
+        """The stages one by one, then the gradient checks side by side."""
+        lines = [_text.heading(self.title, underline="-")]
+        lines += ["Forward pass:", *map(_stage_text, self.forward), ""]
+        lines += ["Backward pass:", *map(_stage_text, self.backward), ""]
+        lines.append(
+            f"Gradient checks: backward pass vs central differences (h = {NUMERICAL_STEP:g}):"
+        )
+        for check in self.checks:
+            block = _text.side_by_side(
+                [
+                    f"{check.name}, backward\n{_text.format_array(check.analytic)}",
+                    f"{check.name}, numerical\n{_text.format_array(check.numerical)}",
+                    f"relative error {check.relative_error:.1e}",
+                ]
+            )
+            lines.append(_text.indent(block))
+        lines.append("")
+        lines.append("The same computed by flatprop's library:")
+        lines += [f"  {what}: relative error {error:.1e}" for what, error in self.library]
+        return "\n".join(lines)
+
+
+def _values(forward: list[Stage], backward: list[Stage]) -> dict[str, FloatArray]:
+    return {stage.name: stage.value for stage in forward + backward}
+
+
+def _stage_text(stage: Stage) -> str:
+    if stage.value.ndim == 0:
+        return f"  {stage.name} = {stage.formula} = {_text.format_number(float(stage.value))}"
+    value = _text.indent(_text.format_array(stage.value), levels=3)
+    return f"  {stage.name} = {stage.formula}\n{value}"
+
+
+def _checked_inputs(
+    X: npt.ArrayLike, params: Mapping[str, npt.ArrayLike], shapes: dict[str, str]
+) -> tuple[FloatArray, dict[str, FloatArray]]:
+    """X as float64 (N, D) and each parameter as a float64 copy, its shape checked.
+
+    ``shapes`` gives each parameter's shape in letters of ``sizes`` (N, D, H, C), which
+    are read off X and the parameters in the order given.
+    """
+    features = as_float_array(X, "X", ndim=2, dtype=np.dtype(np.float64))
+    sizes = {"N": features.shape[0], "D": features.shape[1]}
+    arrays = {}
+    for name, letters in shapes.items():
+        array = np.array(as_float_array(params[name], name, dtype=np.dtype(np.float64)))
+        if array.ndim != len(letters):
+            raise ValueError(
+                f"{name} must be {len(letters)}-D ({letters}), got shape {array.shape}"
+            )
+        for letter, size in zip(letters, array.shape, strict=True):
+            expected = sizes.setdefault(letter, size)
+            if size != expected:
+                raise ValueError(
+                    f"{name} must have shape ({', '.join(letters)}) with {letter} = {expected} "
+                    f"(from the inputs before it), got shape {array.shape}"
+                )
+        arrays[name] = array
+    return features, arrays
+
+
+def _gradient_checks(
+    loss: Callable[[], float], params: dict[str, FloatArray], grads: dict[str, FloatArray]
+) -> tuple[GradientCheck, ...]:
+    """Each parameter's gradient vs central differences of ``loss()``, which reads ``params``."""
+    return tuple(
+        GradientCheck(
+            name=f"d{name}",
+            analytic=grads[name],
+            numerical=numerical_gradient(lambda _: loss(), params[name], h=NUMERICAL_STEP),
+        )
+        for name in params
+    )
+
+
+def _model_comparison(
+    model: LinearClassifier | TwoLayerNet,
+    params: dict[str, FloatArray],
+    X: FloatArray,
+    y: IntArray | None,
+    reg: float,
+    staged: dict[str, FloatArray],
+) -> tuple[tuple[str, float], ...]:
+    """The loss and gradients of the same model in :mod:`flatprop.nets`, vs the stages.
+
+    Parameters missing from ``params`` (the matrix example's biases) stay at the model's
+    initial zeros.
+    """
+    model.params.update({name: value.copy() for name, value in params.items()})
+    loss, grads = model.loss(X, y, reg=reg)
+    what = f"{type(model).__name__}(head={model.head!r}).loss"
+    return (
+        (f"loss, {what}", rel_error(loss, staged["loss"])),
+        (
+            f"{', '.join(f'd{name}' for name in params)}, its gradients",
+            max(rel_error(grads[name], staged[f"d{name}"]) for name in params),
+        ),
+    )
+
+
+def _svm_stages(
+    X: FloatArray, y: IntArray, W: FloatArray, reg: float, margin: float
+) -> tuple[list[Stage], list[Stage]]:
+    rows = np.arange(X.shape[0])
+    num_examples = X.shape[0]
+    # forward
+    scores = X @ W
+    margins = np.maximum(0.0, scores - scores[rows, y][:, np.newaxis] + margin)
+    margins[rows, y] = 0.0  # a new array: the sum runs over j != y_i
+    data_loss = margins.sum() / num_examples
+    reg_loss = reg * np.sum(W * W)
+    loss = data_loss + reg_loss
+    # backward
+    dmargins = (margins > 0) / num_examples
+    dscores = dmargins.copy()
+    dscores[rows, y] -= dmargins.sum(axis=1)  # s_y_i appears, negated, in every margin
+    dW = X.T @ dscores + 2 * reg * W
+    forward = [
+        Stage("scores", "X W", scores),
+        Stage("margins", f"max(0, scores - scores[y_i] + {margin:g}), 0 at j = y_i", margins),
+        Stage("data_loss", "sum(margins) / N", np.asarray(data_loss)),
+        Stage("reg_loss", f"{reg:g} * sum(W * W)", np.asarray(reg_loss)),
+        Stage("loss", "data_loss + reg_loss", np.asarray(loss)),
+    ]
+    backward = [
+        Stage("dmargins", "1[margins > 0] / N", dmargins),
+        Stage("dscores", "dmargins, minus each row's sum at j = y_i", dscores),
+        Stage("dW", "X^T dscores + 2 reg W", dW),
+    ]
+    return forward, backward
+
+
+def staged_svm(
+    X: npt.ArrayLike, y: npt.ArrayLike, W: npt.ArrayLike, *, reg: float = 0.0, margin: float = 1.0
+) -> StagedPass:
+    """The seed's linear SVM ``svm_loss(W, X, y, reg)``, staged and checked.
+
+    Parameters
+    ----------
+    X : array_like, shape (N, D)
+    y : array_like of int, shape (N,)
+        Labels in [0, C).
+    W : array_like, shape (D, C)
+    reg : float, default 0.0
+        Regularization strength: ``reg_loss = reg * sum(W * W)``.
+    margin : float, default 1.0
+
+    Returns
+    -------
+    StagedPass
+        Stages ``scores``, ``margins``, ``data_loss``, ``reg_loss``, ``loss``, ``dmargins``,
+        ``dscores``, ``dW``; the check of ``dW``; the comparison with
+        :func:`flatprop.losses.multiclass_svm`.
+
+    Examples
+    --------
+    The slide's table as a linear model (``X`` the identity, ``W`` the scores):
+
+    >>> staged = staged_svm(*table_svm_inputs(), reg=0.0)
+    >>> print(float(staged["data_loss"]))  # (2.9 + 0 + 12.9) / 3
+    5.266666666666667
+    >>> staged.max_relative_error < 1e-8
+    True
+    """
+    reg = as_real_scalar(reg, "reg")
+    margin = as_real_scalar(margin, "margin")
+    features, params = _checked_inputs(X, {"W": W}, {"W": "DC"})
+    labels = as_labels(y, "y", num_examples=features.shape[0], num_classes=params["W"].shape[1])
+    forward, backward = _svm_stages(features, labels, params["W"], reg, margin)
+    staged = _values(forward, backward)
+
+    def loss() -> float:
+        return float(_svm_stages(features, labels, params["W"], reg, margin)[0][-1].value)
+
+    D, C = params["W"].shape
+    library_loss, library_grads = multiclass_svm(features @ params["W"], labels, margin=margin)
+    library_dW = features.T @ library_grads["scores"] + 2 * reg * params["W"]
+    return StagedPass(
+        title="The linear SVM, staged",
+        forward=tuple(forward),
+        backward=tuple(backward),
+        checks=_gradient_checks(loss, params, {"W": staged["dW"]}),
+        library=(
+            (
+                "loss, flatprop.losses.multiclass_svm + reg_loss",
+                rel_error(library_loss + reg * np.sum(params["W"] ** 2), staged["loss"]),
+            ),
+            ("dW, from its dscores", rel_error(library_dW, staged["dW"])),
+            *_model_comparison(
+                LinearClassifier(D, C, head="svm", bias=False, margin=margin),
+                params,
+                features,
+                labels,
+                reg,
+                staged,
+            ),
+        ),
+    )
+
+
+def table_svm_inputs() -> tuple[FloatArray, IntArray, FloatArray]:
+    """The slide's table as a linear model: ``X`` the 3x3 identity, ``W`` the scores.
+
+    Each image is its own one-hot feature, so ``scores = X W = W`` is exactly the
+    slide's table (one row per image) and ``dW = dscores``.
+
+    Returns
+    -------
+    X : ndarray, shape (N, D) = (3, 3)
+    y : ndarray of int, shape (N,)
+    W : ndarray, shape (D, C) = (3, 3)
+
+    Examples
+    --------
+    >>> X, y, W = table_svm_inputs()
+    >>> print(X @ W)
+    [[ 3.2  5.1 -1.7]
+     [ 1.3  4.9  2. ]
+     [ 2.2  2.5 -3.1]]
+    """
+    scores, y = table_scores()
+    return np.eye(3), y, scores
+
+
+def seed_svm_inputs(*, seed: int = 0) -> tuple[FloatArray, IntArray, FloatArray]:
+    """The seed's own input to ``svm_loss``, with W drawn from a seed (the seed's was not).
+
+    ``X = [[0.2, 0.4], [0.2, 0.4]]``, ``y = [0, 1]`` and ``W`` standard normal, (2, 2).
+    Both rows are the same image with different labels: while both margins are active,
+    their data gradients cancel and ``dW`` is just ``2 reg W`` -- why the seed's
+    printed gradient was so small.
+
+    Examples
+    --------
+    >>> X, y, W = seed_svm_inputs()
+    >>> X.shape, y.tolist(), W.shape
+    ((2, 2), [0, 1], (2, 2))
+    """
+    W = np.random.default_rng(seed).standard_normal((2, 2))
+    return np.array([[0.2, 0.4], [0.2, 0.4]]), np.array([0, 1]), W
+
+
+def _softmax_net_stages(
+    X: FloatArray, y: IntArray, p: dict[str, FloatArray], reg: float
+) -> tuple[list[Stage], list[Stage]]:
+    rows = np.arange(X.shape[0])
+    num_examples = X.shape[0]
+    W1, b1, W2, b2 = p["W1"], p["b1"], p["W2"], p["b2"]
+    # forward
+    z1 = X @ W1 + b1
+    h1 = np.maximum(0.0, z1)
+    scores = h1 @ W2 + b2  # from h1, the ReLU's output (the seed used z1 here)
+    shifted = scores - scores.max(axis=1, keepdims=True)  # per row, a new array: exp <= 1
+    log_probs = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+    data_loss = -log_probs[rows, y].mean()
+    reg_loss = reg * (np.sum(W1 * W1) + np.sum(W2 * W2))
+    loss = data_loss + reg_loss
+    # backward
+    dscores = np.exp(log_probs)
+    dscores[rows, y] -= 1.0
+    dscores /= num_examples
+    dW2 = h1.T @ dscores + 2 * reg * W2
+    db2 = dscores.sum(axis=0)
+    dh1 = dscores @ W2.T
+    dz1 = dh1 * (z1 > 0)
+    dW1 = X.T @ dz1 + 2 * reg * W1
+    db1 = dz1.sum(axis=0)
+    forward = [
+        Stage("z1", "X W1 + b1", z1),
+        Stage("h1", "max(0, z1)", h1),
+        Stage("scores", "h1 W2 + b2", scores),
+        Stage("shifted", "scores - max over j of scores, row by row", shifted),
+        Stage("log_probs", "shifted - log(sum over j of exp(shifted))", log_probs),
+        Stage("data_loss", "-mean over i of log_probs[i, y_i]", np.asarray(data_loss)),
+        Stage("reg_loss", f"{reg:g} * (sum(W1 * W1) + sum(W2 * W2))", np.asarray(reg_loss)),
+        Stage("loss", "data_loss + reg_loss", np.asarray(loss)),
+    ]
+    backward = [
+        Stage("dscores", "(exp(log_probs) - onehot(y)) / N", dscores),
+        Stage("dW2", "h1^T dscores + 2 reg W2", dW2),
+        Stage("db2", "sum over i of dscores", db2),
+        Stage("dh1", "dscores W2^T", dh1),
+        Stage("dz1", "dh1 * 1[z1 > 0]", dz1),
+        Stage("dW1", "X^T dz1 + 2 reg W1", dW1),
+        Stage("db1", "sum over i of dz1", db1),
+    ]
+    return forward, backward
+
+
+def staged_two_layer_softmax(
+    X: npt.ArrayLike,
+    y: npt.ArrayLike,
+    params: Mapping[str, npt.ArrayLike],
+    *,
+    reg: float = 0.0,
+) -> StagedPass:
+    """The seed's two-layer softmax net, staged and checked, with its bugs fixed.
+
+    Parameters
+    ----------
+    X : array_like, shape (N, D)
+    y : array_like of int, shape (N,)
+        Labels in [0, C).
+    params : dict
+        ``W1`` (D, H), ``b1`` (H,), ``W2`` (H, C), ``b2`` (C,); copied, never modified.
+    reg : float, default 0.0
+        ``reg_loss = reg * (sum(W1 ** 2) + sum(W2 ** 2))``; biases not regularized.
+
+    Returns
+    -------
+    StagedPass
+        The stages named in the module docstring, a check of each parameter's gradient,
+        and the comparison with :func:`flatprop.losses.softmax_cross_entropy`.
+
+    Examples
+    --------
+    >>> X, y, params = two_layer_inputs()
+    >>> staged = staged_two_layer_softmax(X, y, params, reg=0.1)
+    >>> [check.name for check in staged.checks]
+    ['dW1', 'db1', 'dW2', 'db2']
+    >>> staged.max_relative_error < 1e-7
+    True
+    """
+    reg = as_real_scalar(reg, "reg")
+    features, arrays = _checked_inputs(X, params, {"W1": "DH", "b1": "H", "W2": "HC", "b2": "C"})
+    labels = as_labels(y, "y", num_examples=features.shape[0], num_classes=arrays["W2"].shape[1])
+    forward, backward = _softmax_net_stages(features, labels, arrays, reg)
+    staged = _values(forward, backward)
+
+    def loss() -> float:
+        return float(_softmax_net_stages(features, labels, arrays, reg)[0][-1].value)
+
+    (D, H), C = arrays["W1"].shape, arrays["W2"].shape[1]
+    library_loss, library_grads = softmax_cross_entropy(staged["scores"], labels)
+    return StagedPass(
+        title="The two-layer net with a softmax head, staged",
+        forward=tuple(forward),
+        backward=tuple(backward),
+        checks=_gradient_checks(loss, arrays, {name: staged[f"d{name}"] for name in arrays}),
+        library=(
+            (
+                "data_loss, flatprop.losses.softmax_cross_entropy",
+                rel_error(library_loss, staged["data_loss"]),
+            ),
+            ("dscores, its backward pass", rel_error(library_grads["scores"], staged["dscores"])),
+            *_model_comparison(
+                TwoLayerNet(D, H, C),
+                arrays,
+                features,
+                labels,
+                reg,
+                staged,
+            ),
+        ),
+    )
+
+
+def two_layer_inputs(*, seed: int = 0) -> tuple[FloatArray, IntArray, dict[str, FloatArray]]:
+    """A tiny input for the two-layer net: N = 3 points in D = 2, H = 3, C = 3.
+
+    ``X`` holds the seed's point (0.2, 0.4) and two more; the parameters are drawn from
+    ``numpy.random.default_rng(seed)``: weights standard normal, biases 0.1 N(0, 1)
+    (non-zero, so that their gradients are checked too).
+
+    Examples
+    --------
+    >>> X, y, params = two_layer_inputs()
+    >>> X.shape, y.tolist(), {name: value.shape for name, value in params.items()}
+    ((3, 2), [0, 1, 2], {'W1': (2, 3), 'b1': (3,), 'W2': (3, 3), 'b2': (3,)})
+    """
+    rng = np.random.default_rng(seed)
+    params: dict[str, FloatArray] = {
+        "W1": rng.standard_normal((2, 3)),
+        "b1": 0.1 * rng.standard_normal(3),
+        "W2": rng.standard_normal((3, 3)),
+        "b2": 0.1 * rng.standard_normal(3),
+    }
+    X = np.array([[0.2, 0.4], [-0.5, 0.3], [0.6, -0.2]])
+    return X, np.array([0, 1, 2]), params
+
+
+def _matrix_stages(X: FloatArray, p: dict[str, FloatArray]) -> tuple[list[Stage], list[Stage]]:
+    W1, W2 = p["W1"], p["W2"]
+    # forward
+    z1 = X @ W1
+    h1 = np.maximum(0.0, z1)
+    y_hat = h1 @ W2
+    loss = np.sum(y_hat * y_hat)
+    # backward
+    dy_hat = 2 * y_hat
+    dW2 = h1.T @ dy_hat
+    dh1 = dy_hat @ W2.T
+    dz1 = dh1 * (z1 > 0)
+    dW1 = X.T @ dz1
+    forward = [
+        Stage("z1", "X W1", z1),
+        Stage("h1", "max(0, z1)", h1),
+        Stage("y_hat", "h1 W2", y_hat),
+        Stage("loss", "||y_hat||^2, the sum of its squared entries", np.asarray(loss)),
+    ]
+    backward = [
+        Stage("dy_hat", "2 y_hat", dy_hat),
+        Stage("dW2", "h1^T dy_hat", dW2),
+        Stage("dh1", "dy_hat W2^T", dh1),
+        Stage("dz1", "dh1 * 1[z1 > 0]", dz1),
+        Stage("dW1", "X^T dz1", dW1),
+    ]
+    return forward, backward
+
+
+def staged_matrix_example(X: npt.ArrayLike, W1: npt.ArrayLike, W2: npt.ArrayLike) -> StagedPass:
+    r"""The matrix example: :math:`L = \lVert \mathrm{ReLU}(X W_1) W_2 \rVert^2`, staged.
+
+    Parameters
+    ----------
+    X : array_like, shape (N, D)
+    W1 : array_like, shape (D, H)
+    W2 : array_like, shape (H, C)
+
+    Returns
+    -------
+    StagedPass
+        Stages ``z1``, ``h1``, ``y_hat``, ``loss``, ``dy_hat``, ``dW2``, ``dh1``, ``dz1``,
+        ``dW1``; the checks of ``dW1`` and ``dW2``; the comparison with
+        :func:`flatprop.losses.l2` (``reduction="sum"``, no target).
+
+    Notes
+    -----
+    The loss is summed over the N examples (the seed returned a vector of N losses).
+
+    Examples
+    --------
+    Worked by hand: z1 = (0.22, -0.38), h1 = (0.22, 0), y_hat = 0.11, L = 0.0121,
+    dW2 = h1^T (2 y_hat) = (0.0484, 0), dW1 = X^T ((0.22 W2^T) * (1, 0)):
+
+    >>> staged = staged_matrix_example(*matrix_example_inputs())
+    >>> print(_text.format_array(staged["dW1"]), _text.format_array(staged["dW2"]))
+    [[0.022 0.000]
+     [0.044 0.000]] [[0.0484]
+     [0.0000]]
+    """
+    features, arrays = _checked_inputs(X, {"W1": W1, "W2": W2}, {"W1": "DH", "W2": "HC"})
+    forward, backward = _matrix_stages(features, arrays)
+    staged = _values(forward, backward)
+
+    def loss() -> float:
+        return float(_matrix_stages(features, arrays)[0][-1].value)
+
+    (D, H), C = arrays["W1"].shape, arrays["W2"].shape[1]
+    library_loss, library_grads = l2(staged["y_hat"], reduction="sum")
+    return StagedPass(
+        title="The matrix example, staged",
+        forward=tuple(forward),
+        backward=tuple(backward),
+        checks=_gradient_checks(loss, arrays, {name: staged[f"d{name}"] for name in arrays}),
+        library=(
+            (
+                "loss, flatprop.losses.l2(y_hat, reduction='sum')",
+                rel_error(library_loss, staged["loss"]),
+            ),
+            ("dy_hat, its backward pass", rel_error(library_grads["pred"], staged["dy_hat"])),
+            *_model_comparison(
+                TwoLayerNet(D, H, C, head="l2", reduction="sum"),
+                arrays,
+                features,
+                None,
+                0.0,
+                staged,
+            ),
+        ),
+    )
+
+
+def matrix_example_inputs() -> tuple[FloatArray, FloatArray, FloatArray]:
+    """The seed's input ``X = [[0.2, 0.4]]`` and fixed weights, one hidden unit switched off.
+
+    ``W1 = [[0.1, -0.3], [0.5, -0.8]]`` is the W1 the seed left in a comment with one
+    sign flipped, so that ``z1 = X W1 = (0.22, -0.38)`` has a negative entry and the
+    ReLU's gate shows in ``dW1``; ``W2 = [[0.5], [-1.0]]``. Small enough to check by hand.
+
+    Examples
+    --------
+    >>> X, W1, W2 = matrix_example_inputs()
+    >>> print(X @ W1)
+    [[ 0.22 -0.38]]
+    """
+    return np.array([[0.2, 0.4]]), np.array([[0.1, -0.3], [0.5, -0.8]]), np.array([[0.5], [-1.0]])

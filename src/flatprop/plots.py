@@ -1,0 +1,199 @@
+"""Figures: the four losses against the margin, and training curves.
+
+matplotlib is optional (``pip install "flatprop[plot]"``) and imported only inside the
+functions that draw, never when flatprop is imported. The data behind each figure
+(:func:`loss_shapes`) is computed by flatprop's losses and needs NumPy only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import numpy.typing as npt
+
+from flatprop._validation import FloatArray, as_float_array
+from flatprop.losses import l2, multiclass_svm, softmax_cross_entropy, squared_hinge
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+__all__ = [
+    "LOSS_NAMES",
+    "MATPLOTLIB_HINT",
+    "loss_shapes",
+    "matplotlib_available",
+    "plot_loss_shapes",
+    "plot_training",
+]
+
+MATPLOTLIB_HINT = 'pip install "flatprop[plot]"  (or: pip install matplotlib)'
+LOSS_NAMES = ("multiclass SVM (hinge)", "squared hinge", "softmax cross-entropy", "L2 to one-hot")
+
+
+def matplotlib_available() -> bool:
+    """Whether matplotlib can be imported (it is, if so: call only when about to draw)."""
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def _new_figure(width: float, height: float) -> Figure:
+    """A matplotlib Figure, not attached to any GUI (no pyplot, no global state)."""
+    try:
+        from matplotlib.figure import Figure
+    except ModuleNotFoundError as error:
+        raise ModuleNotFoundError(
+            f"drawing a figure needs matplotlib, which is not installed: {MATPLOTLIB_HINT}"
+        ) from error
+    return Figure(figsize=(width, height), layout="constrained")
+
+
+def loss_shapes(margins: npt.ArrayLike) -> dict[str, tuple[FloatArray, FloatArray]]:
+    r"""Each loss and its slope against the margin :math:`m = s_y - s_j`, for two classes.
+
+    The scores are :math:`(s_y, s_j) = (m, 0)` with label :math:`y = 0`, one row per
+    margin, so that (with the default margin :math:`\Delta = 1`)
+
+    - hinge: :math:`\max(0, 1 - m)`, slope -1 until m = 1, then 0;
+    - squared hinge: :math:`\max(0, 1 - m)^2`, slope :math:`-2 \max(0, 1 - m)`;
+    - softmax cross-entropy: :math:`\log(1 + e^{-m})`, slope :math:`-1 / (1 + e^{m})`;
+    - L2 to the one-hot target (1, 0): :math:`(m - 1)^2`, which also punishes m > 1.
+
+    Values and slopes come from flatprop's losses (``reduction="none"``) and their
+    backward passes: the slope is the gradient with respect to :math:`s_y`.
+
+    Parameters
+    ----------
+    margins : array_like, shape (N,)
+
+    Returns
+    -------
+    dict
+        ``{name: (losses, slopes)}`` for each name of :data:`LOSS_NAMES`, (N,) arrays.
+
+    Examples
+    --------
+    >>> shapes = loss_shapes([-1.0, 0.0, 1.0, 2.0])
+    >>> print(shapes["multiclass SVM (hinge)"][0], shapes["L2 to one-hot"][0])
+    [2. 1. 0. 0.] [4. 1. 0. 1.]
+    >>> print(shapes["squared hinge"][1])
+    [-4. -2.  0.  0.]
+    """
+    m = as_float_array(margins, "margins", ndim=1)
+    scores = np.column_stack([m, np.zeros_like(m)])
+    y = np.zeros(len(m), dtype=np.int64)
+    one_hot = np.column_stack([np.ones_like(m), np.zeros_like(m)])
+    svm_loss, svm_grads = multiclass_svm(scores, y, reduction="none")
+    squared_loss, squared_grads = squared_hinge(scores, y, reduction="none")
+    softmax_loss, softmax_grads = softmax_cross_entropy(scores, y, reduction="none")
+    l2_loss, l2_grads = l2(scores, one_hot, reduction="none")
+    # Column 0 holds s_y = m: the gradient there is the slope dL/dm.
+    curves = (
+        (svm_loss, svm_grads["scores"]),
+        (squared_loss, squared_grads["scores"]),
+        (softmax_loss, softmax_grads["scores"]),
+        (l2_loss, l2_grads["pred"]),
+    )
+    return {
+        name: (np.asarray(loss), grad[:, 0])
+        for name, (loss, grad) in zip(LOSS_NAMES, curves, strict=True)
+    }
+
+
+def plot_loss_shapes(path: str | Path, *, low: float = -3.0, high: float = 3.0) -> Path:
+    """Draw :func:`loss_shapes` (losses left, slopes right) and save it to ``path``.
+
+    Needs matplotlib. Returns the path written.
+    """
+    figure = _new_figure(10, 4)
+    margins = np.linspace(low, high, 601)
+    left, right = figure.subplots(1, 2)
+    # For m < 1 the squared hinge and the L2 loss coincide, (1 - m)^2: the L2 curve is
+    # drawn wide and pale underneath, the squared hinge dashed on top, so both show.
+    styles: tuple[dict[str, Any], ...] = (
+        {"linewidth": 2},
+        {"linewidth": 2.5, "linestyle": "--", "zorder": 3},
+        {"linewidth": 2},
+        {"linewidth": 5, "alpha": 0.45, "zorder": 1},
+    )
+    for (name, (losses, slopes)), style in zip(loss_shapes(margins).items(), styles, strict=True):
+        left.plot(margins, losses, label=name, **style)
+        right.plot(margins, slopes, label=name, **style)
+    for axes, title in ((left, "loss L"), (right, "slope dL/dm")):
+        axes.axvline(1.0, color="grey", linestyle=":", linewidth=1)
+        axes.axhline(0.0, color="grey", linewidth=0.5)
+        axes.set_xlabel("margin m = s_y - s_j  (correct minus other score)")
+        axes.set_title(title)
+        axes.grid(alpha=0.3)
+    left.set_ylim(-0.2, 5)
+    right.set_ylim(-4.2, 4.2)
+    right.legend(loc="lower right")
+    figure.suptitle(
+        "Four losses against the margin m (two classes, s_j = 0; dotted: m = 1, the SVM margin)"
+    )
+    return _save(figure, path)
+
+
+def plot_training(
+    history: Mapping[str, Sequence[float]],
+    path: str | Path,
+    *,
+    title: str = "Training",
+    iterations_per_epoch: float = 1.0,
+) -> Path:
+    """Draw a training history (loss per iteration, accuracies per epoch) and save it.
+
+    Parameters
+    ----------
+    history : mapping
+        ``"loss_history"`` (one per iteration), ``"train_acc_history"`` and
+        ``"val_acc_history"`` (one per epoch), as ``train`` of flatprop's nets returns.
+    path : str or Path
+    title : str
+    iterations_per_epoch : float
+        To put the accuracies on the iteration axis.
+
+    Returns
+    -------
+    Path
+        The path written. Needs matplotlib.
+    """
+    figure = _new_figure(10, 4)
+    left, right = figure.subplots(1, 2)
+    losses = np.asarray(history["loss_history"], dtype=np.float64)
+    left.plot(np.arange(1, len(losses) + 1), losses, linewidth=0.8, alpha=0.5, label="minibatch")
+    window = max(1, len(losses) // 50)
+    if len(losses) >= window:
+        smooth = np.convolve(losses, np.ones(window) / window, mode="valid")
+        left.plot(np.arange(window, len(losses) + 1), smooth, linewidth=2, label="moving mean")
+    left.set(xlabel="iteration", ylabel="loss", title="training loss (with reg)")
+    left.legend()
+    lowest = 1.0
+    for key, label in (
+        ("train_acc_history", "training (the epoch's last minibatch)"),
+        ("val_acc_history", "held out"),
+    ):
+        accuracies = np.asarray(history.get(key, ()), dtype=np.float64)
+        if accuracies.size:
+            epochs = np.arange(1, len(accuracies) + 1) * iterations_per_epoch
+            right.plot(epochs, accuracies, label=label, linewidth=1.5)
+            lowest = min(lowest, float(accuracies.min()))
+    right.set(xlabel="iteration", ylabel="accuracy", title="accuracy, once per epoch")
+    right.set_ylim(max(0.0, lowest - 0.05), 1.01)
+    right.legend(loc="lower right")
+    for axes in (left, right):
+        axes.grid(alpha=0.3)
+    figure.suptitle(title)
+    return _save(figure, path)
+
+
+def _save(figure: Figure, path: str | Path) -> Path:
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(target, dpi=120)
+    return target

@@ -1,0 +1,208 @@
+"""The flatprop command: demo, gradcheck and train, each run as a user runs it."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from importlib.metadata import entry_points
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from flatprop import selfcheck
+
+GRADIENT_MATCH = 1e-6  # the gradcheck tolerance: float64 gradients agree to ~1e-9
+DIGITS_ACCURACY_FLOOR = 0.97
+SPIRAL_TWO_LAYER_FLOOR = 0.9  # the spiral is nearly separable by a small ReLU net
+SPIRAL_LINEAR_CEILING = 0.75  # and far from it by straight lines (3 classes: chance 1/3)
+BLOCK_MATPLOTLIB = "import sys; sys.modules['matplotlib'] = None; "
+
+
+def flatprop(*args: str, setup: str = "") -> subprocess.CompletedProcess[str]:
+    """``python -m flatprop ARGS`` in a fresh interpreter, after running ``setup``."""
+    command = f"{setup}from flatprop.cli import main; raise SystemExit(main({list(args)!r}))"
+    return subprocess.run(
+        [sys.executable, "-c", command], capture_output=True, text=True, check=False
+    )
+
+
+def numbers_after(label: str, text: str) -> list[float]:
+    for line in text.splitlines():
+        if line.strip().startswith(label):
+            rest = line.strip()[len(label) :]
+            return [float(token) for token in re.findall(r"[-+]?\d+\.?\d*(?:e[-+]?\d+)?", rest)]
+    raise AssertionError(f"no line starting with {label!r} in:\n{text}")
+
+
+def test_the_console_script_runs_flatprop_cli_main() -> None:
+    (script,) = [
+        point for point in entry_points(group="console_scripts") if point.name == "flatprop"
+    ]
+    assert script.value == "flatprop.cli:main"
+
+
+def test_python_dash_m_flatprop_shows_the_commands() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "flatprop", "--help"], capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0
+    for command in ("demo", "gradcheck", "train"):
+        assert command in done.stdout
+
+
+@pytest.mark.parametrize("command", ["demo", "gradcheck", "train"])
+def test_every_command_has_help(command: str) -> None:
+    done = flatprop(command, "--help")
+    assert done.returncode == 0
+    assert done.stdout.startswith(f"usage: flatprop {command}")
+
+
+def test_no_command_prints_help_and_fails() -> None:
+    done = flatprop()
+    assert done.returncode == 2
+    assert "flatprop demo" in done.stdout
+
+
+@pytest.fixture(scope="module")
+def demo() -> str:
+    done = flatprop("demo")
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def test_demo_shows_the_seeds_table_and_its_svm_losses(demo: str) -> None:
+    assert numbers_after("SVM loss L_i   ", demo) == pytest.approx([2.9, 0.0, 12.9])
+
+
+def test_demo_answers_each_question_with_its_numbers(demo: str) -> None:
+    for question in "abcde":
+        assert f"\n({question}) " in demo
+    assert numbers_after("the table, all set to 0", demo)[-1] == pytest.approx(3 - 1)  # C - 1
+    assert numbers_after("difference", demo) == pytest.approx([1.0] * 3)  # the margin
+    assert numbers_after("mean / sum", demo) == pytest.approx([1 / (3 - 1)] * 2)  # 1/(C - 1)
+    assert numbers_after("squared hinge  ", demo) == pytest.approx([8.41, 0.0, 83.25])
+    assert "Each is the better of the two on its own objective" in demo
+
+
+def test_demo_stages_the_svm_and_the_two_layer_net_forward_then_backward(demo: str) -> None:
+    stages = re.findall(r"^  (\w+) = ", demo, flags=re.MULTILINE)
+    svm = ["scores", "margins", "data_loss", "reg_loss", "loss", "dmargins", "dscores", "dW"]
+    net = ["z1", "h1", "scores", "shifted", "log_probs", "data_loss", "reg_loss", "loss"]
+    net_back = ["dscores", "dW2", "db2", "dh1", "dz1", "dW1", "db1"]
+    matrix = ["z1", "h1", "y_hat", "loss", "dy_hat", "dW2", "dh1", "dz1", "dW1"]
+    assert stages == svm + net + net_back + matrix
+
+
+def test_demo_puts_the_matrix_examples_gradients_next_to_numerical_ones(demo: str) -> None:
+    matrix_part = demo.split("4. The matrix example")[1]
+    assert re.search(r"dW1, backward\s+dW1, numerical\s+relative error", matrix_part)
+    assert re.search(r"dW2, backward\s+dW2, numerical\s+relative error", matrix_part)
+    errors = [float(value) for value in re.findall(r"relative error ([0-9.e+-]+)", demo)]
+    assert len(errors) >= 15
+    assert max(errors) < GRADIENT_MATCH
+
+
+def test_demo_trains_on_the_digits_with_progress_and_a_held_out_accuracy(demo: str) -> None:
+    training_part = demo.split("5. Training")[1]
+    assert training_part.count("iteration ") >= 5
+    assert numbers_after("held-out accuracy:", training_part)[0] >= DIGITS_ACCURACY_FLOOR
+
+
+def test_gradcheck_passes_on_the_library() -> None:
+    done = flatprop("gradcheck")
+    assert done.returncode == 0, done.stdout
+    rows = [line for line in done.stdout.splitlines() if line.startswith(("loss ", "layer", "net"))]
+    assert len(rows) == len(selfcheck.library_cases())
+    assert all(line.endswith("ok") for line in rows)
+    for name in ("multiclass_svm", "relu_forward/backward", "TwoLayerNet(head='l2')"):
+        assert name in done.stdout
+
+
+BROKEN_RELU = (
+    "import flatprop.layers as layers\n"
+    "def relu_backward_without_its_gate(dout, cache, **options):\n"
+    "    return {'x': dout}\n"
+    "layers.relu_backward = relu_backward_without_its_gate\n"
+)
+
+
+def test_gradcheck_fails_on_a_broken_layer() -> None:
+    done = flatprop("gradcheck", setup=BROKEN_RELU)
+    assert done.returncode == 1
+    (relu_row,) = [line for line in done.stdout.splitlines() if "relu_forward/backward" in line]
+    assert relu_row.endswith("FAIL")
+    assert "gradients FAIL" in done.stdout
+
+
+def test_run_checks_fails_a_wrong_gradient_and_a_crashing_one() -> None:
+    good = np.array([1.0, 2.0])
+    cases = [
+        selfcheck.GradientCase("x", "right", "p", lambda: good, lambda: good.copy()),
+        selfcheck.GradientCase("x", "wrong", "p", lambda: good, lambda: 2 * good),
+        selfcheck.GradientCase("x", "wrong shape", "p", lambda: good, lambda: good[:1]),
+    ]
+    results = selfcheck.run_checks(cases)
+    assert [result.passed for result in results] == [True, False, False]
+    assert results[2].relative_error == float("inf")
+    assert "2 of 3 gradients FAIL" in selfcheck.report(results)
+
+
+def test_train_on_the_spiral_a_two_layer_net_beats_a_linear_classifier() -> None:
+    two_layer = flatprop("train", "--data", "spiral")
+    linear = flatprop("train", "--data", "spiral", "--model", "linear")
+    assert two_layer.returncode == 0, two_layer.stderr
+    assert linear.returncode == 0, linear.stderr
+    assert two_layer.stdout.count("iteration ") >= 5
+    assert numbers_after("training accuracy:", two_layer.stdout)[0] >= SPIRAL_TWO_LAYER_FLOOR
+    assert numbers_after("training accuracy:", linear.stdout)[0] <= SPIRAL_LINEAR_CEILING
+
+
+def test_train_takes_every_setting_from_the_command_line() -> None:
+    done = flatprop(
+        "train", "--data", "digits", "--model", "two-layer", "--head", "svm", "--hidden", "16",
+        "--iters", "30", "--lr", "0.05", "--lr-decay", "0.9", "--reg", "0.001",
+        "--batch-size", "50", "--std", "0.01", "--seed", "3",
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "(64 -> 16 ReLU -> 10), svm head" in done.stdout
+    assert "30 steps of 50 examples, learning rate 0.05 (x0.9 per epoch), reg 0.001" in done.stdout
+    assert "iteration 30/30" in done.stdout
+
+
+def test_train_with_a_bad_value_names_it_and_exits_2() -> None:
+    done = flatprop("train", "--iters", "-3")
+    assert done.returncode == 2
+    assert "num_iters" in done.stderr
+
+
+def test_train_plot_without_matplotlib_says_how_to_get_it_before_training(tmp_path: Path) -> None:
+    figure = tmp_path / "curves.png"
+    done = flatprop("train", "--plot", str(figure), setup=BLOCK_MATPLOTLIB)
+    assert done.returncode == 2
+    assert 'pip install "flatprop[plot]"' in done.stderr
+    assert "iteration" not in done.stdout
+    assert not figure.exists()
+
+
+def test_train_plot_writes_the_curves(tmp_path: Path) -> None:
+    pytest.importorskip("matplotlib")
+    figure = tmp_path / "curves.png"
+    done = flatprop("train", "--data", "spiral", "--iters", "50", "--plot", str(figure))
+    assert done.returncode == 0, done.stderr
+    assert figure.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_the_library_and_the_cli_never_import_matplotlib() -> None:
+    check = (
+        "import sys, flatprop, flatprop.cli, flatprop.plots, flatprop.training, "
+        "flatprop.walkthrough, flatprop.flat_backprop, flatprop.selfcheck\n"
+        "from flatprop.cli import main\n"
+        "assert main(['gradcheck']) == 0\n"
+        "assert 'matplotlib' not in sys.modules, 'matplotlib was imported'\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", check], capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stderr
