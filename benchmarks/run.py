@@ -516,7 +516,9 @@ def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
         "--dtypes", default="float64,float32", help="comma-separated (default: float64,float32)"
     )
     parser.add_argument(
-        "--losses", default=",".join(LOSSES), help=f"comma-separated subset of {LOSSES}"
+        "--losses",
+        default=",".join(LOSSES),
+        help=f"comma-separated subset of {LOSSES}, or 'none'",
     )
     parser.add_argument("--repeats", type=int, default=7, help="samples per median (default 7)")
     parser.add_argument(
@@ -554,7 +556,7 @@ def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
     options.sizes = parse_sizes(options.sizes, LOSS_SIZES, 2, "--sizes")
     options.net_sizes = parse_sizes(options.net_sizes, NET_SIZES, 4, "--net-sizes")
     options.dtypes = options.dtypes.split(",")
-    options.losses = options.losses.split(",")
+    options.losses = [] if options.losses == "none" else options.losses.split(",")
     unknown = set(options.losses) - set(LOSSES)
     if unknown:
         parser.error(f"--losses: unknown {sorted(unknown)}, expected some of {LOSSES}")

@@ -51,9 +51,10 @@ def row_maxima(matrix: FloatArray) -> FloatArray:
 def label_positions(labels: IntArray, num_classes: int) -> IntArray:
     """The flat positions ``i * C + y_i`` of the entries ``[i, y_i]`` of an (N, C) matrix.
 
-    ``matrix.take(positions)`` reads them and ``matrix.put(positions, values)`` writes
-    them (on a C-contiguous matrix): one 1-D gather or scatter, about five times faster
-    than the 2-D fancy indexing ``matrix[np.arange(N), labels]``.
+    ``matrix.take(positions)`` reads them and ``matrix.reshape(-1)[positions] = values``
+    writes them (``matrix`` C-contiguous, so that ``reshape(-1)`` is a view): a 1-D
+    gather or scatter, three times faster than the 2-D fancy indexing
+    ``matrix[np.arange(N), labels]`` (and twice as fast as ``matrix.put``).
     """
     row_starts = np.arange(0, labels.shape[0] * num_classes, num_classes)
     return row_starts + labels.astype(np.intp, copy=False)

@@ -129,8 +129,8 @@ def _softmax_in_place(shifted: FloatArray, row_max: FloatArray) -> tuple[FloatAr
         exps[rows, np.isnan(exps[rows]).argmax(axis=1)] = 1
     rest = _sum_without_one_max_term(exps)
     log_sum_exp = np.log1p(rest)
-    # One reciprocal per row, then one multiply pass.
-    probs = scale_rows(exps, 1 / (1 + rest), out=exps)
+    # One reciprocal per row (computed in rest's memory), then one multiply pass.
+    probs = scale_rows(exps, np.reciprocal(np.add(rest, 1, out=rest), out=rest), out=exps)
     return probs, log_sum_exp
 
 
@@ -393,7 +393,7 @@ def _softmax_cross_entropy_backward(
         return {"scores": dscores}
 
     # Integer labels: a_ic = w_c ((1 - eps) [c = y_i] + eps / C), never built densely.
-    labels = cache.y
+    labels: IntArray = cache.y  # type: ignore[assignment]  # integers when targets is None
     assert cache.target_nll is not None
     class_weight = cache.class_weight
     uniform = cache.label_smoothing / num_classes  # eps / C
@@ -411,14 +411,10 @@ def _softmax_cross_entropy_backward(
     # The target column, A_i (p_iy - 1) + (eps / C)(W - w_y), with p_iy - 1 taken as
     # expm1(-nll_i): the same number, without the cancellation that rounds p - 1 to 0
     # in a confident row.
-    dscores.put(
-        label_positions(labels, num_classes),  # type: ignore[arg-type]
-        coefficients
-        * (
-            target_mass * np.expm1(-cache.target_nll)
-            + uniform * (total_class_weight - label_weight)
-        ),
+    target_entries = coefficients * (
+        target_mass * np.expm1(-cache.target_nll) + uniform * (total_class_weight - label_weight)
     )
+    dscores.reshape(-1)[label_positions(labels, num_classes)] = target_entries
     return {"scores": dscores}
 
 
