@@ -51,13 +51,20 @@ def row_maxima(matrix: FloatArray) -> FloatArray:
 def label_positions(labels: IntArray, num_classes: int) -> IntArray:
     """The flat positions ``i * C + y_i`` of the entries ``[i, y_i]`` of an (N, C) matrix.
 
-    ``matrix.take(positions)`` reads them and ``matrix.reshape(-1)[positions] = values``
-    writes them (``matrix`` C-contiguous, so that ``reshape(-1)`` is a view): a 1-D
+    ``matrix.take(positions)`` reads them and :func:`set_entries` writes them: a 1-D
     gather or scatter, three times faster than the 2-D fancy indexing
-    ``matrix[np.arange(N), labels]`` (and twice as fast as ``matrix.put``).
+    ``matrix[np.arange(N), labels]``.
     """
     row_starts = np.arange(0, labels.shape[0] * num_classes, num_classes)
     return row_starts + labels.astype(np.intp, copy=False)
+
+
+def set_entries(matrix: FloatArray, positions: IntArray, values: npt.ArrayLike) -> None:
+    """``matrix.flat[positions] = values``, positions counted in C order (in place)."""
+    if matrix.flags.c_contiguous:
+        matrix.reshape(-1)[positions] = values  # a view: twice as fast as matrix.put
+    else:
+        matrix.put(positions, values)
 
 
 def scale_rows(

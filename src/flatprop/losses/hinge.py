@@ -38,7 +38,7 @@ from flatprop.losses._reduction import (
     reduce_losses,
     row_coefficients,
 )
-from flatprop.losses._rows import label_positions, row_sums, scale_rows
+from flatprop.losses._rows import label_positions, row_sums, scale_rows, set_entries
 
 __all__ = [
     "HingeCache",
@@ -123,7 +123,7 @@ def _hinge_forward(
     margins = scores - correct_scores[:, np.newaxis]  # a new array: scores stay untouched
     margins += margin
     np.maximum(margins, 0.0, out=margins)
-    margins.reshape(-1)[target_positions] = 0  # the sum runs over j != y_i only
+    set_entries(margins, target_positions, 0)  # the sum runs over j != y_i only
     example_losses = (
         np.einsum("ij,ij->i", margins, margins)  # row-wise sum of squares, no temporary
         if squared
@@ -176,7 +176,7 @@ def _hinge_backward(
     # the whole row's sum (dmargins[i, y_i] is 0, since m_iy is held at 0).
     dscores = dmargins
     target_positions = label_positions(cache.y, num_classes)
-    dscores.reshape(-1)[target_positions] -= row_sums(dmargins)
+    set_entries(dscores, target_positions, dscores.take(target_positions) - row_sums(dmargins))
     return {"scores": dscores}
 
 

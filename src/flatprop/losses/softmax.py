@@ -45,7 +45,13 @@ from flatprop.losses._reduction import (
     reduce_losses,
     row_coefficients,
 )
-from flatprop.losses._rows import label_positions, row_maxima, row_sums, scale_rows
+from flatprop.losses._rows import (
+    label_positions,
+    row_maxima,
+    row_sums,
+    scale_rows,
+    set_entries,
+)
 
 __all__ = [
     "SoftmaxCrossEntropyCache",
@@ -405,16 +411,17 @@ def _softmax_cross_entropy_backward(
         label_weight = class_weight[labels]  # w_{y_i}
     total_class_weight = class_weight.sum()  # W
     target_mass = (1 - cache.label_smoothing) * label_weight + uniform * total_class_weight
-    dscores = scale_rows(probs, coefficients * target_mass, out=out)  # A_i p_ic
+    row_scale = coefficients * target_mass  # dloss/dL_i A_i
+    dscores = scale_rows(probs, row_scale, out=out)  # A_i p_ic
     if uniform:
         dscores -= np.outer(coefficients * uniform, class_weight)  # - (eps / C) w_c
     # The target column, A_i (p_iy - 1) + (eps / C)(W - w_y), with p_iy - 1 taken as
     # expm1(-nll_i): the same number, without the cancellation that rounds p - 1 to 0
     # in a confident row.
-    target_entries = coefficients * (
-        target_mass * np.expm1(-cache.target_nll) + uniform * (total_class_weight - label_weight)
-    )
-    dscores.reshape(-1)[label_positions(labels, num_classes)] = target_entries
+    target_entries = row_scale * np.expm1(-cache.target_nll)
+    if uniform:
+        target_entries += coefficients * uniform * (total_class_weight - label_weight)
+    set_entries(dscores, label_positions(labels, num_classes), target_entries)
     return {"scores": dscores}
 
 
