@@ -1,0 +1,38 @@
+"""Hypothesis profiles, chosen by the environment variable HYPOTHESIS_PROFILE.
+
+- ``dev`` (the default): 50 examples per property, for quick local runs;
+- ``ci``: derandomized (the same examples on every run, no example database), enough
+  examples to matter while the whole suite stays within a few minutes on 2 cores;
+- ``thorough``: many examples, for a long run before a release.
+
+No profile has a deadline: the tests never assert wall-clock times, and a deadline
+would make a loaded machine fail them. Every profile prints the reproduction blob of
+a failing example (``@reproduce_failure``).
+"""
+
+import os
+
+from hypothesis import HealthCheck, settings
+
+settings.register_profile("dev", max_examples=50, deadline=None, print_blob=True)
+settings.register_profile(
+    "ci",
+    max_examples=150,
+    derandomize=True,
+    database=None,
+    deadline=None,
+    print_blob=True,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+settings.register_profile(
+    "thorough",
+    max_examples=2_000,
+    deadline=None,
+    print_blob=True,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
+
+
+def pytest_report_header() -> str:
+    return f"hypothesis profile: {settings.get_current_profile_name()}"
