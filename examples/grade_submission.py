@@ -12,12 +12,9 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))  # student_submission, beside us
-
-import student_submission as submission
+import student_submission as submission  # beside this script
 
 from flatprop.testing import check_linear_loss, check_loss_layer, check_two_layer_loss
 
@@ -42,9 +39,7 @@ def grade(name: str, *, max_examples: int, seed: int | None) -> bool:
     checker, reference, conventions = GRADING[name]
     function = getattr(submission, name)
     try:
-        report = checker(
-            function, reference, max_examples=max_examples, seed=seed, **conventions
-        )
+        report = checker(function, reference, max_examples=max_examples, seed=seed, **conventions)
     except AssertionError as failure:
         print(f"FAIL {name}\n\n{failure}")
         return False

@@ -245,7 +245,7 @@ class Domain:
                 reg_low, reg_high = self.reg_range or (value, value)
                 if not reg_low <= value <= reg_high:
                     return False
-            elif value.dtype.kind in "iu":  # labels
+            elif isinstance(value, np.ndarray) and value.dtype.kind in "iu":  # labels
                 if not self.labels_ok(value):
                     return False
             elif name == "scores" and self.max_row_shift and value.size:

@@ -158,6 +158,7 @@ class _Example:
                 f"with this input: {self.pristine!r}"
             ) from error
         self.expected = {"loss": np.asarray(loss), **self._labelled(gradient)}
+        self.reference_outputs = {"loss": np.asarray(loss), contract.gradient_name: gradient}
 
     def _labelled(self, gradient: Any) -> dict[str, np.ndarray]:
         if self.contract.gradient_name == "grads":
@@ -184,8 +185,8 @@ class _Example:
                     f"wrote into its input {name}",
                     [
                         _first_change(name, before, self.arguments[name]),
-                        "A loss function must leave its arguments as it found them: compute "
-                        "into new arrays (x = x - ..., not x -= ...), or copy first.",
+                        "A loss function must not modify its arguments: compute into new "
+                        "arrays, or work on a copy.",
                     ],
                     got={name: self.arguments[name]},
                     got_heading=f"After the call to {self.name}, {name} holds:",
@@ -219,7 +220,9 @@ class _Example:
         gradient_name = self.contract.gradient_name
         if not isinstance(result, tuple | list) or len(result) != 2:
             raise self._return_failure(
-                None, f"must return a pair (loss, {gradient_name}), got {value_summary(result)}"
+                None,
+                f"{self.name} must return a pair (loss, {gradient_name}), "
+                f"got {value_summary(result)}",
             )
         loss, gradient = result
         loss_shape = self.expected["loss"].shape
@@ -273,7 +276,7 @@ class _Example:
         contract = self.contract
         call = f"{self.name}({', '.join(contract.argument_names)})"
         outputs = f"loss, {contract.gradient_name}"
-        expected = self.expected
+        expected = self.reference_outputs
         if got is not None and kind in ("mismatch", "non-finite"):
             expected = {name: self.expected[name] for name in got}
         lines = [f"{contract.checker}: {call} {headline}.", ""]
