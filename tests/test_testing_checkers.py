@@ -51,7 +51,10 @@ def two_layer_loss(head, *, reg_factor=1.0, **options):
     """``fn(params, X, y, reg) -> (loss, grads)``: a TwoLayerNet with these params."""
 
     def candidate(params, X, y, reg):
-        net = TwoLayerNet(1, 1, 1, head=head, dtype=params["W1"].dtype, **options)
+        (input_size, hidden_size), output_size = params["W1"].shape, len(params["b2"])
+        net = TwoLayerNet(
+            input_size, hidden_size, output_size, head=head, dtype=params["W1"].dtype, **options
+        )
         net.params = dict(params)
         return net.loss(X, y, reg=reg_factor * reg)
 
@@ -104,6 +107,20 @@ def test_flatprop_models_pass_the_linear_and_two_layer_checks(head, dtype):
         two_layer_loss(head), head, dtype=dtype, max_examples=FEW_EXAMPLES
     )
     assert linear.examples_passed == two_layer.examples_passed == FEW_EXAMPLES
+
+
+@pytest.mark.parametrize(
+    ("head", "options"),
+    [
+        ("softmax", {"weight": [1.0, 0.0, 2.0], "label_smoothing": 0.2}),
+        ("squared_hinge", {"weight": [1.0, 0.5], "margin": 0.5, "reduction": "sum"}),
+    ],
+)
+def test_head_options_reach_the_models(head, options):
+    check_linear_loss(linear_loss(head, **options), head, max_examples=FEW_EXAMPLES, **options)
+    check_two_layer_loss(
+        two_layer_loss(head, **options), head, max_examples=FEW_EXAMPLES, **options
+    )
 
 
 def test_half_reg_convention_passes_with_reg_scale_half_and_fails_without():
@@ -167,6 +184,7 @@ def test_an_exception_is_reported_with_its_type_message_and_line():
     assert caught.value.kind == "exception"
     assert "raised ZeroDivisionError: the student's own message" in message
     assert 'in crashes_on_two_rows: raise ZeroDivisionError("the student' in message
+    assert "test_testing_checkers.py" in message
     assert len(failing_input(caught.value)["y"]) == 2
 
 

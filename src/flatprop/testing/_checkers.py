@@ -11,13 +11,22 @@ flatprop's reference on them, and raises :class:`CheckFailedError` (an
 
 How inputs are drawn
 --------------------
+Sizes are small (N up to 5, C up to 5) and values moderate (scores in +-10, W and X
+in +-5, a two-layer net's params and X in +-2), so that a correct implementation's
+softmax never underflows; the loss layer's rows are then shifted by whole numbers
+up to +-1000, which no loss notices but an overflowing softmax does.
+
 Half of the inputs (in Hypothesis's mix) are generic floats kept a relative gap of
-1e-3 away from every kink, so that no rounding difference between two correct
-implementations can flip a hinge margin or a ReLU to the other side. With
+:data:`KINK_GAP` away from every kink, so that no rounding difference between two
+correct implementations can flip a hinge margin or a ReLU to the other side. With
 ``include_kinks=True`` (the default) the other half are multiples of
 :data:`KINK_GRID` in [-:data:`KINK_RANGE`, :data:`KINK_RANGE`], on which every sum is
 exact and margins and pre-activations land exactly on 0 often: there the reference
 takes the subgradient 0 (a hinge margin or a ReLU passes gradient only when > 0).
+
+A failing input is shrunk by Hypothesis, then by deleting examples, features,
+hidden units and classes and zeroing entries while it fails the same way and stays
+an input the checker could have drawn.
 
 Tolerances
 ----------
@@ -34,7 +43,7 @@ from __future__ import annotations
 import functools
 import inspect
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -92,6 +101,8 @@ __all__ = [
 
 DEFAULT_MAX_EXAMPLES = 100
 
+Checker = TypeVar("Checker", bound=Callable[..., CheckReport])
+
 _SHARED_DOC = """
     max_examples : int, default 100
         How many inputs to draw (shrinking a failure takes more calls).
@@ -124,7 +135,8 @@ _RETURNS_DOC = """
         For an unknown reference or option, or a bad value of one."""
 
 
-def _with_shared_doc(checker: Callable[..., CheckReport]) -> Callable[..., CheckReport]:
+def _with_shared_doc(checker: Checker) -> Checker:
+    """Put the parameters and the returns that the checkers share into the docstring."""
     checker.__doc__ = (
         (checker.__doc__ or "")
         .replace("    {shared}", _SHARED_DOC.strip("\n"))

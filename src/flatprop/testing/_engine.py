@@ -4,8 +4,9 @@ A check is a Hypothesis test built on the fly. Its body calls the candidate and 
 reference on one drawn input and raises :class:`CheckFailedError` at the first thing
 wrong: an exception, a write into an input, a wrong type or shape, NaN or inf, or a
 value off the reference's by more than the tolerance. Hypothesis then shrinks the
-input to the smallest one that still fails, and the checker raises that example's
-error afresh, without Hypothesis's own report attached.
+input to the smallest one that still fails; a last pass (:mod:`._shrink`) deletes
+what Hypothesis could not (an example, a class, a hidden unit), and the checker
+raises that input's error afresh, without Hypothesis's own report attached.
 """
 
 from __future__ import annotations
@@ -79,18 +80,26 @@ def _name(fn: Callable[..., Any]) -> str:
     return name if isinstance(name, str) and name.isidentifier() else "fn"
 
 
-def _where_raised(error: BaseException) -> str:
-    """The innermost line of the candidate's own code in the traceback (not NumPy's)."""
+def _where_raised(error: BaseException, fn: Callable[..., Any]) -> list[str]:
+    """Where in the candidate's code the error came from: the line and its code.
+
+    The innermost frame in the candidate's own file if any, else the innermost one
+    outside NumPy (and outside this kit).
+    """
     frames = [
         frame
         for frame in traceback.extract_tb(error.__traceback__)
-        if not frame.filename.startswith((_TESTING_DIRECTORY, _NUMPY_DIRECTORY))
+        if not frame.filename.startswith(_TESTING_DIRECTORY)
     ]
-    if not frames:
-        return ""
-    frame = frames[-1]
-    code = f": {frame.line.strip()}" if frame.line else ""
-    return f"at line {frame.lineno} of {frame.filename}, in {frame.name}{code}"
+    code = getattr(fn, "__code__", None)
+    own = [frame for frame in frames if code is not None and frame.filename == code.co_filename]
+    outside_numpy = [frame for frame in frames if not frame.filename.startswith(_NUMPY_DIRECTORY)]
+    candidates = own or outside_numpy or frames
+    if not candidates:
+        return []
+    frame = candidates[-1]
+    where = f"at line {frame.lineno} of {frame.filename}, in {frame.name}:"
+    return [where, f"    {frame.line.strip()}"] if frame.line else [where]
 
 
 def _as_numeric_array(value: Any) -> np.ndarray | None:
@@ -170,12 +179,11 @@ class _Example:
             with _quiet_numerics():
                 result = self.fn(*self.arguments.values())
         except Exception as error:
-            location = _where_raised(error)
             raise self._failure(
                 "exception",
                 None,
                 f"raised {type(error).__name__}: {error}",
-                [location] if location else [],
+                _where_raised(error, self.fn),
             ) from None
         for name, before in self.pristine.items():
             if not _unchanged(before, self.arguments[name]):
