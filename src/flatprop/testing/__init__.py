@@ -18,6 +18,15 @@ check_loss_layer, check_linear_loss, check_two_layer_loss
     ``AssertionError`` showing the smallest input on which it is wrong.
 CheckReport, CheckFailedError
     What the checkers return on success and raise on failure.
+
+Notes
+-----
+A checker runs a Hypothesis search of its own, deterministic (derandomized, or
+seeded with ``seed=``) and without an example database. Call it from a plain test
+function or script: inside a ``@given`` test, Hypothesis refuses the nested search
+unless that test suppresses ``HealthCheck.nested_given``. Hypothesis itself may
+cache constants that it reads in local source files under ``.hypothesis/``
+(``HYPOTHESIS_STORAGE_DIRECTORY`` moves it).
 """
 
 try:
@@ -30,6 +39,8 @@ except ImportError as error:  # pragma: no cover - depends on the environment
 from flatprop.testing import strategies
 from flatprop.testing._checkers import check_linear_loss, check_loss_layer, check_two_layer_loss
 from flatprop.testing._report import CheckFailedError, CheckReport
+
+CheckFailedError.__module__ = CheckReport.__module__ = __name__  # their public home
 
 __all__ = [
     "CheckFailedError",

@@ -245,6 +245,7 @@ def check_loss_layer(
     ...     print(str(error).splitlines()[0])
     check_loss_layer: svm_loss_summed(scores, y) returned a wrong loss.
     """
+    __tracebackhide__ = True
     checker = "check_loss_layer"
     found = find_reference(reference, "reference", checker)
     checked = checked_options(
@@ -401,6 +402,7 @@ def check_linear_loss(
     flatprop.nets.LinearClassifier(head='svm', bias=False) with regularization
     reg * sum(W**2) on 20 examples
     """
+    __tracebackhide__ = True
     checker = "check_linear_loss"
     found = find_reference(reference, "reference", checker)
     checked = checked_options(
@@ -542,6 +544,7 @@ def check_two_layer_loss(
     >>> report.examples_passed
     20
     """
+    __tracebackhide__ = True
     checker = "check_two_layer_loss"
     found = find_reference(head, "head", checker)
     checked = checked_options(

@@ -342,6 +342,7 @@ def run_check(
     contract: Contract, fn: Callable[..., Any], *, max_examples: int, seed: int | None
 ) -> CheckReport:
     """Run the check; return the report, or raise the smallest failure's error."""
+    __tracebackhide__ = True  # pytest shows the grader's line and the message, not ours
     if not callable(fn):
         raise TypeError(f"{contract.checker}: fn must be a callable, got {value_summary(fn)}")
     passed = 0
