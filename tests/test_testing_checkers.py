@@ -327,6 +327,21 @@ def test_the_input_in_a_message_is_runnable_numpy_and_fails_the_same_way():
     assert inputs["X"].shape == (2, 1)  # N = 2 is the smallest batch where it shows
 
 
+def test_shrinking_keeps_the_sizes_that_the_grader_fixed():
+    with pytest.raises(CheckFailedError) as caught:
+        check_linear_loss(
+            sum_instead_of_mean,
+            "softmax",
+            num_examples=3,
+            num_features=(2, 3),
+            num_classes=4,
+            max_examples=FEW_EXAMPLES,
+        )
+    inputs = failing_input(caught.value)
+    assert inputs["X"].shape == (3, 2)
+    assert inputs["W"].shape == (2, 4)
+
+
 def test_a_float32_input_is_written_with_its_dtype():
     with pytest.raises(CheckFailedError) as caught:
         check_linear_loss(

@@ -99,7 +99,8 @@ class Common:
         low, high = as_real_scalar(min_value, "min_value"), as_real_scalar(max_value, "max_value")
         if not low < high:
             raise ValueError(f"{checker}: min_value must be < max_value, got {low!r} and {high!r}")
-        _values(float_dtype, low, high, KINK_GRID)  # some multiple of KINK_GRID lies in range
+        if include_kinks:  # the exact-kink draws need a multiple of KINK_GRID in range
+            _values(float_dtype, low, high, KINK_GRID)
         for name, size in sizes.items():
             _sizes(size, name, minimum=1)
         float64 = float_dtype == np.float64

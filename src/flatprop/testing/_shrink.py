@@ -20,6 +20,7 @@ from flatprop.testing._report import CheckFailedError
 
 __all__ = ["Dimension", "shrink_further"]
 
+MAX_TRIES = 5_000  # runs of the candidate: a bound for large user-chosen sizes
 Path = tuple[str, ...]  # ("X",), or ("params", "W1") for an entry of a dict argument
 
 
@@ -99,10 +100,14 @@ def shrink_further(
     the input passes or is not one the checker would draw.
     """
     current = failure
+    tries = 0
     shrinking = True
-    while shrinking:
+    while shrinking and tries < MAX_TRIES:
         shrinking = False
         for smaller in _smaller_inputs(current.inputs, dimensions):
+            tries += 1
+            if tries > MAX_TRIES:
+                break
             new = fails(smaller)
             if new is not None and (new.kind, new.quantity) == (current.kind, current.quantity):
                 current, shrinking = new, True
