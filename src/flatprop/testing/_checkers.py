@@ -41,7 +41,6 @@ the rounding differences of a correct implementation, far below any real bug.
 from __future__ import annotations
 
 import functools
-import inspect
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -57,19 +56,20 @@ from flatprop.testing._draws import (
     KINK_GAP,
     KINK_GRID,
     KINK_RANGE,
-    Common,
     Domain,
     dimension,
+    hinge_margin,
+    linear_scores,
     mean_is_defined,
-    num_classes_of,
+    reg_range,
     rows_shifted,
+    scores_as_given,
+    set_up,
+    two_layer_scores,
 )
 from flatprop.testing._engine import Contract, run_check
 from flatprop.testing._references import (
-    Reference,
-    checked_options,
     describe,
-    find_reference,
     linear_reference,
     loss_layer_reference,
     reg_term,
@@ -78,7 +78,6 @@ from flatprop.testing._references import (
 from flatprop.testing._report import CheckReport
 from flatprop.testing.strategies import (
     Size,
-    _regularization_strengths,
     classification_problems,
     linear_problems,
     regression_problems,
@@ -143,38 +142,6 @@ def _with_shared_doc(checker: Checker) -> Checker:
         .replace("    {returns}", _RETURNS_DOC.strip("\n"))
     )
     return checker
-
-
-def _checker_options(checker: Callable[..., Any]) -> tuple[str, ...]:
-    """The keyword-only parameters of a checker: its own options, for error messages."""
-    parameters = inspect.signature(checker).parameters.values()
-    return tuple(p.name for p in parameters if p.kind is inspect.Parameter.KEYWORD_ONLY)
-
-
-def _reg_range(reg: float | tuple[float, float]) -> tuple[float, float]:
-    """The range of the regularization strength (checked)."""
-    _regularization_strengths(reg)
-    low, high = reg if isinstance(reg, tuple) else (reg, reg)
-    return float(low), float(high)
-
-
-def _hinge_margin(reference: Reference, options: dict[str, Any]) -> float | None:
-    return float(options.get("margin", 1.0)) if reference.hinge else None
-
-
-def _scores_as_given(inputs: dict[str, Any]) -> tuple[np.ndarray, None]:
-    return inputs["scores" if "scores" in inputs else "pred"].astype(np.float64), None
-
-
-def _linear_scores(inputs: dict[str, Any]) -> tuple[np.ndarray, None]:
-    return inputs["X"].astype(np.float64) @ inputs["W"].astype(np.float64), None
-
-
-def _two_layer_scores(inputs: dict[str, Any]) -> tuple[np.ndarray, tuple[np.ndarray, ...]]:
-    params = {name: array.astype(np.float64) for name, array in inputs["params"].items()}
-    X = inputs["X"].astype(np.float64)
-    hidden = np.maximum(X @ params["W1"] + params["b1"], 0)
-    return hidden @ params["W2"] + params["b2"], (X, params["W1"], params["b1"])
 
 
 @_with_shared_doc
@@ -246,18 +213,15 @@ def check_loss_layer(
     check_loss_layer: svm_loss_summed(scores, y) returned a wrong loss.
     """
     __tracebackhide__ = True
-    checker = "check_loss_layer"
-    found = find_reference(reference, "reference", checker)
-    checked = checked_options(
-        found,
+    found, checked, classes, common = set_up(
+        check_loss_layer,
+        reference,
+        "reference",
         options,
-        checker=checker,
         reductions=("mean", "sum", "none"),
-        checker_options=_checker_options(check_loss_layer),
-    )
-    classes = num_classes_of(checked, num_classes, (2, 5))
-    common = Common.checked(
-        checker,
+        num_classes=num_classes,
+        default_classes=(2, 5),
+        sizes={"num_examples": num_examples},
         max_examples=max_examples,
         seed=seed,
         dtype=dtype,
@@ -266,10 +230,9 @@ def check_loss_layer(
         min_value=min_value,
         max_value=max_value,
         include_kinks=include_kinks,
-        sizes={"num_examples": num_examples, "num_classes": classes},
     )
     max_row_shift = as_count(max_row_shift, "max_row_shift", minimum=0)
-    margin = _hinge_margin(found, checked)
+    margin = hinge_margin(found, checked)
     labels_ok = mean_is_defined(checked)
     if found.classification:
         problems_of_size = functools.partial(
@@ -300,7 +263,7 @@ def check_loss_layer(
         )
         arguments, gradient_name, labels = ("pred", "target"), "dpred", None
     domain = Domain(
-        _scores_as_given,
+        scores_as_given,
         margin,
         common.include_kinks,
         (common.min_value, common.max_value),
@@ -309,7 +272,7 @@ def check_loss_layer(
     )
     first, second = arguments
     contract = Contract(
-        checker=checker,
+        checker=common.checker,
         argument_names=arguments,
         gradient_name=gradient_name,
         quantities=("loss", gradient_name),
@@ -403,18 +366,15 @@ def check_linear_loss(
     reg * sum(W**2) on 20 examples
     """
     __tracebackhide__ = True
-    checker = "check_linear_loss"
-    found = find_reference(reference, "reference", checker)
-    checked = checked_options(
-        found,
+    found, checked, classes, common = set_up(
+        check_linear_loss,
+        reference,
+        "reference",
         options,
-        checker=checker,
         reductions=("mean", "sum"),
-        checker_options=_checker_options(check_linear_loss),
-    )
-    classes = num_classes_of(checked, num_classes, (2, 5))
-    common = Common.checked(
-        checker,
+        num_classes=num_classes,
+        default_classes=(2, 5),
+        sizes={"num_examples": num_examples, "num_features": num_features},
         max_examples=max_examples,
         seed=seed,
         dtype=dtype,
@@ -423,10 +383,9 @@ def check_linear_loss(
         min_value=min_value,
         max_value=max_value,
         include_kinks=include_kinks,
-        sizes={"num_examples": num_examples, "num_features": num_features, "num_classes": classes},
     )
     reg_scale = as_positive_scalar(reg_scale, "reg_scale")
-    margin = _hinge_margin(found, checked)
+    margin = hinge_margin(found, checked)
     labels_ok = mean_is_defined(checked)
     problems_of_size = functools.partial(
         linear_problems,
@@ -449,15 +408,15 @@ def check_linear_loss(
         problems = problems.filter(lambda problem: labels_ok(problem.y))
     labels = "y" if found.classification else None
     domain = Domain(
-        _linear_scores,
+        linear_scores,
         margin,
         common.include_kinks,
         (common.min_value, common.max_value),
-        reg_range=_reg_range(reg),
+        reg_range=reg_range(reg),
         labels_ok=labels_ok,
     )
     contract = Contract(
-        checker=checker,
+        checker=common.checker,
         argument_names=("W", "X", "y", "reg"),
         gradient_name="dW",
         quantities=("loss", "dW"),
@@ -545,18 +504,19 @@ def check_two_layer_loss(
     20
     """
     __tracebackhide__ = True
-    checker = "check_two_layer_loss"
-    found = find_reference(head, "head", checker)
-    checked = checked_options(
-        found,
+    found, checked, classes, common = set_up(
+        check_two_layer_loss,
+        head,
+        "head",
         options,
-        checker=checker,
         reductions=("mean", "sum"),
-        checker_options=_checker_options(check_two_layer_loss),
-    )
-    classes = num_classes_of(checked, num_classes, (2, 4))
-    common = Common.checked(
-        checker,
+        num_classes=num_classes,
+        default_classes=(2, 4),
+        sizes={
+            "num_examples": num_examples,
+            "num_features": num_features,
+            "num_hidden": num_hidden,
+        },
         max_examples=max_examples,
         seed=seed,
         dtype=dtype,
@@ -565,15 +525,9 @@ def check_two_layer_loss(
         min_value=min_value,
         max_value=max_value,
         include_kinks=include_kinks,
-        sizes={
-            "num_examples": num_examples,
-            "num_features": num_features,
-            "num_hidden": num_hidden,
-            "num_classes": classes,
-        },
     )
     reg_scale = as_positive_scalar(reg_scale, "reg_scale")
-    margin = _hinge_margin(found, checked)
+    margin = hinge_margin(found, checked)
     labels_ok = mean_is_defined(checked)
     problems_of_size = functools.partial(
         two_layer_problems,
@@ -600,16 +554,16 @@ def check_two_layer_loss(
         problems = problems.filter(lambda problem: labels_ok(problem.y))
     labels = "y" if found.classification else None
     domain = Domain(
-        _two_layer_scores,
+        two_layer_scores,
         margin,
         common.include_kinks,
         (common.min_value, common.max_value),
-        reg_range=_reg_range(reg),
+        reg_range=reg_range(reg),
         labels_ok=labels_ok,
     )
     W1, b1, W2, b2 = (("params", name) for name in ("W1", "b1", "W2", "b2"))
     contract = Contract(
-        checker=checker,
+        checker=common.checker,
         argument_names=("params", "X", "y", "reg"),
         gradient_name="grads",
         quantities=("loss", "grads['W1']", "grads['b1']", "grads['W2']", "grads['b2']"),

@@ -1,4 +1,4 @@
-"""How the checkers draw their inputs: the shared options, the kinks, the row shifts.
+"""What the checkers share: their options, how they draw inputs, where the kinks are.
 
 Every check mixes two kinds of input (see :mod:`flatprop.testing._checkers`): generic
 floats kept :data:`KINK_GAP` (relative) away from every kink, and, with
@@ -10,6 +10,7 @@ last shrinking pass keeps to those.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -20,8 +21,17 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from flatprop._validation import as_count, as_float_dtype, as_non_negative_scalar, as_real_scalar
+from flatprop.testing._references import Reference, checked_options, find_reference
+from flatprop.testing._report import CheckReport
 from flatprop.testing._shrink import Dimension
-from flatprop.testing.strategies import Size, _near_a_kink, _near_a_relu_kink, _sizes, _values
+from flatprop.testing.strategies import (
+    Size,
+    _near_a_kink,
+    _near_a_relu_kink,
+    _regularization_strengths,
+    _sizes,
+    _values,
+)
 
 __all__ = [
     "FLOAT32_ATOL",
@@ -33,11 +43,18 @@ __all__ = [
     "KINK_RANGE",
     "Common",
     "Domain",
+    "checker_options",
     "dimension",
+    "hinge_margin",
+    "linear_scores",
     "mean_is_defined",
     "num_classes_of",
+    "reg_range",
     "rows_shifted",
+    "scores_as_given",
+    "set_up",
     "smallest",
+    "two_layer_scores",
 ]
 
 FLOAT64_RTOL = 1e-7
@@ -261,3 +278,68 @@ class Domain:
                 if any(np.any((array < low) | (array > high)) for array in arrays):
                     return False
         return True
+
+
+# Setting a check up
+
+
+def checker_options(checker: Callable[..., Any]) -> tuple[str, ...]:
+    """The keyword-only parameters of a checker: its own options, for error messages."""
+    parameters = inspect.signature(checker).parameters.values()
+    return tuple(p.name for p in parameters if p.kind is inspect.Parameter.KEYWORD_ONLY)
+
+
+def reg_range(reg: float | tuple[float, float]) -> tuple[float, float]:
+    """The range of the regularization strength (checked)."""
+    _regularization_strengths(reg)
+    low, high = reg if isinstance(reg, tuple) else (reg, reg)
+    return float(low), float(high)
+
+
+def set_up(
+    checker: Callable[..., CheckReport],
+    name: object,
+    argument: str,
+    options: dict[str, Any],
+    *,
+    reductions: tuple[str, ...],
+    num_classes: Size | None,
+    default_classes: Size,
+    sizes: dict[str, Size],
+    **common: Any,
+) -> tuple[Reference, dict[str, Any], Size, Common]:
+    """What every checker does first: find the reference, check every option.
+
+    Returns the reference, its options, C (fixed by a ``weight``, if given) and the
+    shared options.
+    """
+    reference = find_reference(name, argument, checker.__name__)
+    checked = checked_options(
+        reference,
+        options,
+        checker=checker.__name__,
+        reductions=reductions,
+        checker_options=checker_options(checker),
+    )
+    classes = num_classes_of(checked, num_classes, default_classes)
+    sizes = {**sizes, "num_classes": classes}
+    return reference, checked, classes, Common.checked(checker.__name__, sizes=sizes, **common)
+
+
+def hinge_margin(reference: Reference, options: dict[str, Any]) -> float | None:
+    return float(options.get("margin", 1.0)) if reference.hinge else None
+
+
+def scores_as_given(inputs: dict[str, Any]) -> tuple[np.ndarray, None]:
+    return inputs["scores" if "scores" in inputs else "pred"].astype(np.float64), None
+
+
+def linear_scores(inputs: dict[str, Any]) -> tuple[np.ndarray, None]:
+    return inputs["X"].astype(np.float64) @ inputs["W"].astype(np.float64), None
+
+
+def two_layer_scores(inputs: dict[str, Any]) -> tuple[np.ndarray, tuple[np.ndarray, ...]]:
+    params = {name: array.astype(np.float64) for name, array in inputs["params"].items()}
+    X = inputs["X"].astype(np.float64)
+    hidden = np.maximum(X @ params["W1"] + params["b1"], 0)
+    return hidden @ params["W2"] + params["b2"], (X, params["W1"], params["b1"])
