@@ -1,0 +1,52 @@
+"""Tools for testing and grading code against flatprop; they need Hypothesis.
+
+Install them with ``pip install "flatprop[test]"``; the rest of flatprop does not
+need Hypothesis, and ``import flatprop`` does not import this subpackage.
+
+Modules and functions
+---------------------
+strategies
+    Composite Hypothesis strategies that draw score matrices with labels, probability
+    targets, weights, regression problems, and the inputs of a linear classifier's
+    and a two-layer net's loss, with options for shapes, dtypes, value ranges and
+    the kinks.
+check_loss_layer, check_linear_loss, check_two_layer_loss
+    Graders for the three contracts of CS231n-style assignments:
+    ``fn(scores, y) -> (loss, dscores)``, ``fn(W, X, y, reg) -> (loss, dW)`` and
+    ``fn(params, X, y, reg) -> (loss, grads)``. Each compares the candidate with
+    flatprop's reference on inputs drawn by Hypothesis and raises an
+    ``AssertionError`` showing the smallest input on which it is wrong.
+CheckReport, CheckFailedError
+    What the checkers return on success and raise on failure.
+
+Notes
+-----
+A checker runs a Hypothesis search of its own, deterministic (derandomized, or
+seeded with ``seed=``) and without an example database. Call it from a plain test
+function or script: inside a ``@given`` test, Hypothesis refuses the nested search
+unless that test suppresses ``HealthCheck.nested_given``. Hypothesis itself may
+cache constants that it reads in local source files under ``.hypothesis/``
+(``HYPOTHESIS_STORAGE_DIRECTORY`` moves it).
+"""
+
+try:
+    import hypothesis  # noqa: F401
+except ImportError as error:  # pragma: no cover - depends on the environment
+    raise ImportError(
+        'flatprop.testing needs Hypothesis, which is not installed: pip install "flatprop[test]"'
+    ) from error
+
+from flatprop.testing import strategies
+from flatprop.testing._checkers import check_linear_loss, check_loss_layer, check_two_layer_loss
+from flatprop.testing._report import CheckFailedError, CheckReport
+
+CheckFailedError.__module__ = CheckReport.__module__ = __name__  # their public home
+
+__all__ = [
+    "CheckFailedError",
+    "CheckReport",
+    "check_linear_loss",
+    "check_loss_layer",
+    "check_two_layer_loss",
+    "strategies",
+]

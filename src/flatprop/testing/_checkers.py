@@ -1,0 +1,587 @@
+"""The three checkers, one per contract of CS231n-style assignments.
+
+- :func:`check_loss_layer`: ``fn(scores, y) -> (loss, dscores)``;
+- :func:`check_linear_loss`: ``fn(W, X, y, reg) -> (loss, dW)``;
+- :func:`check_two_layer_loss`: ``fn(params, X, y, reg) -> (loss, grads)``.
+
+Each draws inputs with :mod:`flatprop.testing.strategies`, runs the candidate and
+flatprop's reference on them, and raises :class:`CheckFailedError` (an
+``AssertionError``) with the smallest failing input, or returns a
+:class:`CheckReport`.
+
+How inputs are drawn
+--------------------
+Sizes are small (N up to 5, C up to 5) and values moderate (scores in +-10, W and X
+in +-5, a two-layer net's params and X in +-2), so that a correct implementation's
+softmax never underflows; the loss layer's rows are then shifted by whole numbers
+up to +-1000, which no loss notices but an overflowing softmax does.
+
+Half of the inputs (in Hypothesis's mix) are generic floats kept a relative gap of
+:data:`KINK_GAP` away from every kink, so that no rounding difference between two
+correct implementations can flip a hinge margin or a ReLU to the other side. With
+``include_kinks=True`` (the default) the other half are multiples of
+:data:`KINK_GRID` in [-:data:`KINK_RANGE`, :data:`KINK_RANGE`], on which every sum is
+exact and margins and pre-activations land exactly on 0 often: there the reference
+takes the subgradient 0 (a hinge margin or a ReLU passes gradient only when > 0).
+
+A failing input is shrunk by Hypothesis, then by deleting examples, features,
+hidden units and classes and zeroing entries while it fails the same way and stays
+an input the checker could have drawn.
+
+Tolerances
+----------
+A quantity (the loss, or a gradient array) passes when its largest absolute
+difference from the reference is at most ``atol + rtol * s``, ``s`` being the
+reference's largest absolute entry. The defaults depend on the dtype:
+:data:`FLOAT64_RTOL` and :data:`FLOAT64_ATOL` (1e-7 and 1e-9) for float64,
+:data:`FLOAT32_RTOL` and :data:`FLOAT32_ATOL` (1e-4 and 1e-5) for float32: far above
+the rounding differences of a correct implementation, far below any real bug.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import numpy as np
+import numpy.typing as npt
+
+from flatprop._validation import as_count, as_positive_scalar
+from flatprop.testing._draws import (
+    FLOAT32_ATOL,
+    FLOAT32_RTOL,
+    FLOAT64_ATOL,
+    FLOAT64_RTOL,
+    KINK_GAP,
+    KINK_GRID,
+    KINK_RANGE,
+    Domain,
+    dimension,
+    hinge_margin,
+    linear_scores,
+    mean_is_defined,
+    reg_range,
+    rows_shifted,
+    scores_as_given,
+    set_up,
+    two_layer_scores,
+)
+from flatprop.testing._engine import Contract, run_check
+from flatprop.testing._references import (
+    describe,
+    linear_reference,
+    loss_layer_reference,
+    reg_term,
+    two_layer_reference,
+)
+from flatprop.testing._report import CheckReport
+from flatprop.testing.strategies import (
+    Size,
+    classification_problems,
+    linear_problems,
+    regression_problems,
+    two_layer_problems,
+)
+
+__all__ = [
+    "DEFAULT_MAX_EXAMPLES",
+    "FLOAT32_ATOL",
+    "FLOAT32_RTOL",
+    "FLOAT64_ATOL",
+    "FLOAT64_RTOL",
+    "KINK_GAP",
+    "KINK_GRID",
+    "KINK_RANGE",
+    "check_linear_loss",
+    "check_loss_layer",
+    "check_two_layer_loss",
+]
+
+DEFAULT_MAX_EXAMPLES = 100
+
+Checker = TypeVar("Checker", bound=Callable[..., CheckReport])
+
+_SHARED_DOC = """
+    max_examples : int, default 100
+        How many inputs to draw (shrinking a failure takes more calls).
+    seed : int, optional
+        Draw another deterministic sequence of inputs. Without it the sequence is
+        fixed too: the same candidate always gets the same verdict and message.
+    dtype : {float64, float32}, default float64
+        The dtype of the drawn arrays (labels are int64).
+    rtol, atol : float, optional
+        Tolerances (see the module's notes); by default those of the dtype.
+    include_kinks : bool, default True
+        Also draw inputs exactly on the kinks (a hinge margin, a ReLU pre-activation
+        exactly 0), where the reference takes the subgradient 0. With False, every
+        input stays clear of them: for assignments that take another subgradient."""
+
+_RETURNS_DOC = """
+    Returns
+    -------
+    CheckReport
+        When the candidate matched on every example; its ``str()`` is one line.
+
+    Raises
+    ------
+    CheckFailedError
+        An ``AssertionError`` whose message shows what went wrong on the smallest
+        failing input found (a wrong value, an exception, a write into an input, a
+        wrong type or shape, NaN or inf), that input as NumPy literals, and the
+        reference's outputs beside the candidate's.
+    ValueError, TypeError
+        For an unknown reference or option, or a bad value of one."""
+
+
+def _with_shared_doc(checker: Checker) -> Checker:
+    """Put the parameters and the returns that the checkers share into the docstring."""
+    checker.__doc__ = (
+        (checker.__doc__ or "")
+        .replace("    {shared}", _SHARED_DOC.strip("\n"))
+        .replace("    {returns}", _RETURNS_DOC.strip("\n"))
+    )
+    return checker
+
+
+@_with_shared_doc
+def check_loss_layer(
+    fn: Callable[..., Any],
+    reference: str,
+    *,
+    max_examples: int = DEFAULT_MAX_EXAMPLES,
+    seed: int | None = None,
+    dtype: npt.DTypeLike = np.float64,
+    rtol: float | None = None,
+    atol: float | None = None,
+    num_examples: Size = (1, 5),
+    num_classes: Size | None = None,
+    min_value: float = -10.0,
+    max_value: float = 10.0,
+    max_row_shift: int = 1000,
+    include_kinks: bool = True,
+    **options: Any,
+) -> CheckReport:
+    """Check ``fn(scores, y) -> (loss, dscores)`` against one of flatprop's losses.
+
+    For ``"l2"`` the contract is ``fn(pred, target) -> (loss, dpred)``.
+
+    Parameters
+    ----------
+    fn : callable
+        The candidate. It must return the loss (a number; an (N,) array with
+        ``reduction="none"``) and its gradient with respect to the first argument, an
+        array of its shape (N, C) (with ``"none"``, the gradient of the sum).
+    reference : {"multiclass_svm", "squared_hinge", "softmax_cross_entropy", "l2"}
+        The flatprop loss to compare with (``"svm"`` and ``"softmax"`` also work).
+    {shared}
+    num_examples, num_classes : int or (int, int), default (1, 5) and (2, 5)
+        N and C (K for "l2"): fixed, or drawn from an inclusive range. A ``weight``
+        option fixes C to its length (the default then).
+    min_value, max_value : float, default -10.0 and 10.0
+        The range of the drawn values (before the row shifts).
+    max_row_shift : int >= 0, default 1000
+        Each row of the scores is shifted by a whole number drawn in
+        [-max_row_shift, max_row_shift] (not for "l2"). The losses do not change, but
+        a softmax that overflows, or subtracts the global max, does.
+    **options
+        The reference's settings: ``margin`` (hinge losses), ``label_smoothing``
+        (softmax), ``weight`` (per class; classification losses), ``reduction``
+        ("mean", "sum" or "none").
+
+    {returns}
+
+    Examples
+    --------
+    >>> from flatprop.losses import multiclass_svm
+    >>> def svm_loss(scores, y):
+    ...     loss, grads = multiclass_svm(scores, y)
+    ...     return loss, grads["scores"]
+    >>> print(check_loss_layer(svm_loss, "multiclass_svm", max_examples=20))
+    svm_loss passed check_loss_layer: loss and dscores matched
+    flatprop.losses.multiclass_svm() on 20 examples
+
+    A candidate that forgets to average over the batch:
+
+    >>> def svm_loss_summed(scores, y):
+    ...     loss, grads = multiclass_svm(scores, y, reduction="sum")
+    ...     return loss, grads["scores"]
+    >>> try:
+    ...     check_loss_layer(svm_loss_summed, "multiclass_svm", max_examples=20)
+    ... except AssertionError as error:
+    ...     print(str(error).splitlines()[0])
+    check_loss_layer: svm_loss_summed(scores, y) returned a wrong loss.
+    """
+    __tracebackhide__ = True
+    found, checked, classes, common = set_up(
+        check_loss_layer,
+        reference,
+        "reference",
+        options,
+        reductions=("mean", "sum", "none"),
+        num_classes=num_classes,
+        default_classes=(2, 5),
+        sizes={"num_examples": num_examples},
+        max_examples=max_examples,
+        seed=seed,
+        dtype=dtype,
+        rtol=rtol,
+        atol=atol,
+        min_value=min_value,
+        max_value=max_value,
+        include_kinks=include_kinks,
+    )
+    max_row_shift = as_count(max_row_shift, "max_row_shift", minimum=0)
+    margin = hinge_margin(found, checked)
+    labels_ok = mean_is_defined(checked)
+    if found.classification:
+        problems_of_size = functools.partial(
+            classification_problems,
+            num_examples=num_examples,
+            num_classes=classes,
+            dtype=common.dtype,
+            kink_gap=KINK_GAP,
+        )
+        low, high = common.kink_bounds
+        problems = common.mix(
+            problems_of_size(
+                min_value=common.min_value, max_value=common.max_value, hinge_margin=margin
+            ),
+            problems_of_size(min_value=low, max_value=high, grid=KINK_GRID),
+        )
+        if max_row_shift:
+            problems = rows_shifted(problems, max_row_shift)
+        problems = problems.filter(lambda problem: labels_ok(problem.y))
+        arguments, gradient_name, labels = ("scores", "y"), "dscores", "y"
+    else:
+        problems = regression_problems(
+            num_examples=num_examples,
+            num_outputs=classes,
+            dtype=common.dtype,
+            min_value=common.min_value,
+            max_value=common.max_value,
+        )
+        arguments, gradient_name, labels = ("pred", "target"), "dpred", None
+    domain = Domain(
+        scores_as_given,
+        margin,
+        common.include_kinks,
+        (common.min_value, common.max_value),
+        max_row_shift=max_row_shift if found.classification else 0,
+        labels_ok=labels_ok,
+    )
+    first, second = arguments
+    contract = Contract(
+        checker=common.checker,
+        argument_names=arguments,
+        gradient_name=gradient_name,
+        quantities=("loss", gradient_name),
+        problems=problems,
+        reference=loss_layer_reference(found, checked),
+        reference_description=describe(found, checked),
+        kink_note=domain.note,
+        rtol=common.rtol,
+        atol=common.atol,
+        dimensions=(
+            dimension("N", num_examples, ((first,), 0), ((second,), 0)),
+            dimension(
+                "C",
+                classes,
+                ((first,), 1),
+                *([] if labels else [((second,), 1)]),
+                labels=labels,
+            ),
+        ),
+        admissible=domain.admissible,
+    )
+    return run_check(contract, fn, max_examples=common.max_examples, seed=common.seed)
+
+
+@_with_shared_doc
+def check_linear_loss(
+    fn: Callable[..., Any],
+    reference: str,
+    *,
+    reg_scale: float = 1.0,
+    max_examples: int = DEFAULT_MAX_EXAMPLES,
+    seed: int | None = None,
+    dtype: npt.DTypeLike = np.float64,
+    rtol: float | None = None,
+    atol: float | None = None,
+    num_examples: Size = (1, 5),
+    num_features: Size = (1, 4),
+    num_classes: Size | None = None,
+    min_value: float = -5.0,
+    max_value: float = 5.0,
+    reg: float | tuple[float, float] = (0.0, 1.0),
+    include_kinks: bool = True,
+    **options: Any,
+) -> CheckReport:
+    """Check ``fn(W, X, y, reg) -> (loss, dW)``, the loss of a linear classifier.
+
+    The reference is :class:`flatprop.nets.LinearClassifier` without bias: the mean
+    (or summed) loss of the scores ``X W``, plus ``reg_scale * reg * sum(W**2)``.
+
+    Parameters
+    ----------
+    fn : callable
+        The candidate, as the seed's ``svm_loss(W, X, y, reg)``: W (D, C), X (N, D),
+        y (N,) labels (or (N, C) targets for "l2"), reg a float. It must return the
+        loss (a number) and dW, an array of the shape of W.
+    reference : {"multiclass_svm", "squared_hinge", "softmax_cross_entropy", "l2"}
+        The loss on the scores (``"svm"`` and ``"softmax"`` also work).
+    reg_scale : float > 0, default 1.0
+        The regularization convention: the loss has ``reg_scale * reg * sum(W**2)``,
+        so dW has ``2 * reg_scale * reg * W``. 1.0 is ``reg * sum(W**2)`` (the seed's);
+        0.5 is ``0.5 * reg * sum(W**2)``, whose gradient is ``reg * W``.
+    {shared}
+    num_examples, num_features, num_classes : int or (int, int)
+        N, D and C, default (1, 5), (1, 4) and (2, 5): fixed, or drawn from an
+        inclusive range. A ``weight`` option fixes C to its length.
+    min_value, max_value : float, default -5.0 and 5.0
+        The range of the entries of W and X (and of the targets, for "l2").
+    reg : float or (float, float), default (0.0, 1.0)
+        The regularization strength: fixed, or drawn from an inclusive range.
+    **options
+        The reference's settings: ``margin`` (hinge losses), ``label_smoothing``
+        (softmax), ``weight`` (per class), ``reduction`` ("mean" or "sum").
+
+    {returns}
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> def svm_loss(W, X, y, reg):  # vectorized, with the seed's reg * sum(W**2)
+    ...     scores = X @ W
+    ...     rows = np.arange(len(y))
+    ...     margins = np.maximum(0, scores - scores[rows, y][:, np.newaxis] + 1)
+    ...     margins[rows, y] = 0
+    ...     loss = margins.sum() / len(y) + reg * np.sum(W * W)
+    ...     dscores = (margins > 0).astype(float)
+    ...     dscores[rows, y] = -dscores.sum(axis=1)
+    ...     return loss, X.T @ dscores / len(y) + 2 * reg * W
+    >>> print(check_linear_loss(svm_loss, "multiclass_svm", max_examples=20))
+    svm_loss passed check_linear_loss: loss and dW matched
+    flatprop.nets.LinearClassifier(head='svm', bias=False) with regularization
+    reg * sum(W**2) on 20 examples
+    """
+    __tracebackhide__ = True
+    found, checked, classes, common = set_up(
+        check_linear_loss,
+        reference,
+        "reference",
+        options,
+        reductions=("mean", "sum"),
+        num_classes=num_classes,
+        default_classes=(2, 5),
+        sizes={"num_examples": num_examples, "num_features": num_features},
+        max_examples=max_examples,
+        seed=seed,
+        dtype=dtype,
+        rtol=rtol,
+        atol=atol,
+        min_value=min_value,
+        max_value=max_value,
+        include_kinks=include_kinks,
+    )
+    reg_scale = as_positive_scalar(reg_scale, "reg_scale")
+    margin = hinge_margin(found, checked)
+    labels_ok = mean_is_defined(checked)
+    problems_of_size = functools.partial(
+        linear_problems,
+        num_examples=num_examples,
+        num_features=num_features,
+        num_classes=classes,
+        dtype=common.dtype,
+        reg=reg,
+        regression=not found.classification,
+        kink_gap=KINK_GAP,
+    )
+    low, high = common.kink_bounds
+    problems = common.mix(
+        problems_of_size(
+            min_value=common.min_value, max_value=common.max_value, hinge_margin=margin
+        ),
+        problems_of_size(min_value=low, max_value=high, grid=KINK_GRID),
+    )
+    if found.classification:
+        problems = problems.filter(lambda problem: labels_ok(problem.y))
+    labels = "y" if found.classification else None
+    domain = Domain(
+        linear_scores,
+        margin,
+        common.include_kinks,
+        (common.min_value, common.max_value),
+        reg_range=reg_range(reg),
+        labels_ok=labels_ok,
+    )
+    contract = Contract(
+        checker=common.checker,
+        argument_names=("W", "X", "y", "reg"),
+        gradient_name="dW",
+        quantities=("loss", "dW"),
+        problems=problems,
+        reference=linear_reference(found, checked, reg_scale),
+        reference_description=describe(found, checked, "LinearClassifier")
+        + f" with regularization {reg_term(reg_scale, 'sum(W**2)')}",
+        kink_note=domain.note,
+        rtol=common.rtol,
+        atol=common.atol,
+        dimensions=(
+            dimension("N", num_examples, (("X",), 0), (("y",), 0)),
+            dimension("D", num_features, (("X",), 1), (("W",), 0)),
+            dimension("C", classes, (("W",), 1), *([] if labels else [(("y",), 1)]), labels=labels),
+        ),
+        admissible=domain.admissible,
+    )
+    return run_check(contract, fn, max_examples=common.max_examples, seed=common.seed)
+
+
+@_with_shared_doc
+def check_two_layer_loss(
+    fn: Callable[..., Any],
+    head: str,
+    *,
+    reg_scale: float = 1.0,
+    max_examples: int = DEFAULT_MAX_EXAMPLES,
+    seed: int | None = None,
+    dtype: npt.DTypeLike = np.float64,
+    rtol: float | None = None,
+    atol: float | None = None,
+    num_examples: Size = (1, 5),
+    num_features: Size = (1, 3),
+    num_hidden: Size = (1, 4),
+    num_classes: Size | None = None,
+    min_value: float = -2.0,
+    max_value: float = 2.0,
+    reg: float | tuple[float, float] = (0.0, 1.0),
+    include_kinks: bool = True,
+    **options: Any,
+) -> CheckReport:
+    """Check ``fn(params, X, y, reg) -> (loss, grads)``, the loss of a two-layer net.
+
+    The reference is :class:`flatprop.nets.TwoLayerNet`: ``scores = max(0, X W1 + b1)
+    W2 + b2``, the head's loss on them, plus ``reg_scale * reg * (sum(W1**2) +
+    sum(W2**2))`` (the biases are not regularized).
+
+    Parameters
+    ----------
+    fn : callable
+        The candidate: params a dict with ``W1`` (D, H), ``b1`` (H,), ``W2`` (H, C),
+        ``b2`` (C,); X (N, D); y (N,) labels (or (N, C) targets for "l2"); reg a
+        float. It must return the loss (a number) and grads, a dict with the keys
+        of params and arrays of their shapes.
+    head : {"softmax", "svm", "squared_hinge", "l2"}
+        The loss on the scores (flatprop's loss names work too).
+    reg_scale : float > 0, default 1.0
+        The regularization convention, as in :func:`check_linear_loss`: 0.5 is the
+        ``0.5 * reg * sum(W**2)`` of some assignments.
+    {shared}
+    num_examples, num_features, num_hidden, num_classes : int or (int, int)
+        N, D, H and C, default (1, 5), (1, 3), (1, 4) and (2, 4): fixed, or drawn
+        from an inclusive range. A ``weight`` option fixes C to its length.
+    min_value, max_value : float, default -2.0 and 2.0
+        The range of the entries of the params and X (and of the targets, for "l2").
+    reg : float or (float, float), default (0.0, 1.0)
+        The regularization strength: fixed, or drawn from an inclusive range.
+    **options
+        The head's settings: ``margin`` (hinge heads), ``label_smoothing`` (softmax),
+        ``weight`` (per class), ``reduction`` ("mean" or "sum").
+
+    {returns}
+
+    Examples
+    --------
+    The net of :class:`flatprop.nets.TwoLayerNet` in the candidate's signature:
+
+    >>> from flatprop.nets import TwoLayerNet
+    >>> def two_layer_loss(params, X, y, reg):
+    ...     net = TwoLayerNet(1, 1, 1, head="softmax")
+    ...     net.params = dict(params)
+    ...     return net.loss(X, y, reg=reg / 2)  # for the 0.5 * reg convention
+    >>> report = check_two_layer_loss(two_layer_loss, "softmax", reg_scale=0.5, max_examples=20)
+    >>> report.examples_passed
+    20
+    """
+    __tracebackhide__ = True
+    found, checked, classes, common = set_up(
+        check_two_layer_loss,
+        head,
+        "head",
+        options,
+        reductions=("mean", "sum"),
+        num_classes=num_classes,
+        default_classes=(2, 4),
+        sizes={
+            "num_examples": num_examples,
+            "num_features": num_features,
+            "num_hidden": num_hidden,
+        },
+        max_examples=max_examples,
+        seed=seed,
+        dtype=dtype,
+        rtol=rtol,
+        atol=atol,
+        min_value=min_value,
+        max_value=max_value,
+        include_kinks=include_kinks,
+    )
+    reg_scale = as_positive_scalar(reg_scale, "reg_scale")
+    margin = hinge_margin(found, checked)
+    labels_ok = mean_is_defined(checked)
+    problems_of_size = functools.partial(
+        two_layer_problems,
+        num_examples=num_examples,
+        num_features=num_features,
+        num_hidden=num_hidden,
+        num_classes=classes,
+        dtype=common.dtype,
+        reg=reg,
+        regression=not found.classification,
+        kink_gap=KINK_GAP,
+    )
+    low, high = common.kink_bounds
+    problems = common.mix(
+        problems_of_size(
+            min_value=common.min_value,
+            max_value=common.max_value,
+            hinge_margin=margin,
+            avoid_relu_kinks=True,
+        ),
+        problems_of_size(min_value=low, max_value=high, grid=KINK_GRID),
+    )
+    if found.classification:
+        problems = problems.filter(lambda problem: labels_ok(problem.y))
+    labels = "y" if found.classification else None
+    domain = Domain(
+        two_layer_scores,
+        margin,
+        common.include_kinks,
+        (common.min_value, common.max_value),
+        reg_range=reg_range(reg),
+        labels_ok=labels_ok,
+    )
+    W1, b1, W2, b2 = (("params", name) for name in ("W1", "b1", "W2", "b2"))
+    contract = Contract(
+        checker=common.checker,
+        argument_names=("params", "X", "y", "reg"),
+        gradient_name="grads",
+        quantities=("loss", "grads['W1']", "grads['b1']", "grads['W2']", "grads['b2']"),
+        problems=problems,
+        reference=two_layer_reference(found, checked, reg_scale),
+        reference_description=describe(found, checked, "TwoLayerNet")
+        + f" with regularization {reg_term(reg_scale, '(sum(W1**2) + sum(W2**2))')}",
+        kink_note=domain.note,
+        rtol=common.rtol,
+        atol=common.atol,
+        dimensions=(
+            dimension("N", num_examples, (("X",), 0), (("y",), 0)),
+            dimension("D", num_features, (("X",), 1), (W1, 0)),
+            dimension("H", num_hidden, (W1, 1), (b1, 0), (W2, 0)),
+            dimension(
+                "C", classes, (W2, 1), (b2, 0), *([] if labels else [(("y",), 1)]), labels=labels
+            ),
+        ),
+        admissible=domain.admissible,
+    )
+    return run_check(contract, fn, max_examples=common.max_examples, seed=common.seed)

@@ -1,0 +1,345 @@
+"""What the checkers share: their options, how they draw inputs, where the kinks are.
+
+Every check mixes two kinds of input (see :mod:`flatprop.testing._checkers`): generic
+floats kept :data:`KINK_GAP` (relative) away from every kink, and, with
+``include_kinks``, multiples of :data:`KINK_GRID` in [-:data:`KINK_RANGE`,
+:data:`KINK_RANGE`], on which every sum is exact and kinks are hit exactly. An input
+is *admissible* (one the checker could have drawn) if it is of either kind: the
+last shrinking pass keeps to those.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+from flatprop._validation import as_count, as_float_dtype, as_non_negative_scalar, as_real_scalar
+from flatprop.testing._references import Reference, checked_options, find_reference
+from flatprop.testing._report import CheckReport
+from flatprop.testing._shrink import Dimension
+from flatprop.testing.strategies import (
+    Size,
+    _near_a_kink,
+    _near_a_relu_kink,
+    _regularization_strengths,
+    _sizes,
+    _values,
+)
+
+__all__ = [
+    "FLOAT32_ATOL",
+    "FLOAT32_RTOL",
+    "FLOAT64_ATOL",
+    "FLOAT64_RTOL",
+    "KINK_GAP",
+    "KINK_GRID",
+    "KINK_RANGE",
+    "Common",
+    "Domain",
+    "checker_options",
+    "dimension",
+    "hinge_margin",
+    "linear_scores",
+    "mean_is_defined",
+    "num_classes_of",
+    "reg_range",
+    "rows_shifted",
+    "scores_as_given",
+    "set_up",
+    "smallest",
+    "two_layer_scores",
+]
+
+FLOAT64_RTOL = 1e-7
+FLOAT64_ATOL = 1e-9
+FLOAT32_RTOL = 1e-4
+FLOAT32_ATOL = 1e-5
+KINK_GAP = 1e-3  # relative; far above rounding, so no correct code lands on the other side
+KINK_GRID = 0.5  # a power of two: sums and products of its multiples are exact
+KINK_RANGE = 2.0  # a narrow range makes exact kinks frequent
+
+_HINGE_NOTE = (
+    "On this input a hinge margin s_j - s_y + margin is exactly 0 (a kink). flatprop takes "
+    "the subgradient 0 there: a margin counts only when it is > 0. (An assignment that "
+    "takes another subgradient checks with include_kinks=False.)"
+)
+_RELU_NOTE = (
+    "On this input a ReLU pre-activation X W1 + b1 is exactly 0 (a kink). flatprop takes "
+    "the subgradient 0 there: the gradient passes only where it is > 0. (An assignment "
+    "that takes another subgradient checks with include_kinks=False.)"
+)
+
+
+@dataclass(frozen=True)
+class Common:
+    """The options that all three checkers share, checked (see :meth:`checked`)."""
+
+    checker: str
+    max_examples: int
+    seed: int | None
+    dtype: np.dtype
+    rtol: float
+    atol: float
+    min_value: float
+    max_value: float
+    include_kinks: bool
+
+    @classmethod
+    def checked(
+        cls,
+        checker: str,
+        *,
+        max_examples: int,
+        seed: int | None,
+        dtype: npt.DTypeLike,
+        rtol: float | None,
+        atol: float | None,
+        min_value: float,
+        max_value: float,
+        include_kinks: bool,
+        sizes: dict[str, Size],
+    ) -> Common:
+        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int | np.integer)):
+            raise TypeError(f"{checker}: seed must be an int or None, got {seed!r}")
+        if not isinstance(include_kinks, bool):
+            raise TypeError(
+                f"{checker}: include_kinks must be True or False, got {include_kinks!r}"
+            )
+        float_dtype = as_float_dtype(dtype)
+        low, high = as_real_scalar(min_value, "min_value"), as_real_scalar(max_value, "max_value")
+        if not low < high:
+            raise ValueError(f"{checker}: min_value must be < max_value, got {low!r} and {high!r}")
+        if include_kinks:  # the exact-kink draws need a multiple of KINK_GRID in range
+            _values(float_dtype, low, high, KINK_GRID)
+        for name, size in sizes.items():
+            _sizes(size, name, minimum=1)
+        float64 = float_dtype == np.float64
+        default_rtol, default_atol = (
+            (FLOAT64_RTOL, FLOAT64_ATOL) if float64 else (FLOAT32_RTOL, FLOAT32_ATOL)
+        )
+        return cls(
+            checker=checker,
+            max_examples=as_count(max_examples, "max_examples"),
+            seed=None if seed is None else int(seed),
+            dtype=float_dtype,
+            rtol=default_rtol if rtol is None else as_non_negative_scalar(rtol, "rtol"),
+            atol=default_atol if atol is None else as_non_negative_scalar(atol, "atol"),
+            min_value=low,
+            max_value=high,
+            include_kinks=include_kinks,
+        )
+
+    @property
+    def kink_bounds(self) -> tuple[float, float]:
+        """The value range of the exact-kink draws: the narrow range, within the given one."""
+        low, high = max(self.min_value, -KINK_RANGE), min(self.max_value, KINK_RANGE)
+        return (low, high) if low <= high else (self.min_value, self.max_value)
+
+    def mix(
+        self, off_kinks: st.SearchStrategy[Any], on_the_grid: st.SearchStrategy[Any]
+    ) -> st.SearchStrategy[Any]:
+        """Both kinds of input, or only the one off the kinks."""
+        return off_kinks | on_the_grid if self.include_kinks else off_kinks
+
+
+def num_classes_of(options: dict[str, Any], num_classes: Size | None, default: Size) -> Size:
+    """C: as given, else the length of a per-class ``weight``, else the default range."""
+    weight = options.get("weight")
+    if weight is None:
+        return default if num_classes is None else num_classes
+    if num_classes is not None and num_classes not in (len(weight), (len(weight), len(weight))):
+        raise ValueError(
+            f"num_classes must be the length of weight (one weight per class), {len(weight)}, "
+            f"or left out, got {num_classes!r}"
+        )
+    return len(weight)
+
+
+def smallest(size: Size) -> int:
+    return size if isinstance(size, int) else size[0]
+
+
+def dimension(
+    name: str, size: Size, *slots: tuple[tuple[str, ...], int], labels: str | None = None
+) -> Dimension:
+    """A size of the inputs for the shrinking pass, never below what the checker draws."""
+    return Dimension(name, slots, max(smallest(size), 1), None if labels is None else (labels,))
+
+
+def mean_is_defined(options: dict[str, Any]) -> Callable[[np.ndarray], bool]:
+    """Whether a weighted "mean" of the losses of these labels is defined (weight > 0)."""
+    if options.get("weight") is None or options.get("reduction", "mean") != "mean":
+        return lambda labels: True
+    weight = np.asarray(options["weight"], dtype=np.float64)
+    return lambda labels: bool(weight[labels].sum() > 0)
+
+
+@st.composite
+def rows_shifted(draw: st.DrawFn, problems: st.SearchStrategy[Any], max_row_shift: int) -> Any:
+    """Add a whole number in [-max_row_shift, max_row_shift] to each row of the scores.
+
+    The losses are invariant to it; rows far apart expose a softmax that subtracts the
+    global max instead of each row's, or none.
+    """
+    problem = draw(problems)
+    shifts = draw(
+        hnp.arrays(np.int64, (len(problem.y),), elements=st.integers(-max_row_shift, max_row_shift))
+    )
+    scores = (problem.scores + shifts[:, np.newaxis]).astype(problem.scores.dtype)
+    return problem._replace(scores=scores)
+
+
+def _on_the_grid(inputs: dict[str, Any]) -> bool:
+    arrays = [
+        array
+        for value in inputs.values()
+        for array in (value.values() if isinstance(value, dict) else [value])
+        if isinstance(array, np.ndarray) and array.dtype.kind == "f"
+    ]
+    return all(np.all(np.mod(array, KINK_GRID) == 0) for array in arrays)
+
+
+def _on_a_hinge_kink(scores: np.ndarray, y: np.ndarray, margin: float) -> bool:
+    rows = np.arange(len(y))
+    margins = scores - scores[rows, y][:, np.newaxis] + margin
+    margins[rows, y] = 1  # the target column has no kink
+    return bool(np.any(margins == 0))
+
+
+@dataclass(frozen=True)
+class Domain:
+    """The inputs a checker draws: their value ranges and where their kinks are.
+
+    It says what is special about a failing input (the note on a kink it sits on)
+    and whether an input is one the checker could have drawn (*admissible*): in
+    range, and off the kinks or on the grid. ``forward(inputs)`` gives the scores in
+    float64 and, for a two-layer net, what makes the pre-activations: ``(X, W1, b1)``.
+    """
+
+    forward: Callable[[dict[str, Any]], tuple[np.ndarray, tuple[np.ndarray, ...] | None]]
+    margin: float | None  # of a hinge loss; None for the others
+    include_kinks: bool
+    value_range: tuple[float, float]
+    reg_range: tuple[float, float] | None = None  # None: no reg argument
+    max_row_shift: int = 0  # of the scores of a loss layer
+    labels_ok: Callable[[np.ndarray], bool] = lambda labels: True
+
+    def note(self, inputs: dict[str, Any]) -> str | None:
+        """What to say about the kinks an input sits on exactly, if any."""
+        scores, layer = self.forward(inputs)
+        notes = []
+        if layer is not None:
+            X, W1, b1 = layer
+            if np.any(X @ W1 + b1 == 0):
+                notes.append(_RELU_NOTE)
+        if self.margin is not None and _on_a_hinge_kink(scores, inputs["y"], self.margin):
+            notes.append(_HINGE_NOTE)
+        return " ".join(notes) or None
+
+    def admissible(self, inputs: dict[str, Any]) -> bool:
+        """Whether the checker could have drawn this input."""
+        if not self._in_range(inputs):
+            return False
+        scores, layer = self.forward(inputs)
+        near = False
+        if layer is not None:
+            X, W1, b1 = layer
+            near = _near_a_relu_kink(X, W1, b1, KINK_GAP)
+        if self.margin is not None:
+            near = near or _near_a_kink(scores, inputs["y"], self.margin, KINK_GAP)
+        return not near or (self.include_kinks and _on_the_grid(inputs))
+
+    def _in_range(self, inputs: dict[str, Any]) -> bool:
+        low, high = self.value_range
+        for name, value in inputs.items():
+            if name == "reg":
+                reg_low, reg_high = self.reg_range or (value, value)
+                if not reg_low <= value <= reg_high:
+                    return False
+            elif isinstance(value, np.ndarray) and value.dtype.kind in "iu":  # labels
+                if not self.labels_ok(value):
+                    return False
+            elif name == "scores" and self.max_row_shift and value.size:
+                # each row: values of the range, plus a whole shift
+                spreads = value.max(axis=1) - value.min(axis=1)
+                if np.any(spreads > high - low) or np.any(
+                    np.abs(value) > max(-low, high) + self.max_row_shift
+                ):
+                    return False
+            else:
+                arrays = value.values() if isinstance(value, dict) else [value]
+                if any(np.any((array < low) | (array > high)) for array in arrays):
+                    return False
+        return True
+
+
+# Setting a check up
+
+
+def checker_options(checker: Callable[..., Any]) -> tuple[str, ...]:
+    """The keyword-only parameters of a checker: its own options, for error messages."""
+    parameters = inspect.signature(checker).parameters.values()
+    return tuple(p.name for p in parameters if p.kind is inspect.Parameter.KEYWORD_ONLY)
+
+
+def reg_range(reg: float | tuple[float, float]) -> tuple[float, float]:
+    """The range of the regularization strength (checked)."""
+    _regularization_strengths(reg)
+    low, high = reg if isinstance(reg, tuple) else (reg, reg)
+    return float(low), float(high)
+
+
+def set_up(
+    checker: Callable[..., CheckReport],
+    name: object,
+    argument: str,
+    options: dict[str, Any],
+    *,
+    reductions: tuple[str, ...],
+    num_classes: Size | None,
+    default_classes: Size,
+    sizes: dict[str, Size],
+    **common: Any,
+) -> tuple[Reference, dict[str, Any], Size, Common]:
+    """What every checker does first: find the reference, check every option.
+
+    Returns the reference, its options, C (fixed by a ``weight``, if given) and the
+    shared options.
+    """
+    reference = find_reference(name, argument, checker.__name__)
+    checked = checked_options(
+        reference,
+        options,
+        checker=checker.__name__,
+        reductions=reductions,
+        checker_options=checker_options(checker),
+    )
+    classes = num_classes_of(checked, num_classes, default_classes)
+    sizes = {**sizes, "num_classes": classes}
+    return reference, checked, classes, Common.checked(checker.__name__, sizes=sizes, **common)
+
+
+def hinge_margin(reference: Reference, options: dict[str, Any]) -> float | None:
+    return float(options.get("margin", 1.0)) if reference.hinge else None
+
+
+def scores_as_given(inputs: dict[str, Any]) -> tuple[np.ndarray, None]:
+    return inputs["scores" if "scores" in inputs else "pred"].astype(np.float64), None
+
+
+def linear_scores(inputs: dict[str, Any]) -> tuple[np.ndarray, None]:
+    return inputs["X"].astype(np.float64) @ inputs["W"].astype(np.float64), None
+
+
+def two_layer_scores(inputs: dict[str, Any]) -> tuple[np.ndarray, tuple[np.ndarray, ...]]:
+    params = {name: array.astype(np.float64) for name, array in inputs["params"].items()}
+    X = inputs["X"].astype(np.float64)
+    hidden = np.maximum(X @ params["W1"] + params["b1"], 0)
+    return hidden @ params["W2"] + params["b2"], (X, params["W1"], params["b1"])

@@ -1,0 +1,393 @@
+"""The engine of the checkers: run a candidate on drawn inputs, compare, shrink, report.
+
+A check is a Hypothesis test built on the fly. Its body calls the candidate and the
+reference on one drawn input and raises :class:`CheckFailedError` at the first thing
+wrong: an exception, a write into an input, a wrong type or shape, NaN or inf, or a
+value off the reference's by more than the tolerance. Hypothesis then shrinks the
+input to the smallest one that still fails; a last pass (:mod:`._shrink`) deletes
+what Hypothesis could not (an example, a class, a hidden unit), and the checker
+raises that input's error afresh, without Hypothesis's own report attached.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+import textwrap
+import traceback
+import warnings
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import hypothesis
+import numpy as np
+from hypothesis import HealthCheck, Phase, Verbosity, given, settings
+from hypothesis import strategies as st
+from hypothesis.errors import Flaky
+
+from flatprop.testing._report import (
+    CheckFailedError,
+    CheckReport,
+    Difference,
+    assignment_block,
+    literal,
+    value_summary,
+)
+from flatprop.testing._shrink import Dimension, shrink_further
+
+__all__ = ["Contract", "run_check"]
+
+_WIDTH = 92  # of the wrapped lines of a message
+_NUMPY_DIRECTORY = os.path.dirname(np.__file__)
+_TESTING_DIRECTORY = os.path.dirname(__file__)
+
+
+@dataclass(frozen=True)
+class Contract:
+    """What a checker checks: the candidate's signature, its inputs and its reference.
+
+    The candidate is called as ``fn(*arguments)`` and must return ``(loss, gradient)``,
+    the gradient being with respect to the first argument: an array of its shape, or,
+    when the first argument is a dict of arrays, a dict with the same keys and shapes.
+    """
+
+    checker: str  # "check_linear_loss"
+    argument_names: tuple[str, ...]  # ("W", "X", "y", "reg")
+    gradient_name: str  # "dW", or "grads" for a dict of gradients
+    quantities: tuple[str, ...]  # what is compared, for the report: ("loss", "dW")
+    problems: st.SearchStrategy[Any]  # draws NamedTuples of the arguments
+    reference: Callable[..., tuple[Any, Any]]
+    reference_description: str
+    kink_note: Callable[[dict[str, Any]], str | None]  # on a gradient mismatch
+    rtol: float
+    atol: float
+    dimensions: tuple[Dimension, ...]  # N, D, H, C: for the last shrinking pass
+    admissible: Callable[[dict[str, Any]], bool]  # could the checker have drawn this input?
+
+
+@contextmanager
+def _quiet_numerics() -> Iterator[None]:
+    """No warnings, whatever the caller's filters: NaN and inf are judged on the outputs."""
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore")
+        yield
+
+
+def _name(fn: Callable[..., Any]) -> str:
+    name = getattr(fn, "__name__", "")
+    return name if isinstance(name, str) and name.isidentifier() else "fn"
+
+
+def _where_raised(error: BaseException, fn: Callable[..., Any]) -> list[str]:
+    """Where in the candidate's code the error came from: the line and its code.
+
+    The innermost frame in the candidate's own file if any, else the innermost one
+    outside NumPy (and outside this kit).
+    """
+    frames = [
+        frame
+        for frame in traceback.extract_tb(error.__traceback__)
+        if not frame.filename.startswith(_TESTING_DIRECTORY)
+    ]
+    code = getattr(fn, "__code__", None)
+    own = [frame for frame in frames if code is not None and frame.filename == code.co_filename]
+    outside_numpy = [frame for frame in frames if not frame.filename.startswith(_NUMPY_DIRECTORY)]
+    candidates = own or outside_numpy or frames
+    if not candidates:
+        return []
+    frame = candidates[-1]
+    where = f"at line {frame.lineno} of {frame.filename}, in {frame.name}:"
+    return [where, f"    {frame.line.strip()}"] if frame.line else [where]
+
+
+def _as_numeric_array(value: Any) -> np.ndarray | None:
+    """``value`` as a real (integer or float) array, or None if it is not one."""
+    try:
+        array = np.asarray(value)
+    except (ValueError, TypeError):  # ragged sequences, odd objects
+        return None
+    return array if array.dtype.kind in "iuf" else None
+
+
+def _unchanged(before: Any, after: Any) -> bool:
+    if isinstance(before, np.ndarray):
+        return (
+            isinstance(after, np.ndarray)
+            and after.shape == before.shape
+            and after.dtype == before.dtype
+            and bool(np.array_equal(after, before, equal_nan=True))
+        )
+    if isinstance(before, dict):
+        return (
+            isinstance(after, dict)
+            and list(after) == list(before)
+            and all(_unchanged(before[key], after[key]) for key in before)
+        )
+    return True  # numbers cannot be written into
+
+
+def _first_change(name: str, before: Any, after: Any) -> str:
+    """Where an input was written into, and how, in one sentence."""
+    if isinstance(before, dict):
+        if not isinstance(after, dict) or list(after) != list(before):
+            keys = list(after) if isinstance(after, dict) else after
+            return f"its entries went from {list(before)} to {keys}"
+        key = next(key for key in before if not _unchanged(before[key], after[key]))
+        return _first_change(f"{name}[{key!r}]", before[key], after[key])
+    if after.shape != before.shape or after.dtype != before.dtype:
+        return (
+            f"{name} went from shape {before.shape} {before.dtype} to {after.shape} {after.dtype}"
+        )
+    changed = np.argwhere(~((after == before) | (np.isnan(after) & np.isnan(before))))
+    index = tuple(int(i) for i in changed[0])
+    where = f"{name}[{', '.join(map(str, index))}]" if index else name
+    return (
+        f"{where} was {literal(before[index])} before the call and is {literal(after[index])} "
+        f"after it ({len(changed)} of {before.size} entries changed)"
+    )
+
+
+class _Example:
+    """One drawn input: runs the candidate on it and raises at the first thing wrong."""
+
+    def __init__(self, contract: Contract, fn: Callable[..., Any], arguments: dict[str, Any]):
+        self.contract = contract
+        self.fn = fn
+        self.name = _name(fn)
+        self.arguments = arguments
+        self.pristine = copy.deepcopy(arguments)
+        try:
+            loss, gradient = contract.reference(*copy.deepcopy(arguments).values())
+        except Exception as error:  # pragma: no cover - a bug in flatprop, not the candidate
+            raise RuntimeError(
+                f"flatprop's reference {contract.reference_description} failed on an input "
+                f"that the checker drew: {error!r}. This is a bug in flatprop; please report it "
+                f"with this input: {self.pristine!r}"
+            ) from error
+        self.expected = {"loss": np.asarray(loss), **self._labelled(gradient)}
+        self.reference_outputs = {"loss": np.asarray(loss), contract.gradient_name: gradient}
+
+    def _labelled(self, gradient: Any) -> dict[str, np.ndarray]:
+        if self.contract.gradient_name == "grads":
+            return {f"grads[{key!r}]": np.asarray(value) for key, value in gradient.items()}
+        return {self.contract.gradient_name: np.asarray(gradient)}
+
+    def check(self) -> None:
+        try:
+            with _quiet_numerics():
+                result = self.fn(*self.arguments.values())
+        except Exception as error:
+            raise self._failure(
+                "exception",
+                None,
+                f"raised {type(error).__name__}: {error}",
+                _where_raised(error, self.fn),
+            ) from None
+        for name, before in self.pristine.items():
+            if not _unchanged(before, self.arguments[name]):
+                raise self._failure(
+                    "mutation",
+                    name,
+                    f"wrote into its input {name}",
+                    [
+                        _first_change(name, before, self.arguments[name]),
+                        "A loss function must not modify its arguments: compute into new "
+                        "arrays, or work on a copy.",
+                    ],
+                    got={name: self.arguments[name]},
+                    got_heading=f"After the call to {self.name}, {name} holds:",
+                )
+        got = self._unpacked(result)
+        for quantity, value in got.items():
+            finite = np.isfinite(value)
+            if not finite.all():
+                raise self._failure(
+                    "non-finite",
+                    quantity,
+                    f"returned a {quantity} that is not finite (NaN or inf)",
+                    [_where_not_finite(quantity, value, finite)],
+                    got=self._shown(got, quantity),
+                )
+        for quantity, value in got.items():
+            difference = Difference.between(value, self.expected[quantity])
+            if difference.exceeds(self.contract.rtol, self.contract.atol):
+                details = difference.describe(quantity, self.contract.rtol, self.contract.atol)
+                note = self.contract.kink_note(self.pristine) if quantity != "loss" else None
+                raise self._failure(
+                    "mismatch",
+                    quantity,
+                    f"returned a wrong {quantity}",
+                    details + (["", note] if note else []),
+                    got=self._shown(got, quantity),
+                )
+
+    def _unpacked(self, result: Any) -> dict[str, np.ndarray]:
+        """The candidate's loss and gradient(s), labelled, after checking types and shapes."""
+        gradient_name = self.contract.gradient_name
+        if not isinstance(result, tuple | list) or len(result) != 2:
+            raise self._return_failure(
+                None,
+                f"{self.name} must return a pair (loss, {gradient_name}), "
+                f"got {value_summary(result)}",
+            )
+        loss, gradient = result
+        loss_shape = self.expected["loss"].shape
+        loss_array = _as_numeric_array(loss)
+        if loss_array is None or loss_array.shape != loss_shape:
+            wanted = "a number" if loss_shape == () else f"an array of shape {loss_shape}"
+            raise self._return_failure("loss", f"loss must be {wanted}, got {value_summary(loss)}")
+        first_name = self.contract.argument_names[0]
+        first = self.pristine[first_name]
+        if gradient_name == "grads":
+            if not isinstance(gradient, Mapping) or set(gradient) != set(first):
+                keys = list(gradient) if isinstance(gradient, Mapping) else None
+                got = f"keys {keys}" if keys is not None else value_summary(gradient)
+                raise self._return_failure(
+                    "grads",
+                    f"grads must be a dict keyed like {first_name}, {list(first)}, got {got}",
+                )
+            entries = {f"grads[{key!r}]": (gradient[key], first[key]) for key in first}
+        else:
+            entries = {gradient_name: (gradient, first)}
+        labelled = {"loss": loss_array}
+        for label, (value, like) in entries.items():
+            array = _as_numeric_array(value)
+            if array is None or array.shape != like.shape:
+                raise self._return_failure(
+                    label,
+                    f"{label} must be an array of shape {like.shape}, the shape of "
+                    f"{first_name}, got {value_summary(value)}",
+                )
+            labelled[label] = array
+        return labelled
+
+    def _shown(self, got: dict[str, np.ndarray], quantity: str) -> dict[str, np.ndarray]:
+        """The loss and the failing quantity: what a mismatch message shows."""
+        return {name: got[name] for name in dict.fromkeys(("loss", quantity))}
+
+    def _return_failure(self, quantity: str | None, detail: str) -> CheckFailedError:
+        return self._failure("return", quantity, "returned the wrong kind of value", [detail])
+
+    def _failure(
+        self,
+        kind: str,
+        quantity: str | None,
+        headline: str,
+        details: list[str],
+        *,
+        got: dict[str, Any] | None = None,
+        got_heading: str = "",
+    ) -> CheckFailedError:
+        """The error for this input: what went wrong, the input, expected and got."""
+        contract = self.contract
+        call = f"{self.name}({', '.join(contract.argument_names)})"
+        outputs = f"loss, {contract.gradient_name}"
+        expected = self.reference_outputs
+        if got is not None and kind in ("mismatch", "non-finite"):
+            expected = {name: self.expected[name] for name in got}
+        lines = [f"{contract.checker}: {call} {headline}.", ""]
+        for detail in details:
+            lines += textwrap.wrap(detail, _WIDTH, initial_indent="    ", subsequent_indent="    ")
+            lines += [] if detail else [""]
+        lines += ["", "The smallest failing input found:", ""]
+        lines += ["    import numpy as np", *assignment_block(self.pristine)]
+        lines += [f"    {outputs} = {call}", ""]
+        lines += [f"Expected, from {contract.reference_description}:"]
+        lines += assignment_block(_displayed(expected))
+        if got is not None:
+            lines += [got_heading or f"Got, from {self.name}:", *assignment_block(_displayed(got))]
+        return CheckFailedError(
+            "\n".join(lines).rstrip() + "\n",
+            kind=kind,
+            quantity=quantity,
+            inputs=copy.deepcopy(self.pristine),
+        )
+
+
+def _where_not_finite(quantity: str, value: np.ndarray, finite: np.ndarray) -> str:
+    if value.ndim == 0:
+        return f"{quantity} is {literal(value[()])}"
+    first = tuple(int(i) for i in np.argwhere(~finite)[0])
+    return (
+        f"{int(np.sum(~finite))} of {value.size} entries are NaN or inf; the first, "
+        f"{literal(value[first])}, at {quantity}[{', '.join(map(str, first))}]"
+    )
+
+
+def _displayed(values: dict[str, Any]) -> dict[str, Any]:
+    """Scalars as plain numbers (``loss = 0.5``); arrays as array literals."""
+    return {
+        name: value[()] if isinstance(value, np.ndarray) and value.ndim == 0 else value
+        for name, value in values.items()
+    }
+
+
+def _settings(max_examples: int, seed: int | None) -> settings:
+    return settings(
+        max_examples=max_examples,
+        derandomize=seed is None,  # deterministic by default; a seed picks another sequence
+        database=None,  # write nothing into the directory being graded
+        deadline=None,  # never fail a candidate for being slow
+        print_blob=False,
+        report_multiple_bugs=False,  # one error: the smallest failing input
+        verbosity=Verbosity.quiet,
+        phases=(Phase.explicit, Phase.generate, Phase.shrink),
+        suppress_health_check=list(HealthCheck),  # they concern the kit's strategies, not fn
+    )
+
+
+def run_check(
+    contract: Contract, fn: Callable[..., Any], *, max_examples: int, seed: int | None
+) -> CheckReport:
+    """Run the check; return the report, or raise the smallest failure's error."""
+    __tracebackhide__ = True  # pytest shows the grader's line and the message, not ours
+    if not callable(fn):
+        raise TypeError(f"{contract.checker}: fn must be a callable, got {value_summary(fn)}")
+    passed = 0
+
+    def check_one_example(problem: Any) -> None:
+        nonlocal passed
+        _Example(contract, fn, problem._asdict()).check()
+        passed += 1
+
+    test = _settings(max_examples, seed)(given(contract.problems)(check_one_example))
+    if seed is not None:
+        test = hypothesis.seed(seed)(test)
+
+    def fails(inputs: dict[str, Any]) -> CheckFailedError | None:
+        if not contract.admissible(inputs):
+            return None
+        try:
+            _Example(contract, fn, copy.deepcopy(inputs)).check()
+        except CheckFailedError as error:
+            return error
+        return None
+
+    try:
+        test()
+    except CheckFailedError as error:
+        smallest = shrink_further(error, fails, contract.dimensions)
+        raise CheckFailedError(
+            str(smallest), kind=smallest.kind, quantity=smallest.quantity, inputs=smallest.inputs
+        ) from None
+    except Flaky as error:
+        failures = [e for e in getattr(error, "exceptions", ()) if isinstance(e, CheckFailedError)]
+        if not failures:
+            raise
+        raise CheckFailedError(
+            f"{contract.checker}: {_name(fn)} is not deterministic: it failed on an input and "
+            "then passed on the same input. (Does it keep state between calls, or draw random "
+            "numbers?) The first failure was:\n\n" + str(failures[0]),
+            kind=failures[0].kind,
+            quantity=failures[0].quantity,
+            inputs=failures[0].inputs,
+        ) from None
+    return CheckReport(
+        checker=contract.checker,
+        candidate=_name(fn),
+        reference=contract.reference_description,
+        examples_passed=passed,
+        quantities=contract.quantities,
+    )

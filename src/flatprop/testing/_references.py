@@ -1,0 +1,181 @@
+"""flatprop's own losses and nets, as the references the checkers compare with.
+
+A reference is named by its loss (``"multiclass_svm"``, ``"squared_hinge"``,
+``"softmax_cross_entropy"``, ``"l2"``) or by the nets' name for it as a head
+(``"svm"``, ``"softmax"``). Its options are the loss's settings that a candidate's
+signature has no room for, so they are fixed for a whole check: ``margin``,
+``label_smoothing``, ``weight`` (per class) and ``reduction``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from flatprop import losses
+from flatprop._model import _HEADS
+from flatprop._validation import FloatArray, as_positive_scalar
+from flatprop.nets import LinearClassifier, TwoLayerNet
+from flatprop.testing._report import literal
+
+__all__ = [
+    "Reference",
+    "checked_options",
+    "describe",
+    "find_reference",
+    "linear_reference",
+    "loss_layer_reference",
+    "reg_term",
+    "two_layer_reference",
+]
+
+_LOSS_OF_HEAD = {
+    "svm": "multiclass_svm",
+    "squared_hinge": "squared_hinge",
+    "softmax": "softmax_cross_entropy",
+    "l2": "l2",
+}
+
+
+@dataclass(frozen=True)
+class Reference:
+    """One of flatprop's losses, with what the checkers need to know about it."""
+
+    name: str  # the function in flatprop.losses
+    head: str  # its name as a head of flatprop.nets
+    options: tuple[str, ...]  # the settings a check may fix
+    classification: bool  # y holds labels (else real targets)
+
+    @property
+    def hinge(self) -> bool:
+        """Whether the loss has kinks (where a margin is 0)."""
+        return "margin" in self.options
+
+    @property
+    def loss(self) -> Callable[..., tuple[Any, dict[str, FloatArray]]]:
+        return getattr(losses, self.name)
+
+
+_REFERENCES = {
+    loss: Reference(loss, head, _HEADS[head].options, _HEADS[head].classification)
+    for head, loss in _LOSS_OF_HEAD.items()
+}
+
+
+def find_reference(name: object, argument: str, checker: str) -> Reference:
+    """The reference called ``name``, by its loss's name or its head's name."""
+    if isinstance(name, str):
+        if name in _REFERENCES:
+            return _REFERENCES[name]
+        if name in _LOSS_OF_HEAD:
+            return _REFERENCES[_LOSS_OF_HEAD[name]]
+    choices = ", ".join(map(repr, _REFERENCES))
+    heads = ", ".join(f"{head!r}" for head in _LOSS_OF_HEAD if head not in _REFERENCES)
+    raise ValueError(
+        f"{checker}: {argument} must name one of flatprop's losses, {choices} "
+        f"(or, as the nets call them, {heads}), got {name!r}"
+    )
+
+
+def checked_options(
+    reference: Reference,
+    options: dict[str, Any],
+    *,
+    checker: str,
+    reductions: tuple[str, ...],
+    checker_options: tuple[str, ...],
+) -> dict[str, Any]:
+    """The reference's options, checked by name here and by value by the loss itself."""
+    unknown = [name for name in options if name not in reference.options]
+    if unknown:
+        raise TypeError(
+            f"{checker} got an unknown option {unknown[0]!r}: the {reference.name!r} reference "
+            f"takes {', '.join(reference.options)}; the checker takes "
+            f"{', '.join(checker_options)}"
+        )
+    reduction = options.get("reduction", "mean")
+    if not isinstance(reduction, str) or reduction not in reductions:
+        raise ValueError(
+            f"{checker}: reduction must be one of {', '.join(map(repr, reductions))}, "
+            f"got {reduction!r}"
+        )
+    # Let the loss check the values on a one-example probe ("sum": no class weight of
+    # 0 can make the probe's mean undefined).
+    num_classes = len(options["weight"]) if options.get("weight") is not None else 2
+    scores = np.zeros((1, num_classes))
+    target = np.zeros(1, dtype=np.int64) if reference.classification else scores
+    reference.loss(scores, target, **{**options, "reduction": "sum"})
+    return dict(options)
+
+
+def reg_term(reg_scale: float, weights: str) -> str:
+    """The regularization term as a formula: ``"0.5 * reg * sum(W**2)"``."""
+    factor = "" if reg_scale == 1 else f"{reg_scale:g} * "
+    return f"{factor}reg * {weights}"
+
+
+def describe(reference: Reference, options: dict[str, Any], model: str = "") -> str:
+    """The reference as a call: ``flatprop.losses.multiclass_svm(margin=0.5)``, or a model."""
+    settings = [f"{name}={literal(value)}" for name, value in options.items()]
+    if model == "LinearClassifier":
+        settings = [f"head={reference.head!r}", "bias=False", *settings]
+    elif model:
+        settings = [f"head={reference.head!r}", *settings]
+    where = f"nets.{model}" if model else f"losses.{reference.name}"
+    return f"flatprop.{where}({', '.join(settings)})"
+
+
+def loss_layer_reference(
+    reference: Reference, options: dict[str, Any]
+) -> Callable[[Any, Any], tuple[Any, FloatArray]]:
+    """``fn(scores, y) -> (loss, dscores)`` (or ``fn(pred, target) -> (loss, dpred)``)."""
+    gradient_name = "scores" if reference.classification else "pred"
+
+    def evaluate(scores: Any, y: Any) -> tuple[Any, FloatArray]:
+        loss, grads = reference.loss(scores, y, **options)
+        return loss, grads[gradient_name]
+
+    return evaluate
+
+
+def linear_reference(
+    reference: Reference, options: dict[str, Any], reg_scale: float
+) -> Callable[[Any, Any, Any, float], tuple[Any, FloatArray]]:
+    """``fn(W, X, y, reg) -> (loss, dW)``: a bias-free LinearClassifier with these W."""
+    reg_scale = as_positive_scalar(reg_scale, "reg_scale")
+
+    def evaluate(W: Any, X: Any, y: Any, reg: float) -> tuple[Any, FloatArray]:
+        model = LinearClassifier(
+            *W.shape, head=reference.head, bias=False, seed=0, dtype=W.dtype, **options
+        )
+        model.params = {"W": W}
+        loss, grads = model.loss(X, y, reg=reg_scale * reg)
+        return loss, grads["W"]
+
+    return evaluate
+
+
+def two_layer_reference(
+    reference: Reference, options: dict[str, Any], reg_scale: float
+) -> Callable[[Any, Any, Any, float], tuple[Any, dict[str, FloatArray]]]:
+    """``fn(params, X, y, reg) -> (loss, grads)``: a TwoLayerNet with these params."""
+    reg_scale = as_positive_scalar(reg_scale, "reg_scale")
+
+    def evaluate(params: Any, X: Any, y: Any, reg: float) -> tuple[Any, dict[str, FloatArray]]:
+        (input_size, hidden_size), output_size = params["W1"].shape, params["b2"].shape[0]
+        net = TwoLayerNet(
+            input_size,
+            hidden_size,
+            output_size,
+            head=reference.head,
+            seed=0,
+            dtype=params["W1"].dtype,
+            **options,
+        )
+        net.params = dict(params)
+        return net.loss(X, y, reg=reg_scale * reg)
+
+    return evaluate

@@ -1,0 +1,189 @@
+"""The sample submission in examples/: the kit catches each planted bug, names what is
+wrong, and shows a small input on which the function really is wrong."""
+
+import functools
+import importlib
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from flatprop import losses
+from flatprop.nets import LinearClassifier, TwoLayerNet
+from flatprop.testing import CheckFailedError
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+LOSS_RTOL = 1e-7  # the kit's own default tolerance in float64
+LOSS_ATOL = 1e-9
+
+
+def import_from_examples(name):
+    sys.path.insert(0, str(EXAMPLES))
+    try:
+        return importlib.import_module(name)
+    finally:
+        sys.path.remove(str(EXAMPLES))
+
+
+grading = import_from_examples("grade_submission")
+submission = grading.submission
+
+# The bug planted in each function, as the grader should report it: (kind, quantity).
+PLANTED = {
+    "softmax_loss_global_max": ("non-finite", "loss"),  # overflows on rows far apart
+    "softmax_loss_sign_error": ("mismatch", "dscores"),
+    "softmax_loss_in_place": ("mutation", "scores"),
+    "svm_loss_labels_ignored": ("mismatch", "dscores"),  # loss and dscores both wrong
+    "svm_loss_naive_all_classes": ("mismatch", "loss"),
+    "svm_loss_naive_at_the_kink": ("mismatch", "dW"),
+    "svm_loss_vectorized_no_mean": ("mismatch", "loss"),
+    "softmax_loss_vectorized_reg_gradient": ("mismatch", "dW"),
+    "two_layer_loss_pre_relu": ("mismatch", "loss"),
+    "two_layer_loss_bias_regularized": ("mismatch", "loss"),
+}
+
+
+def grade(name):
+    checker, reference, conventions = grading.GRADING[name]
+    return checker(getattr(submission, name), reference, **conventions)
+
+
+@functools.cache
+def failure(name):
+    """The error of grading a function with a planted bug (graded once per session)."""
+    with pytest.raises(CheckFailedError) as caught:
+        grade(name)
+    return caught.value
+
+
+def failing_input(error, name):
+    """The input of a failure message, after checking that its block runs as it is."""
+    block = textwrap.dedent(
+        str(error).split("The smallest failing input found:\n\n")[1].split("\n\n")[0]
+    )
+    with np.errstate(all="ignore"):  # the global max's overflow
+        exec(block, {name: getattr(submission, name)})  # the call at its end included
+    inputs = {}
+    exec("\n".join(block.splitlines()[:-1]), inputs)  # afresh: the call may write into them
+    return inputs
+
+
+def outputs(name, inputs):
+    """The function's outputs on the input, the reference's, and whether an input changed."""
+    checker, reference, conventions = grading.GRADING[name]
+    function = getattr(submission, name)
+    if checker.__name__ == "check_loss_layer":
+        scores, y = inputs["scores"], inputs["y"]
+        before = scores.copy()
+        loss, grads = getattr(losses, reference)(scores, y)
+        got = function(scores, y)
+        return got, (loss, grads["scores"]), not np.array_equal(scores, before)
+    if checker.__name__ == "check_linear_loss":
+        W, X, y, reg = inputs["W"], inputs["X"], inputs["y"], inputs["reg"]
+        head = {"multiclass_svm": "svm", "softmax_cross_entropy": "softmax"}[reference]
+        model = LinearClassifier(*W.shape, head=head, bias=False)
+        model.params = {"W": W}
+        loss, grads = model.loss(X, y, reg=reg)
+        return function(W, X, y, reg), (loss, grads["W"]), False
+    params, X, y, reg = inputs["params"], inputs["X"], inputs["y"], inputs["reg"]
+    net = TwoLayerNet(1, 1, 1, head=reference)
+    net.params = dict(params)
+    expected = net.loss(X, y, reg=conventions.get("reg_scale", 1.0) * reg)
+    return function(params, X, y, reg), expected, False
+
+
+def sizes(inputs):
+    """N, D, H and C of an input, those it has."""
+    if "scores" in inputs:
+        return dict(zip("NC", inputs["scores"].shape, strict=True))
+    if "W" in inputs:
+        return dict(zip("NDC", [*inputs["X"].shape, inputs["W"].shape[1]], strict=True))
+    return dict(zip("NDHC", [*inputs["X"].shape, *inputs["params"]["W2"].shape], strict=True))
+
+
+def test_every_function_of_the_sample_submission_is_graded():
+    functions = {name for name in vars(submission) if not name.startswith("_")} - {"np"}
+    assert set(grading.GRADING) == functions
+    assert set(PLANTED) == functions - {"svm_loss_vectorized"}
+
+
+def test_the_correct_function_passes():
+    assert grade("svm_loss_vectorized").examples_passed == 100
+
+
+@pytest.mark.parametrize("name", sorted(PLANTED))
+def test_each_planted_bug_is_caught_and_named(name):
+    error = failure(name)
+    kind, quantity = PLANTED[name]
+    assert (error.kind, error.quantity) == (kind, quantity)
+    headline = str(error).splitlines()[0]
+    assert headline.startswith(f"{grading.GRADING[name][0].__name__}: {name}(")
+    assert quantity in headline
+
+
+@pytest.mark.parametrize("name", sorted(PLANTED))
+def test_each_reported_input_is_small_and_really_fails(name):
+    inputs = failing_input(failure(name), name)
+    assert all(size <= 2 for size in sizes(inputs).values()), sizes(inputs)
+    assert sizes(inputs).get("D", 1) == sizes(inputs).get("H", 1) == 1
+    with np.errstate(all="ignore"):
+        got, expected, written_into = outputs(name, inputs)
+    kind, quantity = PLANTED[name]
+    if kind == "mutation":
+        assert written_into
+        return
+    got_loss, got_gradient = got
+    expected_loss, expected_gradient = expected
+    if quantity == "loss":
+        assert not np.isclose(got_loss, expected_loss, rtol=LOSS_RTOL, atol=LOSS_ATOL)
+    else:
+        key = quantity[len("grads['") : -2] if quantity.startswith("grads") else None
+        got_array = got_gradient[key] if key else got_gradient
+        wanted = expected_gradient[key] if key else expected_gradient
+        assert not np.allclose(got_array, wanted, rtol=LOSS_RTOL, atol=LOSS_ATOL)
+
+
+def test_the_script_prints_a_report_per_function(tmp_path):
+    result = subprocess.run(
+        [sys.executable, str(EXAMPLES / "grade_submission.py"), "--max-examples", "30"],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=tmp_path,
+    )
+    assert result.stdout.count("FAIL ") == len(PLANTED)
+    assert result.stdout.count("PASS ") == 1
+    assert result.stdout.rstrip().endswith("1 of 11 functions passed.")
+    assert not (tmp_path / ".hypothesis" / "examples").exists()  # no example database
+
+
+def test_the_script_grades_one_function_the_same_way_in_every_process():
+    command = [sys.executable, str(EXAMPLES / "grade_submission.py")]
+    command += ["--only", "svm_loss_naive_at_the_kink"]
+    runs = [
+        subprocess.run(
+            command,
+            capture_output=True,
+            text=True,
+            check=True,
+            env={**os.environ, "PYTHONHASHSEED": str(seed)},
+        ).stdout
+        for seed in (1, 2)
+    ]
+    assert runs[0] == runs[1]
+    assert "svm_loss_naive_at_the_kink(W, X, y, reg) returned a wrong dW" in runs[0]
+
+
+def test_the_script_has_help():
+    result = subprocess.run(
+        [sys.executable, str(EXAMPLES / "grade_submission.py"), "--help"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert "--max-examples" in result.stdout
+    assert "--only NAME" in result.stdout
