@@ -62,8 +62,10 @@ def test_every_example_explains_itself_with_help(name: str) -> None:
 def test_the_examples_are_the_ones_the_readme_walks_through() -> None:
     assert EXAMPLE_NAMES == [
         "flat_backprop_svm",
+        "grade_submission",
         "loss_shapes",
         "matrix_example",
+        "student_submission",
         "svm_questions",
         "train_digits",
         "two_layer_softmax",

@@ -265,22 +265,23 @@ def test_a_candidate_that_fails_only_once_is_reported_as_not_deterministic():
 # Kinks
 
 
-def test_the_subgradient_at_a_relu_kink_is_checked_unless_kinks_are_excluded():
-    def relu_passes_gradient_at_zero(params, X, y, reg):
-        z1 = X @ params["W1"] + params["b1"]
-        hidden = np.maximum(z1, 0)
-        scores = hidden @ params["W2"] + params["b2"]
-        loss, grads = losses.multiclass_svm(scores, y)
-        dscores = grads["scores"]
-        dz1 = (dscores @ params["W2"].T) * (z1 >= 0)  # should be z1 > 0
-        reg_loss = reg * (np.sum(params["W1"] ** 2) + np.sum(params["W2"] ** 2))
-        return loss + reg_loss, {
-            "W1": X.T @ dz1 + 2 * reg * params["W1"],
-            "b1": dz1.sum(axis=0),
-            "W2": hidden.T @ dscores + 2 * reg * params["W2"],
-            "b2": dscores.sum(axis=0),
-        }
+def relu_passes_gradient_at_zero(params, X, y, reg):
+    z1 = X @ params["W1"] + params["b1"]
+    hidden = np.maximum(z1, 0)
+    scores = hidden @ params["W2"] + params["b2"]
+    loss, grads = losses.multiclass_svm(scores, y)
+    dscores = grads["scores"]
+    dz1 = (dscores @ params["W2"].T) * (z1 >= 0)  # should be z1 > 0
+    reg_loss = reg * (np.sum(params["W1"] ** 2) + np.sum(params["W2"] ** 2))
+    return loss + reg_loss, {
+        "W1": X.T @ dz1 + 2 * reg * params["W1"],
+        "b1": dz1.sum(axis=0),
+        "W2": hidden.T @ dscores + 2 * reg * params["W2"],
+        "b2": dscores.sum(axis=0),
+    }
 
+
+def test_the_subgradient_at_a_relu_kink_is_checked_unless_kinks_are_excluded():
     with pytest.raises(CheckFailedError) as caught:
         check_two_layer_loss(relu_passes_gradient_at_zero, "svm")
     assert caught.value.kind == "mismatch"
@@ -289,16 +290,37 @@ def test_the_subgradient_at_a_relu_kink_is_checked_unless_kinks_are_excluded():
     check_two_layer_loss(relu_passes_gradient_at_zero, "svm", include_kinks=False)
 
 
-def test_the_subgradient_at_a_hinge_kink_is_checked_unless_kinks_are_excluded():
-    def hinge_active_at_zero(scores, y):
-        rows = np.arange(len(y))
-        margins = scores - scores[rows, y][:, np.newaxis] + 1
-        active = margins >= 0  # should be > 0
-        active[rows, y] = False
-        dscores = active / len(y)
-        dscores[rows, y] = -active.sum(axis=1) / len(y)
-        return np.sum(margins * active) / len(y), dscores
+def hinge_active_at_zero(scores, y):
+    rows = np.arange(len(y))
+    margins = scores - scores[rows, y][:, np.newaxis] + 1
+    active = margins >= 0  # should be > 0
+    active[rows, y] = False
+    dscores = active / len(y)
+    dscores[rows, y] = -active.sum(axis=1) / len(y)
+    return np.sum(margins * active) / len(y), dscores
 
+
+def linear_hinge_active_at_zero(W, X, y, reg):
+    loss, dscores = hinge_active_at_zero(X @ W, y)
+    return loss + reg * np.sum(W * W), X.T @ dscores + 2 * reg * W
+
+
+@pytest.mark.parametrize(
+    ("checker", "candidate", "reference"),
+    [
+        (check_loss_layer, hinge_active_at_zero, "multiclass_svm"),
+        (check_linear_loss, linear_hinge_active_at_zero, "multiclass_svm"),
+        (check_two_layer_loss, relu_passes_gradient_at_zero, "svm"),
+    ],
+)
+def test_a_wrong_subgradient_at_a_kink_is_caught_even_with_a_budget_of_one_example(
+    checker, candidate, reference
+):
+    with pytest.raises(CheckFailedError, match="is exactly 0"):
+        checker(candidate, reference, max_examples=1)
+
+
+def test_the_subgradient_at_a_hinge_kink_is_checked_unless_kinks_are_excluded():
     with pytest.raises(CheckFailedError) as caught:
         check_loss_layer(hinge_active_at_zero, "multiclass_svm")
     assert (caught.value.kind, caught.value.quantity) == ("mismatch", "dscores")

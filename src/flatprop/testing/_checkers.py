@@ -59,6 +59,7 @@ from flatprop.testing._draws import (
     Domain,
     dimension,
     hinge_margin,
+    kink_probes,
     linear_scores,
     mean_is_defined,
     reg_range,
@@ -77,7 +78,10 @@ from flatprop.testing._references import (
 )
 from flatprop.testing._report import CheckReport
 from flatprop.testing.strategies import (
+    ClassificationProblem,
+    LinearProblem,
     Size,
+    TwoLayerProblem,
     classification_problems,
     linear_problems,
     regression_problems,
@@ -271,6 +275,13 @@ def check_loss_layer(
         labels_ok=labels_ok,
     )
     first, second = arguments
+    probes = kink_probes(
+        "loss_layer",
+        num_examples=num_examples,
+        num_classes=classes,
+        dtype=common.dtype,
+        margin=margin,
+    )
     contract = Contract(
         checker=common.checker,
         argument_names=arguments,
@@ -293,6 +304,9 @@ def check_loss_layer(
             ),
         ),
         admissible=domain.admissible,
+        probes=tuple(ClassificationProblem(**probe) for probe in probes)
+        if common.include_kinks
+        else (),
     )
     return run_check(contract, fn, max_examples=common.max_examples, seed=common.seed)
 
@@ -415,6 +429,15 @@ def check_linear_loss(
         reg_range=reg_range(reg),
         labels_ok=labels_ok,
     )
+    probes = kink_probes(
+        "linear",
+        num_examples=num_examples,
+        num_features=num_features,
+        num_classes=classes,
+        dtype=common.dtype,
+        margin=margin,
+        reg=reg,
+    )
     contract = Contract(
         checker=common.checker,
         argument_names=("W", "X", "y", "reg"),
@@ -433,6 +456,7 @@ def check_linear_loss(
             dimension("C", classes, (("W",), 1), *([] if labels else [(("y",), 1)]), labels=labels),
         ),
         admissible=domain.admissible,
+        probes=tuple(LinearProblem(**probe) for probe in probes) if common.include_kinks else (),
     )
     return run_check(contract, fn, max_examples=common.max_examples, seed=common.seed)
 
@@ -561,6 +585,17 @@ def check_two_layer_loss(
         reg_range=reg_range(reg),
         labels_ok=labels_ok,
     )
+    probes = kink_probes(
+        "two_layer",
+        num_examples=num_examples,
+        num_features=num_features,
+        num_hidden=num_hidden,
+        num_classes=classes,
+        dtype=common.dtype,
+        margin=margin,
+        reg=reg,
+        classification=found.classification,
+    )
     W1, b1, W2, b2 = (("params", name) for name in ("W1", "b1", "W2", "b2"))
     contract = Contract(
         checker=common.checker,
@@ -583,5 +618,6 @@ def check_two_layer_loss(
             ),
         ),
         admissible=domain.admissible,
+        probes=tuple(TwoLayerProblem(**probe) for probe in probes) if common.include_kinks else (),
     )
     return run_check(contract, fn, max_examples=common.max_examples, seed=common.seed)

@@ -46,6 +46,7 @@ __all__ = [
     "checker_options",
     "dimension",
     "hinge_margin",
+    "kink_probes",
     "linear_scores",
     "mean_is_defined",
     "num_classes_of",
@@ -160,6 +161,56 @@ def num_classes_of(options: dict[str, Any], num_classes: Size | None, default: S
             f"or left out, got {num_classes!r}"
         )
     return len(weight)
+
+
+def kink_probes(
+    contract: str,
+    *,
+    num_examples: Size,
+    num_classes: Size,
+    dtype: np.dtype,
+    margin: float | None,
+    num_features: Size = 1,
+    num_hidden: Size = 1,
+    reg: float | tuple[float, float] = 0.0,
+    classification: bool = True,
+) -> list[dict[str, Any]]:
+    """Small inputs that sit exactly on the kinks, tried before the drawn ones.
+
+    Drawn inputs land on an exact kink only by chance, so a candidate that takes another
+    subgradient there (``>=`` for ``>``) could slip through a small budget. These make
+    sure it cannot: example 0 has every hinge margin (loss layers and linear models)
+    or every ReLU pre-activation (two-layer nets) exactly 0, and the other examples keep
+    the gradient flowing. Sizes are the smallest the checker may draw.
+    """
+    n, c = smallest(num_examples), smallest(num_classes)
+    d, h = smallest(num_features), smallest(num_hidden)
+    hinge = contract != "two_layer"
+    if c < 2 or (hinge and margin is None):
+        return []
+    delta = float(margin or 0.0)
+    reg_low = reg_range(reg)[0]
+    y = np.zeros(n, dtype=np.int64)
+    if contract == "loss_layer":
+        scores = np.zeros((n, c), dtype)
+        scores[0, 1:] = -delta  # s_j - s_y + margin = 0 for every j != y = 0
+        return [{"scores": scores, "y": y}]
+    X = np.zeros((n, d), dtype)
+    X[:, 0] = 1
+    if contract == "linear":
+        W = np.zeros((d, c), dtype)
+        W[0, 1:] = -delta  # example 0's scores: 0 for its class, -margin for the others
+        return [{"W": W, "X": X, "y": y, "reg": reg_low}]
+    W2 = np.zeros((h, c), dtype)
+    W2[0, :2] = (1, -1)  # so that the gradient reaching the first hidden unit is not 0
+    params = {  # W1 = 0 and b1 = 0: every pre-activation is exactly 0
+        "W1": np.zeros((d, h), dtype),
+        "b1": np.zeros(h, dtype),
+        "W2": W2,
+        "b2": np.zeros(c, dtype),
+    }
+    target = y if classification else np.ones((n, c), dtype)  # a zero target gives no gradient
+    return [{"params": params, "X": X, "y": target, "reg": reg_low}]
 
 
 def smallest(size: Size) -> int:

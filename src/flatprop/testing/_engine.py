@@ -65,6 +65,7 @@ class Contract:
     atol: float
     dimensions: tuple[Dimension, ...]  # N, D, H, C: for the last shrinking pass
     admissible: Callable[[dict[str, Any]], bool]  # could the checker have drawn this input?
+    probes: tuple[Any, ...] = ()  # problems tried before the drawn ones (exact kinks)
 
 
 @contextmanager
@@ -352,22 +353,41 @@ def run_check(
         _Example(contract, fn, problem._asdict()).check()
         passed += 1
 
-    test = _settings(max_examples, seed)(given(contract.problems)(check_one_example))
+    probes = [probe for probe in contract.probes if contract.admissible(probe._asdict())]
+    drawn = max(max_examples - len(probes), 1)  # the probes count towards max_examples
+    test = _settings(drawn, seed)(given(contract.problems)(check_one_example))
+    for probe in reversed(probes):  # hypothesis tries the outermost @example first
+        test = hypothesis.example(probe)(test)
     if seed is not None:
         test = hypothesis.seed(seed)(test)
 
-    def fails(inputs: dict[str, Any]) -> CheckFailedError | None:
-        if not contract.admissible(inputs):
-            return None
+    def replay(inputs: dict[str, Any]) -> CheckFailedError | None:
         try:
             _Example(contract, fn, copy.deepcopy(inputs)).check()
         except CheckFailedError as error:
             return error
         return None
 
+    def fails(inputs: dict[str, Any]) -> CheckFailedError | None:
+        return replay(inputs) if contract.admissible(inputs) else None
+
+    def not_deterministic(failure: CheckFailedError) -> CheckFailedError:
+        return CheckFailedError(
+            f"{contract.checker}: {_name(fn)} is not deterministic: it failed on an input and "
+            "then passed on the same input. (Does it keep state between calls, or draw random "
+            "numbers?) The first failure was:\n\n" + str(failure),
+            kind=failure.kind,
+            quantity=failure.quantity,
+            inputs=failure.inputs,
+        )
+
     try:
         test()
     except CheckFailedError as error:
+        # Hypothesis replays a drawn failure (raising Flaky if it passes), but not a
+        # failure on a probe: replay it here.
+        if replay(error.inputs) is None:
+            raise not_deterministic(error) from None
         smallest = shrink_further(error, fails, contract.dimensions)
         raise CheckFailedError(
             str(smallest), kind=smallest.kind, quantity=smallest.quantity, inputs=smallest.inputs
@@ -376,14 +396,7 @@ def run_check(
         failures = [e for e in getattr(error, "exceptions", ()) if isinstance(e, CheckFailedError)]
         if not failures:
             raise
-        raise CheckFailedError(
-            f"{contract.checker}: {_name(fn)} is not deterministic: it failed on an input and "
-            "then passed on the same input. (Does it keep state between calls, or draw random "
-            "numbers?) The first failure was:\n\n" + str(failures[0]),
-            kind=failures[0].kind,
-            quantity=failures[0].quantity,
-            inputs=failures[0].inputs,
-        ) from None
+        raise not_deterministic(failures[0]) from None
     return CheckReport(
         checker=contract.checker,
         candidate=_name(fn),
