@@ -167,7 +167,7 @@ def as_real_scalar(value: object, name: str) -> float:
             f"{name} must be a real number, got {value!r} of type {type(value).__name__}"
         )
     number = float(value)
-    if not math.isfinite(number):
+    if not math.isfinite(number):  # math, not NumPy: no array round trip for one float
         raise ValueError(f"{name} must be finite, got {number!r}")
     return number
 

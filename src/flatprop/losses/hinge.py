@@ -170,6 +170,7 @@ def _hinge_backward(
     if squared:
         dmargins = scale_rows(margins, 2 * coefficients, out=out)
     else:
+        # margins > 0 written straight into the float buffer (as 1.0 or 0.0), then scaled.
         dmargins = scale_rows(np.greater(margins, 0, out=out), coefficients, out=out)
 
     # m_ij = s_ij - s_iy + margin: s_ij gets dmargins[i, j], and s_iy gets minus
