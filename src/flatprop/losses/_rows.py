@@ -1,11 +1,11 @@
 """Row-wise building blocks, written in the forms NumPy runs fast for narrow rows.
 
 A loss layer works on an (N, C) matrix with few classes (C = 10 is the common case).
-NumPy runs a reduction or a broadcast along such a short last axis one row at a time,
-C entries per inner loop, which costs about ten times the same work on one long
-contiguous loop: ``scores.sum(axis=1)`` takes longer than ``np.exp(scores)``. Each
-helper below keeps the inner loops long and gives the same numbers (up to the order
-of a sum's terms).
+NumPy runs a reduction along such a short last axis one row at a time, C entries per
+inner loop, which costs about ten times the same work in one long loop:
+``scores.sum(axis=1)`` takes longer than ``np.exp(scores)``. The helpers below keep
+the loops long (a matrix-vector product, column-wise maximums, 1-D gathers and
+scatters, scalar scaling) and give the same numbers, up to the order of a sum's terms.
 """
 
 from __future__ import annotations
