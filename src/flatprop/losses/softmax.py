@@ -31,6 +31,7 @@ from flatprop._validation import (
     FloatArray,
     IntArray,
     Reduction,
+    as_array,
     as_labels,
     as_probabilities,
     as_real_scalar,
@@ -225,7 +226,7 @@ def softmax_cross_entropy_forward(
 
     labels: IntArray | None = None
     probability_targets: FloatArray | None = None
-    if np.ndim(y) == 2:
+    if as_array(y, "y").ndim == 2:
         probability_targets = as_probabilities(
             y, "y", shape=scores.shape, dtype=dtype, check_finite=check_finite
         )
