@@ -255,7 +255,11 @@ def softmax_cross_entropy_forward(
     if labels is not None:
         target_shifted = shifted[rows, labels]
         if smoothing:
-            uniform_shifted = shifted @ class_weight  # sum_c w_c (s_ic - max_i)
+            # sum_c w_c (s_ic - max_i); `where` keeps a zero class weight from meeting a
+            # -inf score (0 * -inf would be NaN; the term is 0)
+            uniform_shifted = np.multiply(
+                shifted, class_weight, out=np.zeros_like(shifted), where=class_weight != 0
+            ).sum(axis=1)
     else:
         assert probability_targets is not None
         targets = probability_targets * (1 - smoothing) + smoothing / num_classes
