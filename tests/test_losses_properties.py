@@ -229,10 +229,8 @@ def test_unit_weights_change_nothing(name: str, data: st.DataObject) -> None:
 def test_sample_weights_scale_each_example_loss_and_gradient_row(
     name: str, data: st.DataObject
 ) -> None:
-    call = data.draw(loss_calls(name, reduction="none"), label="call")
-    sample_weight = call.options.get("sample_weight")
-    if sample_weight is None:
-        return
+    call = data.draw(loss_calls(name, reduction="none", weighted=True), label="call")
+    sample_weight = call.options["sample_weight"]
     unweighted, unweighted_grads = call.replace(sample_weight=None).one_shot()
     weighted, weighted_grads = call.one_shot()
     key = call.loss.input_name
