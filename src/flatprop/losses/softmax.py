@@ -31,6 +31,7 @@ from flatprop._validation import (
     FloatArray,
     IntArray,
     Reduction,
+    as_array,
     as_labels,
     as_probabilities,
     as_real_scalar,
@@ -225,7 +226,7 @@ def softmax_cross_entropy_forward(
 
     labels: IntArray | None = None
     probability_targets: FloatArray | None = None
-    if np.ndim(y) == 2:
+    if as_array(y, "y").ndim == 2:
         probability_targets = as_probabilities(
             y, "y", shape=scores.shape, dtype=dtype, check_finite=check_finite
         )
@@ -254,7 +255,11 @@ def softmax_cross_entropy_forward(
     if labels is not None:
         target_shifted = shifted[rows, labels]
         if smoothing:
-            uniform_shifted = shifted @ class_weight  # sum_c w_c (s_ic - max_i)
+            # sum_c w_c (s_ic - max_i); `where` keeps a zero class weight from meeting a
+            # -inf score (0 * -inf would be NaN; the term is 0)
+            uniform_shifted = np.multiply(
+                shifted, class_weight, out=np.zeros_like(shifted), where=class_weight != 0
+            ).sum(axis=1)
     else:
         assert probability_targets is not None
         targets = probability_targets * (1 - smoothing) + smoothing / num_classes
