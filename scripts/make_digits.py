@@ -2,7 +2,7 @@
 
 The file holds the 1,797 8x8 images of the test part ("optdigits.tes") of the UCI
 "Optical Recognition of Handwritten Digits" data set (E. Alpaydin and C. Kaynak,
-1998; CC BY 4.0; https://doi.org/10.24432/C50P49), as two compressed arrays:
+1998; CC BY 4.0; https://archive.ics.uci.edu/dataset/80), as two compressed arrays:
 
 - ``pixels``: uint8, shape (1797, 64), each entry a count of "on" pixels in a 4x4
   block of the original 32x32 bitmap, in 0..16; row-major 8x8 images;

@@ -26,6 +26,17 @@ def _describe(array: np.ndarray) -> str:
     return f"an array of shape {array.shape} and dtype {array.dtype}"
 
 
+def as_array(value: npt.ArrayLike, name: str) -> np.ndarray:
+    """``np.asarray(value)``, with the error for a ragged nested list naming ``name``."""
+    try:
+        return np.asarray(value)
+    except ValueError as error:  # e.g. [[1, 2], [3]]: rows of different lengths
+        raise ValueError(
+            f"{name} must be an array with rows of equal length, got a ragged nested "
+            f"sequence ({error})"
+        ) from error
+
+
 def as_float_array(
     value: npt.ArrayLike,
     name: str,
@@ -40,7 +51,7 @@ def as_float_array(
     too little range for ``exp`` and long sums); float32 and float64 are kept.
     With ``dtype`` given, the result is cast to it instead.
     """
-    array = np.asarray(value)
+    array = as_array(value, name)
     kind = array.dtype.kind
     if kind == "b":
         raise TypeError(f"{name} must hold real numbers, got booleans ({_describe(array)})")
@@ -86,7 +97,7 @@ def require_finite(array: FloatArray, name: str) -> None:
 
 def as_labels(value: npt.ArrayLike, name: str, *, num_examples: int, num_classes: int) -> IntArray:
     """Return integer class labels of shape (N,) with every entry in [0, C)."""
-    labels = np.asarray(value)
+    labels = as_array(value, name)
     if labels.dtype.kind not in "iu":
         kind = "booleans" if labels.dtype.kind == "b" else f"dtype {labels.dtype}"
         raise TypeError(

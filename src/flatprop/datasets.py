@@ -12,7 +12,7 @@ Data credit
 -----------
 The digits are the test part ("optdigits.tes", 1,797 images written by 13 people) of
 E. Alpaydin and C. Kaynak, *Optical Recognition of Handwritten Digits*, UCI Machine
-Learning Repository, 1998, https://doi.org/10.24432/C50P49, licensed under Creative
+Learning Repository, 1998, https://archive.ics.uci.edu/dataset/80, licensed under Creative
 Commons Attribution 4.0 (CC BY 4.0). See also C. Kaynak (1995), *Methods of Combining
 Multiple Classifiers and Their Applications to Handwritten Digit Recognition*, MSc
 thesis, Bogazici University. Each 8x8 image counts the "on" pixels of a 32x32 bitmap

@@ -19,6 +19,7 @@ import numpy.typing as npt
 from flatprop._validation import (
     FloatArray,
     Reduction,
+    as_array,
     as_float_array,
     as_labels,
     as_probabilities,
@@ -200,7 +201,7 @@ def softmax_cross_entropy(
         sample_weight, "sample_weight", num_examples, "one weight per example", s.dtype
     )
     labels = None
-    if np.ndim(y) == 2:
+    if as_array(y, "y").ndim == 2:
         target_rows = as_probabilities(
             y, "y", shape=s.shape, dtype=s.dtype, check_finite=check_finite
         ).astype(np.float64)

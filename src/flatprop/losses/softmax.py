@@ -31,6 +31,7 @@ from flatprop._validation import (
     FloatArray,
     IntArray,
     Reduction,
+    as_array,
     as_labels,
     as_probabilities,
     as_real_scalar,
@@ -253,7 +254,7 @@ def softmax_cross_entropy_forward(
 
     labels: IntArray | None = None
     probability_targets: FloatArray | None = None
-    if np.ndim(y) == 2:
+    if as_array(y, "y").ndim == 2:
         probability_targets = as_probabilities(
             y, "y", shape=scores.shape, dtype=dtype, check_finite=check_finite
         )
@@ -283,7 +284,17 @@ def softmax_cross_entropy_forward(
     if labels is not None:
         target_shifted = shifted.take(label_positions(labels, num_classes))
         if smoothing:
-            uniform_shifted = shifted @ class_weight  # sum_c w_c (s_ic - max_i)
+            # sum_c w_c (s_ic - max_i): one matrix-vector product, unless a class weight
+            # is 0: then `where` keeps it from meeting a -inf score (0 * -inf would be
+            # NaN; the term is 0).
+            if class_weight.all():
+                uniform_shifted = shifted @ class_weight
+            else:
+                uniform_shifted = row_sums(
+                    np.multiply(
+                        shifted, class_weight, out=np.zeros_like(shifted), where=class_weight != 0
+                    )
+                )
     else:
         assert probability_targets is not None
         targets = probability_targets * (1 - smoothing) + smoothing / num_classes
