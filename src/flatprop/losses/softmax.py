@@ -287,6 +287,7 @@ def softmax_cross_entropy_forward(
             # sum_c w_c (s_ic - max_i): one matrix-vector product, unless a class weight
             # is 0: then `where` keeps it from meeting a -inf score (0 * -inf would be
             # NaN; the term is 0).
+            uniform_shifted: FloatArray
             if class_weight.all():
                 uniform_shifted = shifted @ class_weight
             else:
