@@ -327,7 +327,7 @@ def torch_net(params: dict[str, Any], X: Any, y: Any, torch: Any) -> Callable[[]
 # --------------------------------------------------------------------------- report
 
 
-def machine_info(threads: str, torch: Any) -> dict[str, Any]:
+def machine_info(threads: str, torch: Any, load_average: Any) -> dict[str, Any]:
     import numpy as np
 
     import flatprop
@@ -354,7 +354,7 @@ def machine_info(threads: str, torch: Any) -> dict[str, Any]:
         "cpu": cpu,
         "logical_cpus": os.cpu_count(),
         "usable_cpus": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
-        "load_average": os.getloadavg() if hasattr(os, "getloadavg") else None,
+        "load_average": load_average,
         "platform": platform.platform(),
         "python": platform.python_version(),
         "numpy": np.__version__,
@@ -483,7 +483,7 @@ def markdown(results: list[dict[str, Any]], command: str) -> str:
             f"PyTorch {info['torch'] or 'not installed (its columns are empty)'}, "
             f"flatprop {info['flatprop']}",
             f"- {result['repeats']} samples per median, each >= {result['min_time'] * 1e3:g} ms; "
-            f"load average at start {format_load(info['load_average'])}; {info['date']}",
+            f"load average at start {format_load(info['load_average'])}; finished {info['date']}",
             "",
             *table_lines(rows),
             "",
@@ -607,6 +607,7 @@ def parse_sizes(
 
 def measure(options: argparse.Namespace, threads: str) -> dict[str, Any]:
     """Run every case in this process, with ``threads`` set before NumPy is imported."""
+    load_average = os.getloadavg() if hasattr(os, "getloadavg") else None
     if threads != "default":
         if "numpy" in sys.modules:
             raise RuntimeError("set the thread count before NumPy is imported")
@@ -649,7 +650,7 @@ def measure(options: argparse.Namespace, threads: str) -> dict[str, Any]:
                 print_progress(row)
                 rows.append(row)
     return {
-        "machine": machine_info(threads, torch),
+        "machine": machine_info(threads, torch, load_average),
         "repeats": options.repeats,
         "min_time": options.min_time,
         "notes": notes,
