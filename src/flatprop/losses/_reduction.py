@@ -65,6 +65,12 @@ def mean_divisor(num_examples: int, weights: FloatArray | None, dtype: np.dtype)
             "reduction='mean' divides by the total weight of the batch, got all-zero weights "
             "(the weights of the batch's examples sum to 0)"
         )
+    if total < 1 / np.finfo(dtype).max:  # subnormal: the gradient's 1 / total would overflow
+        raise ValueError(
+            "reduction='mean' divides by the total weight of the batch, got weights summing "
+            f"to {total!r}, too small to divide by in {dtype}; scale them up (the mean "
+            "does not change)"
+        )
     return total
 
 
