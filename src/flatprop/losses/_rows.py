@@ -55,8 +55,15 @@ def label_positions(labels: IntArray, num_classes: int) -> IntArray:
     gather or scatter, three times faster than the 2-D fancy indexing
     ``matrix[np.arange(N), labels]``.
     """
-    row_starts = np.arange(0, labels.shape[0] * num_classes, num_classes)
-    return row_starts + labels.astype(np.intp, copy=False)
+    return _row_starts(labels.shape[0], num_classes) + labels.astype(np.intp, copy=False)
+
+
+@functools.lru_cache(maxsize=8)
+def _row_starts(num_rows: int, num_classes: int) -> IntArray:
+    """A read-only ``[0, C, 2C, ...]``, made once per shape: a batch size repeats."""
+    row_starts = np.arange(0, num_rows * num_classes, num_classes, dtype=np.intp)
+    row_starts.flags.writeable = False
+    return row_starts
 
 
 def set_entries(matrix: FloatArray, positions: IntArray, values: npt.ArrayLike) -> None:

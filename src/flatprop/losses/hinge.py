@@ -174,10 +174,10 @@ def _hinge_backward(
         dmargins = scale_rows(np.greater(margins, 0, out=out), coefficients, out=out)
 
     # m_ij = s_ij - s_iy + margin: s_ij gets dmargins[i, j], and s_iy gets minus
-    # the whole row's sum (dmargins[i, y_i] is 0, since m_iy is held at 0).
+    # the whole row's sum (dmargins[i, y_i] is 0, since m_iy is held at 0; 0 - sum
+    # rather than -sum, so that a row without active margins gets 0, not -0).
     dscores = dmargins
-    target_positions = label_positions(cache.y, num_classes)
-    set_entries(dscores, target_positions, dscores.take(target_positions) - row_sums(dmargins))
+    set_entries(dscores, label_positions(cache.y, num_classes), 0.0 - row_sums(dmargins))
     return {"scores": dscores}
 
 
