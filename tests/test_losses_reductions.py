@@ -104,6 +104,14 @@ def test_an_empty_batch_of_probability_targets_sums_to_zero() -> None:
     assert grads["scores"].shape == (0, 3)
 
 
+@pytest.mark.parametrize("name", sorted(CLASSIFICATION_LOSSES))
+def test_an_empty_list_of_labels_is_an_empty_batch(name: str) -> None:
+    # np.asarray([]) is float64: an empty label list must not be refused as non-integer.
+    total, grads = LOSSES[name].function(np.zeros((0, 3)), [], reduction="sum")
+    assert total == 0.0
+    assert grads["scores"].shape == (0, 3)
+
+
 @pytest.mark.parametrize("name", ALL_LOSSES)
 @pytest.mark.parametrize("implementation", ["function", "forward", "naive"])
 def test_the_mean_of_an_empty_batch_is_refused(name: str, implementation: str) -> None:

@@ -98,6 +98,8 @@ def require_finite(array: FloatArray, name: str) -> None:
 def as_labels(value: npt.ArrayLike, name: str, *, num_examples: int, num_classes: int) -> IntArray:
     """Return integer class labels of shape (N,) with every entry in [0, C)."""
     labels = as_array(value, name)
+    if labels.size == 0 and labels.dtype.kind == "f":
+        labels = labels.astype(np.intp)  # an empty list, [], arrives as float64
     if labels.dtype.kind not in "iu":
         kind = "booleans" if labels.dtype.kind == "b" else f"dtype {labels.dtype}"
         raise TypeError(

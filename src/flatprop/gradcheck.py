@@ -13,7 +13,7 @@ from collections.abc import Callable
 import numpy as np
 import numpy.typing as npt
 
-from flatprop._validation import FloatArray
+from flatprop._validation import FloatArray, as_real_scalar
 
 __all__ = ["numerical_gradient", "numerical_gradient_array", "rel_error"]
 
@@ -31,7 +31,8 @@ def _check_perturbable(x: object, h: float) -> np.ndarray:
         raise ValueError(
             "x must be writeable (it is perturbed in place and restored), got a read-only array"
         )
-    if not (isinstance(h, int | float) and h > 0):
+    step = as_real_scalar(h, "h")  # a TypeError for True, "1e-5", complex, ...
+    if step <= 0:
         raise ValueError(f"h must be a positive step, got {h!r}")
     return x
 
