@@ -212,7 +212,7 @@ def multiclass_svm_forward(
     Parameters
     ----------
     scores : array_like, shape (N, C)
-        Class scores; float32 stays float32, integers become float64.
+        Class scores; float32 stays float32, integers become float64, float16 float32.
     y : array_like of int, shape (N,)
         Labels in [0, C).
     {options}
@@ -306,7 +306,7 @@ def multiclass_svm(
     Parameters
     ----------
     scores : array_like, shape (N, C)
-        Class scores; float32 stays float32, integers become float64.
+        Class scores; float32 stays float32, integers become float64, float16 float32.
     y : array_like of int, shape (N,)
         Labels in [0, C).
     {options}
@@ -360,7 +360,7 @@ def squared_hinge_forward(
     Parameters
     ----------
     scores : array_like, shape (N, C)
-        Class scores; float32 stays float32, integers become float64.
+        Class scores; float32 stays float32, integers become float64, float16 float32.
     y : array_like of int, shape (N,)
         Labels in [0, C).
     {options}
@@ -445,7 +445,7 @@ def squared_hinge(
     Parameters
     ----------
     scores : array_like, shape (N, C)
-        Class scores; float32 stays float32, integers become float64.
+        Class scores; float32 stays float32, integers become float64, float16 float32.
     y : array_like of int, shape (N,)
         Labels in [0, C).
     {options}

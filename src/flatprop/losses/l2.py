@@ -117,7 +117,7 @@ def l2_forward(
     Parameters
     ----------
     pred : array_like, shape (N, K)
-        Predictions; float32 stays float32, integers become float64.
+        Predictions; float32 stays float32, integers become float64, float16 float32.
     target : array_like, shape (N, K), optional
         Targets; None means zeros, so that ``L_i = ||pred_i||^2``.
     reduction : {"mean", "sum", "none"}, default "mean"

@@ -186,7 +186,7 @@ def softmax_cross_entropy_forward(
     ----------
     scores : array_like, shape (N, C)
         Unnormalized log-probabilities (logits); float32 stays float32, integers
-        become float64.
+        become float64, float16 float32 (half precision has too little range for exp).
     y : array_like, shape (N,) of int or (N, C) of float
         Labels in [0, C), or rows of target probabilities (non-negative, each row
         summing to 1).
@@ -454,7 +454,7 @@ def softmax_cross_entropy(
     Parameters
     ----------
     scores : array_like, shape (N, C)
-        Logits; float32 stays float32, integers become float64.
+        Logits; float32 stays float32, integers become float64, float16 float32.
     y : array_like, shape (N,) of int or (N, C) of float
         Labels in [0, C), or rows of target probabilities.
     label_smoothing : float in [0, 1], default 0.0
