@@ -179,9 +179,10 @@ def kink_probes(
 
     Drawn inputs land on an exact kink only by chance, so a candidate that takes another
     subgradient there (``>=`` for ``>``) could slip through a small budget. These make
-    sure it cannot: example 0 has every hinge margin (loss layers and linear models)
-    or every ReLU pre-activation (two-layer nets) exactly 0, and the other examples keep
-    the gradient flowing. Sizes are the smallest the checker may draw.
+    sure it cannot. For loss layers and linear models, example 0 has every hinge margin
+    exactly 0 and the other examples have active margins; for two-layer nets, W1 = 0 and
+    b1 = 0 put every ReLU pre-activation at exactly 0, and W2 keeps a gradient flowing to
+    the first hidden unit. Sizes are the smallest the checker may draw.
     """
     n, c = smallest(num_examples), smallest(num_classes)
     d, h = smallest(num_features), smallest(num_hidden)
