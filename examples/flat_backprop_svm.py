@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import argparse
 
-from flatprop import flat_backprop
+from flatprop.demo import staged
 
 SEED_INPUT_NOTE = """\
 Note: both rows of the seed's x are the same image, labelled 0 and 1. While both
@@ -35,14 +35,14 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     if args.input == "table":
-        X, y, W = flat_backprop.table_svm_inputs()
+        X, y, W = staged.table_svm_inputs()
         reg = 0.01 if args.reg is None else args.reg
         print("X = I (each image its own one-hot feature) and W = the slide's scores,")
         print("so scores = X W is exactly the table, one row per image.")
     else:
-        X, y, W = flat_backprop.seed_svm_inputs(seed=args.seed)
+        X, y, W = staged.seed_svm_inputs(seed=args.seed)
         reg = 5e-6 if args.reg is None else args.reg
-    print(flat_backprop.staged_svm(X, y, W, reg=reg).report())
+    print(staged.staged_svm(X, y, W, reg=reg).report())
     if args.input == "seed":
         print(f"\n{SEED_INPUT_NOTE}")
     return 0

@@ -16,7 +16,7 @@ import argparse
 
 import numpy as np
 
-from flatprop import plots
+from flatprop.demo import figures
 
 TABLE_MARGINS = (-2.0, -1.0, 0.0, 0.5, 1.0, 2.0, 3.0)
 
@@ -29,7 +29,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-plot", action="store_true", help="print the table only")
     args = parser.parse_args(argv)
 
-    shapes = plots.loss_shapes(np.array(TABLE_MARGINS))
+    shapes = figures.loss_shapes(np.array(TABLE_MARGINS))
     width = max(len(name) for name in shapes)
     print("Loss L and slope dL/dm at a few margins m = s_y - s_j (two classes, s_j = 0):\n")
     print(" " * width + "".join(f"{f'm = {m:g}':>12}" for m in TABLE_MARGINS))
@@ -42,10 +42,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     if args.no_plot:
         return 0
-    if not plots.matplotlib_available():
-        print(f"\nNo figure: matplotlib is not installed. To get it: {plots.MATPLOTLIB_HINT}")
+    if not figures.matplotlib_available():
+        print(f"\nNo figure: matplotlib is not installed. To get it: {figures.MATPLOTLIB_HINT}")
         return 0
-    print(f"\nwrote {plots.plot_loss_shapes(args.output)}")
+    print(f"\nwrote {figures.plot_loss_shapes(args.output)}")
     return 0
 
 

@@ -17,7 +17,7 @@ import argparse
 
 import numpy as np
 
-from flatprop import flat_backprop
+from flatprop.demo import staged
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -28,7 +28,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--hidden", type=int, default=2, help="H, with --seed (default 2)")
     args = parser.parse_args(argv)
 
-    X, W1, W2 = flat_backprop.matrix_example_inputs()
+    X, W1, W2 = staged.matrix_example_inputs()
     if args.seed is None:
         print("X = [[0.2, 0.4]], W1 = [[0.1, -0.3], [0.5, -0.8]], W2 = [[0.5], [-1.0]]:")
         print("z1 = (0.22, -0.38), so the ReLU switches the second hidden unit off.")
@@ -37,7 +37,7 @@ def main(argv: list[str] | None = None) -> int:
         W1 = rng.standard_normal((X.shape[1], args.hidden))
         W2 = rng.standard_normal((args.hidden, 1))
         print(f"X = [[0.2, 0.4]]; W1, W2 standard normal from seed {args.seed}.")
-    print(flat_backprop.staged_matrix_example(X, W1, W2).report())
+    print(staged.staged_matrix_example(X, W1, W2).report())
     return 0
 
 

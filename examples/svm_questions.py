@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import argparse
 
-from flatprop import walkthrough
+from flatprop.demo import questions
 
 QUESTIONS = "abcde"
 
@@ -33,13 +33,13 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     answers = {
-        "a": walkthrough.question_a,
-        "b": lambda: walkthrough.question_b(seed=args.seed),
-        "c": walkthrough.question_c,
-        "d": lambda: walkthrough.question_d(seed=args.seed),
-        "e": lambda: walkthrough.question_e(seed=args.seed, num_iters=args.iters),
+        "a": questions.question_a,
+        "b": lambda: questions.question_b(seed=args.seed),
+        "c": questions.question_c,
+        "d": lambda: questions.question_d(seed=args.seed),
+        "e": lambda: questions.question_e(seed=args.seed, num_iters=args.iters),
     }
-    print(walkthrough.score_table().report())
+    print(questions.score_table().report())
     for question in sorted(set(args.only)):
         print(answers[question]().report())
     return 0

@@ -14,11 +14,11 @@ from __future__ import annotations
 
 import argparse
 
-from flatprop import plots, training
+from flatprop.demo import figures, recipes
 
 
 def main(argv: list[str] | None = None) -> int:
-    defaults = training.default_settings("digits")
+    defaults = recipes.default_settings("digits")
     parser = argparse.ArgumentParser(
         description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -30,7 +30,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--plot", metavar="FILE.png", help="save the training curves")
     args = parser.parse_args(argv)
 
-    settings = training.default_settings(
+    settings = recipes.default_settings(
         "digits",
         hidden_size=args.hidden,
         num_iters=args.iters,
@@ -38,16 +38,16 @@ def main(argv: list[str] | None = None) -> int:
         reg=args.reg,
         seed=args.seed,
     )
-    prepared = training.prepare_data("digits", test_size=settings.test_size, seed=settings.seed)
-    print(training.describe(settings, prepared))
-    result = training.train(settings, prepared=prepared, verbose=True)
+    prepared = recipes.prepare_data("digits", test_size=settings.test_size, seed=settings.seed)
+    print(recipes.describe(settings, prepared))
+    result = recipes.train(settings, prepared=prepared, verbose=True)
     print(result.summary())
     if args.plot:
         accuracy = f"held-out accuracy {result.test_accuracy:.3f}"
-        if not plots.matplotlib_available():
-            print(f"No figure: matplotlib is not installed. To get it: {plots.MATPLOTLIB_HINT}")
+        if not figures.matplotlib_available():
+            print(f"No figure: matplotlib is not installed. To get it: {figures.MATPLOTLIB_HINT}")
         else:
-            path = plots.plot_training(
+            path = figures.plot_training(
                 result.history,
                 args.plot,
                 title=f"A two-layer net on the digits: {accuracy}",

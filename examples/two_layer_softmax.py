@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import argparse
 
-from flatprop import flat_backprop
+from flatprop.demo import staged
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -24,9 +24,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--reg", type=float, default=0.05, help="regularization strength")
     args = parser.parse_args(argv)
 
-    X, y, params = flat_backprop.two_layer_inputs(seed=args.seed)
+    X, y, params = staged.two_layer_inputs(seed=args.seed)
     print("A tiny input: N = 3 points in D = 2, H = 3 hidden units, C = 3 classes.")
-    print(flat_backprop.staged_two_layer_softmax(X, y, params, reg=args.reg).report())
+    print(staged.staged_two_layer_softmax(X, y, params, reg=args.reg).report())
     return 0
 
 

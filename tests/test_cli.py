@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from flatprop import selfcheck
+from flatprop.demo import self_check
 
 GRADIENT_MATCH = 1e-6  # the gradcheck tolerance: float64 gradients agree to ~1e-9
 DIGITS_ACCURACY_FLOOR = 0.97
@@ -114,7 +114,7 @@ def test_gradcheck_passes_on_the_library() -> None:
     done = flatprop("gradcheck")
     assert done.returncode == 0, done.stdout
     rows = [line for line in done.stdout.splitlines() if line.startswith(("loss ", "layer", "net"))]
-    assert len(rows) == len(selfcheck.library_cases())
+    assert len(rows) == len(self_check.library_cases())
     assert all(line.endswith("ok") for line in rows)
     for name in ("multiclass_svm", "relu_forward/backward", "TwoLayerNet(head='l2')"):
         assert name in done.stdout
@@ -139,14 +139,14 @@ def test_gradcheck_fails_on_a_broken_layer() -> None:
 def test_run_checks_fails_a_wrong_gradient_and_a_crashing_one() -> None:
     good = np.array([1.0, 2.0])
     cases = [
-        selfcheck.GradientCase("x", "right", "p", lambda: good, lambda: good.copy()),
-        selfcheck.GradientCase("x", "wrong", "p", lambda: good, lambda: 2 * good),
-        selfcheck.GradientCase("x", "wrong shape", "p", lambda: good, lambda: good[:1]),
+        self_check.GradientCase("x", "right", "p", lambda: good, lambda: good.copy()),
+        self_check.GradientCase("x", "wrong", "p", lambda: good, lambda: 2 * good),
+        self_check.GradientCase("x", "wrong shape", "p", lambda: good, lambda: good[:1]),
     ]
-    results = selfcheck.run_checks(cases)
+    results = self_check.run_checks(cases)
     assert [result.passed for result in results] == [True, False, False]
     assert results[2].relative_error == float("inf")
-    assert "2 of 3 gradients FAIL" in selfcheck.report(results)
+    assert "2 of 3 gradients FAIL" in self_check.report(results)
 
 
 def test_train_on_the_spiral_a_two_layer_net_beats_a_linear_classifier() -> None:
@@ -196,8 +196,8 @@ def test_train_plot_writes_the_curves(tmp_path: Path) -> None:
 
 def test_the_library_and_the_cli_never_import_matplotlib() -> None:
     check = (
-        "import sys, flatprop, flatprop.cli, flatprop.plots, flatprop.training, "
-        "flatprop.walkthrough, flatprop.flat_backprop, flatprop.selfcheck\n"
+        "import sys, flatprop, flatprop.cli, flatprop.demo.figures, flatprop.demo.recipes, "
+        "flatprop.demo.questions, flatprop.demo.staged, flatprop.demo.self_check\n"
         "from flatprop.cli import main\n"
         "assert main(['gradcheck']) == 0\n"
         "assert 'matplotlib' not in sys.modules, 'matplotlib was imported'\n"

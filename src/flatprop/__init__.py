@@ -16,13 +16,9 @@ layers
 nets
     A linear classifier and a two-layer ReLU net with a softmax, SVM or L2 head, trainable.
 
-Imported on demand: testing (the grading kit and Hypothesis strategies; needs
-Hypothesis, ``pip install "flatprop[test]"``) and, for the demo and the examples
-(``import flatprop.walkthrough``):
-walkthrough (the seed's questions a-e, computed), flat_backprop (the seed's three code
-parts, staged and checked), training (named data sets and tuned settings), selfcheck
-(``flatprop gradcheck``), plots (figures; needs matplotlib) and cli (the ``flatprop``
-command).
+Imported on demand: ``testing`` (Hypothesis strategies and in-process checkers;
+needs Hypothesis, ``pip install "flatprop[test]"``), and ``demo`` (the problem set
+worked through: what the ``flatprop`` command and the examples print).
 """
 
 from flatprop import datasets, gradcheck, layers, losses, naive, nets

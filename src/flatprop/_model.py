@@ -1,8 +1,8 @@
 """What the models of :mod:`flatprop.nets` share: the heads, the checks of params and
 inputs, ``predict`` and ``train``.
 
-The heads are one table, :data:`HEADS`: each names a loss of :mod:`flatprop.losses` by
-its staged functions and states what it accepts. :class:`Model` is the base class; a
+The heads are the losses of the registry :data:`flatprop.losses.LOSSES`, by their head
+names (:data:`HEADS`); the registry states what each accepts. :class:`Model` is the base class; a
 model defines the shapes of its ``params`` (in the letters D, H, C), ``scores`` and
 ``loss``, and inherits the rest.
 """
@@ -10,14 +10,11 @@ model defines the shapes of its ``params`` (in the letters D, H, C), ``scores`` 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-from flatprop import losses
 from flatprop._validation import (
     FloatArray,
     as_count,
@@ -26,50 +23,16 @@ from flatprop._validation import (
     as_non_negative_scalar,
     as_positive_scalar,
 )
+from flatprop.losses import LOSSES, LossSpec
 
 __all__ = ["HEADS", "Model", "Seed", "require_finite_stage"]
 
 
-@dataclass(frozen=True)
-class _Head:
-    """A loss as a model's head: its staged functions and what it accepts."""
-
-    forward: Callable[..., tuple[Any, Any]]
-    backward: Callable[[Any], dict[str, FloatArray]]
-    input_name: str  # the key of the loss's gradient: "scores" or "pred"
-    options: tuple[str, ...]
-    classification: bool  # y holds labels (and predict returns them)
-
-
-_HEADS: dict[str, _Head] = {
-    "softmax": _Head(
-        losses.softmax_cross_entropy_forward,
-        losses.softmax_cross_entropy_backward,
-        "scores",
-        ("label_smoothing", "weight", "reduction"),
-        classification=True,
-    ),
-    "svm": _Head(
-        losses.multiclass_svm_forward,
-        losses.multiclass_svm_backward,
-        "scores",
-        ("margin", "weight", "reduction"),
-        classification=True,
-    ),
-    "squared_hinge": _Head(
-        losses.squared_hinge_forward,
-        losses.squared_hinge_backward,
-        "scores",
-        ("margin", "weight", "reduction"),
-        classification=True,
-    ),
-    "l2": _Head(
-        losses.l2_forward, losses.l2_backward, "pred", ("reduction",), classification=False
-    ),
-}
+_HEADS: dict[str, LossSpec] = {spec.head: spec for spec in LOSSES.values()}
 
 HEADS: tuple[str, ...] = tuple(_HEADS)
-"""The names of the heads: ``("softmax", "svm", "squared_hinge", "l2")``."""
+"""The names of the heads: ``("softmax", "svm", "squared_hinge", "l2")``, each a loss of
+:data:`flatprop.losses.LOSSES` (its :attr:`~flatprop.losses.LossSpec.head`)."""
 
 Seed = int | np.random.Generator | None
 

@@ -1,5 +1,7 @@
 """The ``flatprop`` command line: ``demo``, ``gradcheck`` and ``train``.
 
+A thin dispatcher: each command parses its options and calls :mod:`flatprop.demo`.
+
 Run ``flatprop --help`` (or ``python -m flatprop --help``), and ``flatprop COMMAND
 --help`` for each command's options. matplotlib is imported only by ``train --plot``.
 """
@@ -8,75 +10,17 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 from collections.abc import Sequence
 
-from flatprop import __version__, _text, flat_backprop, plots, selfcheck, training, walkthrough
+from flatprop import __version__
+from flatprop.demo import figures, recipes, self_check, tour
 
 __all__ = ["main"]
 
-DEMO_STEPS = (
-    "the seed's score table and its SVM losses",
-    "the seed's questions (a)-(e), each answered by computing it",
-    "flat backprop, stage by stage: the linear SVM and the two-layer softmax net",
-    "the matrix example: dL/dW1 and dL/dW2 next to their numerical gradients",
-    "a two-layer net trained on real handwritten digits shipped with flatprop",
-)
-
-
-def _section(number: int, title: str) -> str:
-    return _text.heading(f"{number}. {title}")
-
 
 def demo(args: argparse.Namespace) -> int:
-    """The seed's problem set, computed, then training on the digits."""
-    start = time.perf_counter()
-    print(f"flatprop {__version__} demo: the multiclass SVM loss and flat backprop, computed.")
-    print("It walks through")
-    for number, step in enumerate(DEMO_STEPS, 1):
-        print(f"  {number}. {step}")
-
-    print(_section(1, "The seed's score table (CS231n, lecture 3)"))
-    print(walkthrough.score_table().body())
-
-    print(_section(2, "The seed's questions, answered by computing them"))
-    answers: list[walkthrough.Answer] = [
-        walkthrough.question_a(),
-        walkthrough.question_b(seed=args.seed),
-        walkthrough.question_c(),
-        walkthrough.question_d(seed=args.seed),
-        walkthrough.question_e(seed=args.seed),
-    ]
-    for answer in answers:
-        print(answer.report())
-
-    print(_section(3, "Flat backprop: every stage of the forward and backward passes"))
-    print("The slide's table as a linear model: X = I (one image per row), W = the scores.")
-    X, y, W = flat_backprop.table_svm_inputs()
-    print(flat_backprop.staged_svm(X, y, W, reg=0.01).report())
-    print("\nA tiny two-layer net: N = 3 points in D = 2, H = 3 hidden units, C = 3 classes.")
-    X, y, params = flat_backprop.two_layer_inputs(seed=args.seed)
-    print(flat_backprop.staged_two_layer_softmax(X, y, params, reg=0.05).report())
-
-    print(
-        _section(4, "The matrix example: z1 = X W1, h1 = ReLU(z1), y_hat = h1 W2, L = ||y_hat||^2")
-    )
-    print(flat_backprop.staged_matrix_example(*flat_backprop.matrix_example_inputs()).report())
-
-    print(_section(5, "Training a two-layer net on real handwritten digits"))
-    settings = training.default_settings("digits", seed=args.seed)
-    if args.iters is not None:
-        settings = training.default_settings("digits", seed=args.seed, num_iters=args.iters)
-    prepared = training.prepare_data("digits", test_size=settings.test_size, seed=settings.seed)
-    print(training.describe(settings, prepared))
-    print("Progress (loss on the minibatch; accuracies on the last minibatch and held out):")
-    result = training.train(settings, prepared=prepared, verbose=True)
-    print(result.summary())
-
-    print(f"\nDone in {time.perf_counter() - start:.1f} s. Next:")
-    print("  flatprop gradcheck        every loss, layer and net against numerical gradients")
-    print("  flatprop train --help     train on digits or the spiral, with your own settings")
-    print("  examples/*.py             each part of the seed as a script (see the README)")
+    """The problem set, computed, then training on the digits."""
+    tour.run(seed=args.seed, iters=args.iters)
     return 0
 
 
@@ -84,19 +28,19 @@ def gradcheck(args: argparse.Namespace) -> int:
     """Check every gradient of the library; exit 1 if any fails."""
     print("Every loss, layer and net of flatprop: backward pass vs central differences")
     print(f"(float64, seeded random inputs, seed {args.seed}; tolerance {args.tolerance:g}).\n")
-    results = selfcheck.run_checks(
-        selfcheck.library_cases(seed=args.seed), tolerance=args.tolerance
+    results = self_check.run_checks(
+        self_check.library_cases(seed=args.seed), tolerance=args.tolerance
     )
-    print(selfcheck.report(results))
+    print(self_check.report(results))
     return 0 if all(result.passed for result in results) else 1
 
 
 def train(args: argparse.Namespace) -> int:
     """Train a model on digits or the spiral, report accuracies, maybe plot the curves."""
-    if args.plot is not None and not plots.matplotlib_available():
+    if args.plot is not None and not figures.matplotlib_available():
         print(
             f"flatprop train: --plot needs matplotlib, which is not installed: "
-            f"{plots.MATPLOTLIB_HINT}",
+            f"{figures.MATPLOTLIB_HINT}",
             file=sys.stderr,
         )
         return 2
@@ -116,12 +60,10 @@ def train(args: argparse.Namespace) -> int:
         )
         if value is not None
     }
-    settings = training.default_settings(args.data, args.model, **overrides)
-    prepared = training.prepare_data(
-        settings.data, test_size=settings.test_size, seed=settings.seed
-    )
-    print(training.describe(settings, prepared))
-    result = training.train(settings, prepared=prepared, verbose=True)
+    settings = recipes.default_settings(args.data, args.model, **overrides)
+    prepared = recipes.prepare_data(settings.data, test_size=settings.test_size, seed=settings.seed)
+    print(recipes.describe(settings, prepared))
+    result = recipes.train(settings, prepared=prepared, verbose=True)
     print(result.summary())
     if args.plot is not None:
         model = "two-layer net" if settings.model == "two-layer" else "linear classifier"
@@ -129,7 +71,7 @@ def train(args: argparse.Namespace) -> int:
             f"A {model} ({settings.head} head) on {settings.data}: held-out accuracy "
             f"{result.test_accuracy:.3f}"
         )
-        path = plots.plot_training(
+        path = figures.plot_training(
             result.history,
             args.plot,
             title=title,
@@ -150,8 +92,8 @@ def _parser() -> argparse.ArgumentParser:
 
     demo_parser = commands.add_parser(
         "demo",
-        help="walk through the seed problem set, computed, then train on real digits",
-        description="Walk through " + "; ".join(DEMO_STEPS) + ". About 10 s.",
+        help="walk through the problem set, computed, then train on real digits",
+        description="Walk through " + "; ".join(tour.STEPS) + ". A few seconds.",
     )
     demo_parser.add_argument(
         "--iters", type=int, help="training steps on the digits (default: the tuned 3000)"
@@ -170,8 +112,8 @@ def _parser() -> argparse.ArgumentParser:
     check_parser.add_argument(
         "--tolerance",
         type=float,
-        default=selfcheck.TOLERANCE,
-        help=f"largest relative error that passes (default {selfcheck.TOLERANCE:g})",
+        default=self_check.TOLERANCE,
+        help=f"largest relative error that passes (default {self_check.TOLERANCE:g})",
     )
     check_parser.set_defaults(handler=gradcheck)
 
@@ -180,11 +122,11 @@ def _parser() -> argparse.ArgumentParser:
         help="train a two-layer net or a linear classifier on digits or the spiral",
         description="Train with minibatch SGD, printing progress, then the training and "
         "held-out accuracies. Options left out take the tuned defaults of the data set "
-        "and model (see flatprop.training.default_settings).",
+        "and model (see flatprop.demo.recipes.default_settings).",
     )
-    train_parser.add_argument("--data", choices=training.DATA_NAMES, default="digits")
-    train_parser.add_argument("--model", choices=training.MODEL_NAMES, default="two-layer")
-    train_parser.add_argument("--head", choices=training.HEAD_NAMES, help="default: softmax")
+    train_parser.add_argument("--data", choices=recipes.DATA_NAMES, default="digits")
+    train_parser.add_argument("--model", choices=recipes.MODEL_NAMES, default="two-layer")
+    train_parser.add_argument("--head", choices=recipes.HEAD_NAMES, help="default: softmax")
     train_parser.add_argument("--hidden", type=int, metavar="H", help="hidden units (two-layer)")
     train_parser.add_argument("--iters", type=int, metavar="N", help="SGD steps")
     train_parser.add_argument("--lr", type=float, help="learning rate")

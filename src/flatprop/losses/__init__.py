@@ -7,6 +7,8 @@ Each loss ``X`` comes as three functions:
 - ``X_backward(cache, dloss=1.0) -> grads``.
 
 ``grads`` is a dict keyed by the input's name (``"scores"`` or ``"pred"``).
+:data:`LOSSES` is the one registry of them: each loss's functions, its loop version,
+the target it takes, its options and its kink convention.
 
 ========================  ====================================================
 loss                      per-example loss L_i
@@ -18,6 +20,7 @@ loss                      per-example loss L_i
 ========================  ====================================================
 """
 
+from flatprop.losses._registry import LOSSES, PER_CALL_OPTIONS, LossSpec, TargetKind, find_loss
 from flatprop.losses.hinge import (
     HingeCache,
     multiclass_svm,
@@ -36,9 +39,14 @@ from flatprop.losses.softmax import (
 )
 
 __all__ = [
+    "LOSSES",
+    "PER_CALL_OPTIONS",
     "HingeCache",
     "L2Cache",
+    "LossSpec",
     "SoftmaxCrossEntropyCache",
+    "TargetKind",
+    "find_loss",
     "l2",
     "l2_backward",
     "l2_forward",

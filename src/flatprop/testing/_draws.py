@@ -379,7 +379,7 @@ def set_up(
 
 
 def hinge_margin(reference: Reference, options: dict[str, Any]) -> float | None:
-    return float(options.get("margin", 1.0)) if reference.hinge else None
+    return float(options.get("margin", 1.0)) if reference.has_margin else None
 
 
 def scores_as_given(inputs: dict[str, Any]) -> tuple[np.ndarray, None]:

@@ -1,7 +1,7 @@
 """flatprop's own losses and nets, as the references the checkers compare with.
 
-A reference is named by its loss (``"multiclass_svm"``, ``"squared_hinge"``,
-``"softmax_cross_entropy"``, ``"l2"``) or by the nets' name for it as a head
+A reference is one of the losses of the registry :data:`flatprop.losses.LOSSES`, named
+by its function (``"multiclass_svm"``, ...) or by its name as a head of the nets
 (``"svm"``, ``"softmax"``). Its options are the loss's settings that a candidate's
 signature has no room for, so they are fixed for a whole check: ``margin``,
 ``label_smoothing``, ``weight`` (per class) and ``reduction``.
@@ -10,14 +10,12 @@ signature has no room for, so they are fixed for a whole check: ``margin``,
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from flatprop import losses
-from flatprop._model import _HEADS
 from flatprop._validation import FloatArray, as_positive_scalar
+from flatprop.losses import LossSpec, find_loss
 from flatprop.nets import LinearClassifier, TwoLayerNet
 from flatprop.testing._report import literal
 
@@ -32,52 +30,15 @@ __all__ = [
     "two_layer_reference",
 ]
 
-_LOSS_OF_HEAD = {
-    "svm": "multiclass_svm",
-    "squared_hinge": "squared_hinge",
-    "softmax": "softmax_cross_entropy",
-    "l2": "l2",
-}
-
-
-@dataclass(frozen=True)
-class Reference:
-    """One of flatprop's losses, with what the checkers need to know about it."""
-
-    name: str  # the function in flatprop.losses
-    head: str  # its name as a head of flatprop.nets
-    options: tuple[str, ...]  # the settings a check may fix
-    classification: bool  # y holds labels (else real targets)
-
-    @property
-    def hinge(self) -> bool:
-        """Whether the loss has kinks (where a margin is 0)."""
-        return "margin" in self.options
-
-    @property
-    def loss(self) -> Callable[..., tuple[Any, dict[str, FloatArray]]]:
-        return getattr(losses, self.name)
-
-
-_REFERENCES = {
-    loss: Reference(loss, head, _HEADS[head].options, _HEADS[head].classification)
-    for head, loss in _LOSS_OF_HEAD.items()
-}
+Reference = LossSpec  # a reference is one of flatprop's losses, as the registry states it
 
 
 def find_reference(name: object, argument: str, checker: str) -> Reference:
     """The reference called ``name``, by its loss's name or its head's name."""
-    if isinstance(name, str):
-        if name in _REFERENCES:
-            return _REFERENCES[name]
-        if name in _LOSS_OF_HEAD:
-            return _REFERENCES[_LOSS_OF_HEAD[name]]
-    choices = ", ".join(map(repr, _REFERENCES))
-    heads = ", ".join(f"{head!r}" for head in _LOSS_OF_HEAD if head not in _REFERENCES)
-    raise ValueError(
-        f"{checker}: {argument} must name one of flatprop's losses, {choices} "
-        f"(or, as the nets call them, {heads}), got {name!r}"
-    )
+    try:
+        return find_loss(name, argument)
+    except ValueError as error:
+        raise ValueError(f"{checker}: {error}") from None
 
 
 def checked_options(
@@ -107,7 +68,7 @@ def checked_options(
     num_classes = len(options["weight"]) if options.get("weight") is not None else 2
     scores = np.zeros((1, num_classes))
     target = np.zeros(1, dtype=np.int64) if reference.classification else scores
-    reference.loss(scores, target, **{**options, "reduction": "sum"})
+    reference.function(scores, target, **{**options, "reduction": "sum"})
     return dict(options)
 
 
@@ -135,7 +96,7 @@ def loss_layer_reference(
     gradient_name = "scores" if reference.classification else "pred"
 
     def evaluate(scores: Any, y: Any) -> tuple[Any, FloatArray]:
-        loss, grads = reference.loss(scores, y, **options)
+        loss, grads = reference.function(scores, y, **options)
         return loss, grads[gradient_name]
 
     return evaluate

@@ -33,9 +33,9 @@ from typing import ClassVar
 
 import numpy as np
 
-from flatprop import _text
 from flatprop._validation import FloatArray, IntArray
 from flatprop.datasets import load_digits, spiral
+from flatprop.demo import _text
 from flatprop.gradcheck import numerical_gradient, rel_error
 from flatprop.losses import multiclass_svm, squared_hinge
 from flatprop.nets import LinearClassifier

@@ -33,12 +33,12 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from flatprop import _text
 from flatprop._validation import FloatArray, IntArray, as_float_array, as_labels, as_real_scalar
+from flatprop.demo import _text
+from flatprop.demo.questions import table_scores
 from flatprop.gradcheck import numerical_gradient, rel_error
 from flatprop.losses import l2, multiclass_svm, softmax_cross_entropy
 from flatprop.nets import LinearClassifier, TwoLayerNet
-from flatprop.walkthrough import table_scores
 
 __all__ = [
     "GradientCheck",

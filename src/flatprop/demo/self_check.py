@@ -19,8 +19,9 @@ from typing import Any
 
 import numpy as np
 
-from flatprop import _text, layers, losses, nets
+from flatprop import layers, losses, nets
 from flatprop._validation import FloatArray, IntArray
+from flatprop.demo import _text
 from flatprop.gradcheck import numerical_gradient, numerical_gradient_array, rel_error
 
 __all__ = ["TOLERANCE", "CheckResult", "GradientCase", "library_cases", "report", "run_checks"]

@@ -1,0 +1,73 @@
+"""The layout of ../shared/ARCHITECTURE.md: the core stands alone, below everything else."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import flatprop
+
+PACKAGE = Path(flatprop.__file__).parent
+CORE = ("losses", "layers", "nets", "naive", "gradcheck", "datasets")
+ABOVE_THE_CORE = ("flatprop.demo", "flatprop.testing", "flatprop.grading", "flatprop.cli")
+
+
+def _core_files() -> list[Path]:
+    files = []
+    for name in CORE:
+        package = PACKAGE / name
+        files += sorted(package.rglob("*.py")) if package.is_dir() else [PACKAGE / f"{name}.py"]
+    return files
+
+
+def _imported_modules(path: Path) -> set[str]:
+    modules = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            modules.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module is not None:
+            modules.add(node.module)
+            modules.update(f"{node.module}.{alias.name}" for alias in node.names)
+    return modules
+
+
+@pytest.mark.parametrize("path", _core_files(), ids=lambda path: path.name)
+def test_no_core_module_imports_from_above_the_core(path: Path) -> None:
+    above = {
+        module
+        for module in _imported_modules(path)
+        if module.startswith(ABOVE_THE_CORE) or module.split(".")[0] == "hypothesis"
+    }
+    assert not above, f"{path.relative_to(PACKAGE)} imports {sorted(above)}"
+
+
+def test_importing_the_core_loads_nothing_above_it_and_nothing_but_numpy() -> None:
+    check = (
+        "import sys\n"
+        f"import {', '.join(f'flatprop.{name}' for name in CORE)}\n"
+        "loaded = [name for name in sys.modules if name.startswith("
+        f"{ABOVE_THE_CORE!r}) or name.split('.')[0] in ('hypothesis', 'matplotlib', 'torch')]\n"
+        "assert not loaded, loaded\n"
+    )
+    done = subprocess.run([sys.executable, "-c", check], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+
+
+def test_the_demo_modules_live_in_flatprop_demo_and_nowhere_above_the_core() -> None:
+    top_level = {path.stem for path in PACKAGE.glob("*.py")}
+    assert top_level == {
+        "__init__",
+        "__main__",
+        "_model",
+        "_validation",
+        "cli",
+        "datasets",
+        "gradcheck",
+        "layers",
+        "naive",
+        "nets",
+    }
