@@ -23,6 +23,6 @@ worked through: what the ``flatprop`` command and the examples print).
 
 from flatprop import datasets, gradcheck, layers, losses, naive, nets
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 __all__ = ["__version__", "datasets", "gradcheck", "layers", "losses", "naive", "nets"]
