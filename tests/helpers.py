@@ -45,6 +45,9 @@ TORCH_RTOL = 1e-10  # float64 on both sides, summed in different orders
 # float32 against float64 on the same inputs, relative to the largest float64 entry:
 # float32's eps is 1.2e-7, and a loss or gradient entry adds up a few dozen roundings.
 FLOAT32_RTOL = 1e-5
+# A drawn row of probabilities (masses divided by their sum, then cast to the dtype) sums
+# to 1 within a few roundings of its dtype.
+ROW_SUM_RTOL = {np.float64: 1e-12, np.float32: 1e-5}
 
 # Numerical gradients: central differences (flatprop.gradcheck) with step STEP have a
 # truncation error O(STEP**2) = 1e-10 times the third derivative, and a rounding error of
