@@ -161,7 +161,7 @@ class Model(ABC):
         targets = as_float_array(y, name, dtype=dtype)
         if targets.shape != shape:
             raise ValueError(
-                f"{name} of the 'l2' head must be targets of shape (N, C) = {shape} "
+                f"{name} of the {self._head!r} head must be targets of shape (N, C) = {shape} "
                 f"(or None for zeros), got shape {targets.shape}"
             )
         return targets
@@ -275,7 +275,7 @@ class Model(ABC):
         if has_validation:
             if not self._spec.classification:
                 raise ValueError(
-                    "X_val and y_val give a validation accuracy: the 'l2' head has none"
+                    f"X_val and y_val give a validation accuracy: the {self._head!r} head has none"
                 )
             if X_val is None or y_val is None:
                 missing = "X_val" if X_val is None else "y_val"
