@@ -28,7 +28,7 @@ option that the head does not take is a ``TypeError``, a bad value the loss's ow
 Conventions
 -----------
 - Regularization is ``reg * sum(W**2)`` over the weight matrices, with gradient
-  ``2 * reg * W``; biases are not regularized. This is the seed's convention (its
+  ``2 * reg * W``; biases are not regularized. This is the problem set's convention (its
   ``svm_loss``); some CS231n years use ``0.5 * reg * sum(W**2)`` with gradient
   ``reg * W`` instead: to match such code, pass half its ``reg``.
 - dtype: the model computes in the dtype of its ``params`` (``dtype=`` at construction,
@@ -92,7 +92,7 @@ class TwoLayerNet(Model):
 
     Examples
     --------
-    The seed's matrix example: ``z1 = X W1``, ``h1 = ReLU(z1)``, ``yhat = h1 W2``,
+    The problem set's matrix example: ``z1 = X W1``, ``h1 = ReLU(z1)``, ``yhat = h1 W2``,
     ``L = ||yhat||^2`` is the "l2" head with no target (zero biases); for a batch,
     the squared Frobenius norm is ``reduction="sum"`` (the default "mean" divides by N).
 
@@ -226,7 +226,7 @@ class TwoLayerNet(Model):
 class LinearClassifier(Model):
     r"""A linear model, ``scores = X W + b``, with a loss head.
 
-    With ``bias=False`` and the "svm" head, ``loss(X, y, reg=reg)`` is the seed's
+    With ``bias=False`` and the "svm" head, ``loss(X, y, reg=reg)`` is the problem set's
     ``svm_loss(W, X, y, reg)``: the mean multiclass hinge loss plus ``reg * sum(W**2)``,
     with gradient ``dW + 2 * reg * W``.
 
@@ -349,10 +349,10 @@ class LinearClassifier(Model):
 
         Examples
         --------
-        The seed's ``svm_loss(W, X, y, reg)`` on its own input: two identical rows
+        The problem set's ``svm_loss(W, X, y, reg)`` on its own input: two identical rows
         labelled 0 and 1. Their two margins add up to 2 whatever W (while both are
         active), so the loss is ``1 + reg * sum(W**2)`` and ``dW = 2 * reg * W``: the
-        seed's printed 1.00003... and tiny gradient. With W = 0:
+        problem set's printed 1.00003... and tiny gradient. With W = 0:
 
         >>> import numpy as np
         >>> model = LinearClassifier(2, 2, bias=False)

@@ -3,7 +3,7 @@ r"""The L2 (sum of squares) loss, staged.
 .. math:: L_i = \lVert \hat y_i - t_i \rVert_2^2 = \sum_k (\hat y_{ik} - t_{ik})^2,
     \qquad \frac{\partial L_i}{\partial \hat y_i} = 2 (\hat y_i - t_i)
 
-With no target (t = 0) this is the seed's matrix example, :math:`L = \lVert \hat y \rVert^2`.
+With no target (t = 0) this is the problem set's matrix example, :math:`L = \lVert \hat y \rVert^2`.
 Stages: ``diff``, per-example ``losses``, ``loss``; backward: ``dlosses``, ``dpred``.
 """
 

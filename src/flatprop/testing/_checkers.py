@@ -339,14 +339,14 @@ def check_linear_loss(
     Parameters
     ----------
     fn : callable
-        The candidate, as the seed's ``svm_loss(W, X, y, reg)``: W (D, C), X (N, D),
+        The candidate, as the problem set's ``svm_loss(W, X, y, reg)``: W (D, C), X (N, D),
         y (N,) labels (or (N, C) targets for "l2"), reg a float. It must return the
         loss (a number) and dW, an array of the shape of W.
     reference : {"multiclass_svm", "squared_hinge", "softmax_cross_entropy", "l2"}
         The loss on the scores (``"svm"`` and ``"softmax"`` also work).
     reg_scale : float > 0, default 1.0
         The regularization convention: the loss has ``reg_scale * reg * sum(W**2)``,
-        so dW has ``2 * reg_scale * reg * W``. 1.0 is ``reg * sum(W**2)`` (the seed's);
+        so dW has ``2 * reg_scale * reg * W``. 1.0 is ``reg * sum(W**2)`` (the problem set's);
         0.5 is ``0.5 * reg * sum(W**2)``, whose gradient is ``reg * W``.
     {shared}
     num_examples, num_features, num_classes : int or (int, int)
@@ -365,7 +365,7 @@ def check_linear_loss(
     Examples
     --------
     >>> import numpy as np
-    >>> def svm_loss(W, X, y, reg):  # vectorized, with the seed's reg * sum(W**2)
+    >>> def svm_loss(W, X, y, reg):  # vectorized, with the problem set's reg * sum(W**2)
     ...     scores = X @ W
     ...     rows = np.arange(len(y))
     ...     margins = np.maximum(0, scores - scores[rows, y][:, np.newaxis] + 1)
