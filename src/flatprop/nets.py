@@ -49,7 +49,7 @@ import numpy as np
 import numpy.typing as npt
 
 from flatprop._model import HEADS, Model, Seed, require_finite_stage
-from flatprop._validation import FloatArray, as_count, as_float_dtype, as_non_negative_scalar
+from flatprop._validation import FloatArray, as_non_negative_scalar
 from flatprop.layers import affine_backward, affine_forward, relu_backward, relu_forward
 
 __all__ = ["HEADS", "LinearClassifier", "TwoLayerNet"]
@@ -123,21 +123,8 @@ class TwoLayerNet(Model):
         dtype: npt.DTypeLike = np.float64,
         **head_options: Any,
     ) -> None:
-        input_size = as_count(input_size, "input_size")
-        hidden_size = as_count(hidden_size, "hidden_size")
-        output_size = as_count(output_size, "output_size")
-        std = as_non_negative_scalar(std, "std")
-        float_dtype = as_float_dtype(dtype)
-        super().__init__(
-            head=head, output_size=output_size, dtype=float_dtype, head_options=head_options
-        )
-        rng = np.random.default_rng(seed)
-        self.params = {
-            "W1": (std * rng.standard_normal((input_size, hidden_size))).astype(float_dtype),
-            "b1": np.zeros(hidden_size, float_dtype),
-            "W2": (std * rng.standard_normal((hidden_size, output_size))).astype(float_dtype),
-            "b2": np.zeros(output_size, float_dtype),
-        }
+        sizes = {"input_size": input_size, "hidden_size": hidden_size, "output_size": output_size}
+        super().__init__(sizes, head, std, seed, dtype, head_options)
 
     def _param_shapes(self) -> dict[str, tuple[str, ...]]:
         return {"W1": ("D", "H"), "b1": ("H",), "W2": ("H", "C"), "b2": ("C",)}
@@ -276,22 +263,11 @@ class LinearClassifier(Model):
         dtype: npt.DTypeLike = np.float64,
         **head_options: Any,
     ) -> None:
-        input_size = as_count(input_size, "input_size")
-        output_size = as_count(output_size, "output_size")
-        std = as_non_negative_scalar(std, "std")
         if not isinstance(bias, bool | np.bool_):
             raise TypeError(f"bias must be True or False, got {bias!r}")
-        float_dtype = as_float_dtype(dtype)
-        super().__init__(
-            head=head, output_size=output_size, dtype=float_dtype, head_options=head_options
-        )
         self._bias = bool(bias)
-        rng = np.random.default_rng(seed)
-        self.params = {
-            "W": (std * rng.standard_normal((input_size, output_size))).astype(float_dtype)
-        }
-        if self._bias:
-            self.params["b"] = np.zeros(output_size, float_dtype)
+        sizes = {"input_size": input_size, "output_size": output_size}
+        super().__init__(sizes, head, std, seed, dtype, head_options)
 
     @property
     def bias(self) -> bool:
