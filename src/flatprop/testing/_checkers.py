@@ -374,18 +374,7 @@ def check_linear_loss(
     __tracebackhide__ = True
     shared = _Shared(max_examples, seed, dtype, rtol, atol, min_value, max_value, include_kinks)
     sizes = {"num_examples": num_examples, "num_features": num_features}
-    return _check_model(
-        check_linear_loss,
-        _LINEAR,
-        fn,
-        reference,
-        options,
-        sizes,
-        num_classes,
-        reg,
-        reg_scale,
-        shared,
-    )
+    return _check_model(_LINEAR, fn, reference, options, sizes, num_classes, reg, reg_scale, shared)
 
 
 @_with_shared_doc
@@ -457,24 +446,14 @@ def check_two_layer_loss(
     __tracebackhide__ = True
     shared = _Shared(max_examples, seed, dtype, rtol, atol, min_value, max_value, include_kinks)
     sizes = {"num_examples": num_examples, "num_features": num_features, "num_hidden": num_hidden}
-    return _check_model(
-        check_two_layer_loss,
-        _TWO_LAYER,
-        fn,
-        head,
-        options,
-        sizes,
-        num_classes,
-        reg,
-        reg_scale,
-        shared,
-    )
+    return _check_model(_TWO_LAYER, fn, head, options, sizes, num_classes, reg, reg_scale, shared)
 
 
 @dataclass(frozen=True)
 class _Model:
     """What tells the contract ``fn(W, X, y, reg)`` from ``fn(params, X, y, reg)``."""
 
+    checker: Callable[..., CheckReport]  # the public function
     contract: str  # as kink_probes names it
     argument: str  # the checker's argument that names the loss
     default_classes: Size
@@ -494,6 +473,7 @@ class _Model:
 
 
 _LINEAR = _Model(
+    checker=check_linear_loss,
     contract="linear",
     argument="reference",
     default_classes=(2, 5),
@@ -512,6 +492,7 @@ _LINEAR = _Model(
 )
 
 _TWO_LAYER = _Model(
+    checker=check_two_layer_loss,
     contract="two_layer",
     argument="head",
     default_classes=(2, 4),
@@ -537,7 +518,6 @@ _SIZE_NAMES = {"N": "num_examples", "D": "num_features", "H": "num_hidden"}
 
 
 def _check_model(
-    checker: Callable[..., CheckReport],
     model: _Model,
     fn: Callable[..., Any],
     name: str,
@@ -551,7 +531,7 @@ def _check_model(
     """What :func:`check_linear_loss` and :func:`check_two_layer_loss` do, for ``model``."""
     __tracebackhide__ = True
     found, checked, classes, common = set_up(
-        checker,
+        model.checker,
         name,
         model.argument,
         options,

@@ -393,20 +393,11 @@ def linear_problems(
     ...     assert loss >= reg * np.sum(W**2)
     >>> test_svm_loss_is_at_least_the_regularization()
     """
+    sizes = {"N": (num_examples, "num_examples"), "D": (num_features, "num_features")}
+    sizes |= {"C": (num_classes, "num_classes")}
+    entries = _Entries(dtype, min_value, max_value, reg, regression, hinge_margin, kink_gap, grid)
     params, X, y, drawn_reg = _draw_model_inputs(
-        draw,
-        {"D": (num_features, "num_features"), "C": (num_classes, "num_classes")},
-        {"W": "DC"},
-        linear_model_scores,
-        num_examples=num_examples,
-        dtype=dtype,
-        min_value=min_value,
-        max_value=max_value,
-        reg=reg,
-        regression=regression,
-        hinge_margin=hinge_margin,
-        kink_gap=kink_gap,
-        grid=grid,
+        draw, sizes, {"W": "DC"}, linear_model_scores, entries
     )
     return LinearProblem(params["W"], X, y, drawn_reg)
 
@@ -480,30 +471,36 @@ def two_layer_problems(
     >>> test_grads_are_keyed_and_shaped_like_params()
     """
 
+    sizes = {"N": (num_examples, "num_examples"), "D": (num_features, "num_features")}
+    sizes |= {"H": (num_hidden, "num_hidden"), "C": (num_classes, "num_classes")}
+    shapes = {"W1": "DH", "b1": "H", "W2": "HC", "b2": "C"}
+    entries = _Entries(dtype, min_value, max_value, reg, regression, hinge_margin, kink_gap, grid)
+
     def near_the_relu_kink(params: Mapping[str, FloatArray], X: FloatArray) -> bool:
         return near_a_relu_kink(X, params["W1"], params["b1"], kink_gap)
 
     params, X, y, drawn_reg = _draw_model_inputs(
         draw,
-        {
-            "D": (num_features, "num_features"),
-            "H": (num_hidden, "num_hidden"),
-            "C": (num_classes, "num_classes"),
-        },
-        {"W1": "DH", "b1": "H", "W2": "HC", "b2": "C"},
+        sizes,
+        shapes,
         two_layer_net_scores,
-        num_examples=num_examples,
-        dtype=dtype,
-        min_value=min_value,
-        max_value=max_value,
-        reg=reg,
-        regression=regression,
-        hinge_margin=hinge_margin,
-        kink_gap=kink_gap,
-        grid=grid,
-        rejected=near_the_relu_kink if avoid_relu_kinks else None,
+        entries,
+        near_the_relu_kink if avoid_relu_kinks else None,
     )
     return TwoLayerProblem(params, X, y, drawn_reg)
+
+
+class _Entries(NamedTuple):
+    """The options of :func:`linear_problems` and :func:`two_layer_problems` beyond sizes."""
+
+    dtype: npt.DTypeLike
+    min_value: float
+    max_value: float
+    reg: float | tuple[float, float]
+    regression: bool
+    hinge_margin: float | None
+    kink_gap: float
+    grid: float | None
 
 
 def _draw_model_inputs(
@@ -511,31 +508,24 @@ def _draw_model_inputs(
     sizes: dict[str, tuple[Size, str]],
     shapes: dict[str, str],
     scores: Callable[[Mapping[str, FloatArray], FloatArray], npt.NDArray[np.float64]],
-    *,
-    num_examples: Size,
-    dtype: npt.DTypeLike,
-    min_value: float,
-    max_value: float,
-    reg: float | tuple[float, float],
-    regression: bool,
-    hinge_margin: float | None,
-    kink_gap: float,
-    grid: float | None,
+    entries: _Entries,
     rejected: Callable[[Mapping[str, FloatArray], FloatArray], bool] | None = None,
 ) -> tuple[dict[str, FloatArray], FloatArray, npt.NDArray[np.int64] | FloatArray, float]:
     """What :func:`linear_problems` and :func:`two_layer_problems` draw, in this order.
 
-    N, then the sizes named by ``sizes`` (letter -> (size, argument name)); each
-    parameter of ``shapes`` (name -> its shape in letters); X (N, D), unless
-    ``rejected(params, X)``; y, labels (N,) or real targets (N, C), kept off the
-    hinge kinks of ``scores(params, X)``; reg.
+    The sizes of ``sizes`` (letter -> (size, argument name), N first); each parameter of
+    ``shapes`` (name -> its shape in letters); X (N, D), unless ``rejected(params, X)``;
+    y, labels (N,) or real targets (N, C), kept off the hinge kinks of
+    ``scores(params, X)`` when ``entries.hinge_margin`` is given; reg.
     """
+    dtype, min_value, max_value, reg, regression, hinge_margin, kink_gap, grid = entries
     value_dtype = np.dtype(dtype)
     values = array_entries(value_dtype, min_value, max_value, grid)
     regs = regularization_strengths(reg)
-    size = {"N": draw(size_range(num_examples, "num_examples"))}
-    for letter, (given, name) in sizes.items():
-        size[letter] = draw(size_range(given, name, minimum=1))
+    size = {
+        letter: draw(size_range(given, name, minimum=0 if letter == "N" else 1))
+        for letter, (given, name) in sizes.items()
+    }
     params = {
         name: draw(
             hnp.arrays(value_dtype, tuple(size[letter] for letter in letters), elements=values)
