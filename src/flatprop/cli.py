@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from flatprop import __version__
 from flatprop.demo import figures, recipes, self_check, tour
@@ -90,23 +90,23 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"flatprop {__version__}")
     commands = parser.add_subparsers(title="commands", dest="command", metavar="COMMAND")
 
-    demo_parser = commands.add_parser(
-        "demo",
-        help="walk through the problem set, computed, then train on real digits",
-        description="Walk through " + "; ".join(tour.STEPS) + ". A few seconds.",
+    demo_parser = _command(
+        commands,
+        demo,
+        "walk through the problem set, computed, then train on real digits",
+        "Walk through " + "; ".join(tour.STEPS) + ". A few seconds.",
     )
     demo_parser.add_argument(
         "--iters", type=int, help="training steps on the digits (default: the tuned 3000)"
     )
     demo_parser.add_argument("--seed", type=int, default=0, help="seed of every random draw")
-    demo_parser.set_defaults(handler=demo)
 
-    check_parser = commands.add_parser(
-        "gradcheck",
-        help="check every loss, layer and net against numerical gradients",
-        description="Compare every backward pass of flatprop with central differences on "
-        "small random inputs, print a table of relative errors, exit 1 if any exceeds the "
-        "tolerance.",
+    check_parser = _command(
+        commands,
+        gradcheck,
+        "check every loss, layer and net against numerical gradients",
+        "Compare every backward pass of flatprop with central differences on small random "
+        "inputs, print a table of relative errors, exit 1 if any exceeds the tolerance.",
     )
     check_parser.add_argument("--seed", type=int, default=0, help="seed of the random inputs")
     check_parser.add_argument(
@@ -115,14 +115,14 @@ def _parser() -> argparse.ArgumentParser:
         default=self_check.TOLERANCE,
         help=f"largest relative error that passes (default {self_check.TOLERANCE:g})",
     )
-    check_parser.set_defaults(handler=gradcheck)
 
-    train_parser = commands.add_parser(
-        "train",
-        help="train a two-layer net or a linear classifier on digits or the spiral",
-        description="Train with minibatch SGD, printing progress, then the training and "
-        "held-out accuracies. Options left out take the tuned defaults of the data set "
-        "and model (see flatprop.demo.recipes.default_settings).",
+    train_parser = _command(
+        commands,
+        train,
+        "train a two-layer net or a linear classifier on digits or the spiral",
+        "Train with minibatch SGD, printing progress, then the training and held-out "
+        "accuracies. Options left out take the tuned defaults of the data set and model "
+        "(see flatprop.demo.recipes.default_settings).",
     )
     train_parser.add_argument("--data", choices=recipes.DATA_NAMES, default="digits")
     train_parser.add_argument("--model", choices=recipes.MODEL_NAMES, default="two-layer")
@@ -143,7 +143,18 @@ def _parser() -> argparse.ArgumentParser:
         metavar="FILE.png",
         help="save a figure of the loss and accuracy curves (needs matplotlib)",
     )
-    train_parser.set_defaults(handler=train)
+    return parser
+
+
+def _command(
+    commands: argparse._SubParsersAction[argparse.ArgumentParser],
+    handler: Callable[[argparse.Namespace], int],
+    summary: str,
+    description: str,
+) -> argparse.ArgumentParser:
+    """The command named after ``handler``, which runs it; ``summary`` for ``--help``."""
+    parser = commands.add_parser(handler.__name__, help=summary, description=description)
+    parser.set_defaults(handler=handler)
     return parser
 
 
