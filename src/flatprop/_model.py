@@ -1,10 +1,10 @@
-"""What the models of :mod:`flatprop.nets` share: the heads, the checks of params and
-inputs, ``predict`` and ``train``.
+"""What the models of :mod:`flatprop.nets` share: heads, checks, ``predict``, ``train``.
 
-The heads are the losses of the registry :data:`flatprop.losses.LOSSES`, by their head
-names (:data:`HEADS`); the registry states what each accepts. :class:`Model` is the base class; a
-model defines the shapes of its ``params`` (in the letters D, H, C), ``scores`` and
-``loss``, and inherits the rest.
+The checks are those of the params and of the inputs. The heads are the losses of the
+registry :data:`flatprop.losses.LOSSES`, by their head names (:data:`HEADS`); the
+registry states what each accepts. :class:`Model` is the base class; a model defines the
+shapes of its ``params`` (in the letters D, H, C), ``scores`` and ``loss``, and inherits
+the rest.
 """
 
 from __future__ import annotations
