@@ -74,6 +74,7 @@ def test_the_demo_modules_live_in_flatprop_demo_and_nowhere_above_the_core() -> 
     assert top_level == {
         "__init__",
         "__main__",
+        "_docstrings",
         "_model",
         "_validation",
         "cli",

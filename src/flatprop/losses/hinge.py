@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from flatprop._docstrings import fill_in
 from flatprop._validation import (
     FloatArray,
     IntArray,
@@ -492,4 +493,4 @@ for _function in (
     squared_hinge,
     squared_hinge_forward,
 ):
-    _function.__doc__ = (_function.__doc__ or "").replace("    {options}", _OPTIONS_DOC.strip("\n"))
+    fill_in(_function, options=_OPTIONS_DOC)

@@ -49,6 +49,7 @@ from typing import Any, NamedTuple, TypeVar
 import numpy as np
 import numpy.typing as npt
 
+from flatprop._docstrings import fill_in
 from flatprop._validation import as_count, as_positive_scalar
 from flatprop.testing._arrays import Size
 from flatprop.testing._draws import (
@@ -144,12 +145,7 @@ _RETURNS_DOC = """
 
 def _with_shared_doc(checker: Checker) -> Checker:
     """Put the parameters and the returns that the checkers share into the docstring."""
-    checker.__doc__ = (
-        (checker.__doc__ or "")
-        .replace("    {shared}", _SHARED_DOC.strip("\n"))
-        .replace("    {returns}", _RETURNS_DOC.strip("\n"))
-    )
-    return checker
+    return fill_in(checker, shared=_SHARED_DOC, returns=_RETURNS_DOC)
 
 
 @_with_shared_doc
