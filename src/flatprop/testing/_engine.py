@@ -7,18 +7,31 @@ value off the reference's by more than the tolerance. Hypothesis then shrinks th
 input to the smallest one that still fails; a last pass (:mod:`._shrink`) deletes
 what Hypothesis could not (an example, a class, a hidden unit), and the checker
 raises that input's error afresh, without Hypothesis's own report attached.
+
+The candidate's code runs only inside one guarded block per input (:meth:`_Example.check`):
+the call, the conversion of what it returned into plain arrays, and a snapshot of the
+inputs after the call. Whatever it raises there, ``BaseException`` included
+(``SystemExit``, ``KeyboardInterrupt``, ``hypothesis.reject()``, ``pytest.skip()``), is
+that input's failure, never an exit, a skip or an input dropped; a real Ctrl-C still
+stops the check. The kit's own work (drawing inputs, the reference, the comparison)
+runs under a pinned NumPy error state and warning filters, whatever the caller or the
+candidate set, and a check fails unless every input it called the candidate on was
+compared to the end.
 """
 
 from __future__ import annotations
 
 import copy
 import os
+import signal
 import textwrap
+import threading
 import traceback
 import warnings
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
+from types import FrameType
 from typing import Any
 
 import hypothesis
@@ -31,6 +44,7 @@ from flatprop.testing._report import (
     CheckFailedError,
     CheckReport,
     Difference,
+    Opaque,
     assignment_block,
     literal,
     value_summary,
@@ -69,16 +83,59 @@ class Contract:
 
 
 @contextmanager
-def _quiet_numerics() -> Iterator[None]:
-    """No warnings, whatever the caller's filters: NaN and inf are judged on the outputs."""
+def _pinned_numerics() -> Iterator[None]:
+    """NumPy's error state and the warning filters, pinned: no warning, no FloatingPointError.
+
+    Around the kit's own work, so that ``np.seterr(all="raise")`` or
+    ``warnings.simplefilter("error")`` in a caller, a conftest or a candidate's module
+    cannot make it fail; and around each call of the candidate, whose NaN and inf are
+    judged on its outputs. Leaving the block restores what the candidate changed.
+    """
     with warnings.catch_warnings(), np.errstate(all="ignore"):
         warnings.simplefilter("ignore")
         yield
 
 
+class _Interrupts:
+    """Tells a real Ctrl-C from a ``KeyboardInterrupt`` that the candidate raises itself.
+
+    While a check runs in the main thread with Python's default SIGINT handler, the
+    handler is replaced by one that records the signal before raising: a
+    ``KeyboardInterrupt`` with no signal recorded is the candidate's, and a failure.
+    """
+
+    def __init__(self) -> None:
+        self.received = False
+        self._previous: Any = None
+
+    def _handle(self, signum: int, frame: FrameType | None) -> None:
+        self.received = True
+        raise KeyboardInterrupt
+
+    def __enter__(self) -> _Interrupts:
+        if (
+            threading.current_thread() is threading.main_thread()
+            and signal.getsignal(signal.SIGINT) is signal.default_int_handler
+        ):
+            self._previous = signal.signal(signal.SIGINT, self._handle)
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)
+
+
 def _name(fn: Callable[..., Any]) -> str:
     name = getattr(fn, "__name__", "")
     return name if isinstance(name, str) and name.isidentifier() else "fn"
+
+
+def _message(error: BaseException) -> str:
+    """``str(error)``, which runs the candidate's code for its own exception classes."""
+    try:
+        return str(error)
+    except Exception:
+        return "(its message could not be made into text)"
 
 
 def _where_raised(error: BaseException, fn: Callable[..., Any]) -> list[str]:
@@ -129,8 +186,25 @@ def _unchanged(before: Any, after: Any) -> bool:
     return True  # numbers cannot be written into
 
 
+def _snapshot(value: Any) -> Any:
+    """A copy of an input after the call, as plain data (what is not, as its description).
+
+    The inputs are the kit's own arrays, dicts and numbers; what the candidate put in
+    their place (an entry of a dict replaced) is described, never kept.
+    """
+    if type(value) is np.ndarray:
+        return value.copy()
+    if type(value) is dict:
+        return {key: _snapshot(item) for key, item in value.items()}
+    if type(value) in (int, float, bool):
+        return value
+    return Opaque.of(value)
+
+
 def _first_change(name: str, before: Any, after: Any) -> str:
     """Where an input was written into, and how, in one sentence."""
+    if isinstance(before, np.ndarray) and not isinstance(after, np.ndarray):
+        return f"{name} was replaced by {value_summary(after)}"
     if isinstance(before, dict):
         if not isinstance(after, dict) or list(after) != list(before):
             keys = list(after) if isinstance(after, dict) else after
@@ -150,24 +224,44 @@ def _first_change(name: str, before: Any, after: Any) -> str:
     )
 
 
+class _ReturnProblemError(Exception):
+    """A return value of the wrong kind: the quantity at fault and what was wrong."""
+
+    def __init__(self, quantity: str | None, detail: str):
+        super().__init__(detail)
+        self.quantity = quantity
+        self.detail = detail
+
+
 class _Example:
     """One drawn input: runs the candidate on it and raises at the first thing wrong."""
 
-    def __init__(self, contract: Contract, fn: Callable[..., Any], arguments: dict[str, Any]):
+    def __init__(
+        self,
+        contract: Contract,
+        fn: Callable[..., Any],
+        arguments: dict[str, Any],
+        interrupts: _Interrupts,
+    ):
         self.contract = contract
         self.fn = fn
         self.name = _name(fn)
         self.arguments = arguments
+        self.interrupts = interrupts
         self.pristine = copy.deepcopy(arguments)
-        try:
-            loss, gradient = contract.reference(*copy.deepcopy(arguments).values())
-        except Exception as error:  # pragma: no cover - a bug in flatprop, not the candidate
-            raise RuntimeError(
-                f"flatprop's reference {contract.reference_description} failed on an input "
-                f"that the checker drew: {error!r}. This is a bug in flatprop; please report it "
-                f"with this input: {self.pristine!r}"
-            ) from error
-        self.expected = {"loss": np.asarray(loss), **self._labelled(gradient)}
+        with _pinned_numerics():
+            try:
+                loss, gradient = contract.reference(*copy.deepcopy(arguments).values())
+                expected = {"loss": np.asarray(loss), **self._labelled(gradient)}
+                if not all(np.all(np.isfinite(value)) for value in expected.values()):
+                    raise FloatingPointError("the reference's outputs are not all finite")
+            except Exception as error:  # pragma: no cover - a bug in flatprop, not the candidate
+                raise RuntimeError(
+                    f"flatprop's reference {contract.reference_description} failed on an "
+                    f"input that the checker drew: {error!r}. This is a bug in flatprop; please "
+                    f"report it with this input: {self.pristine!r}"
+                ) from error
+        self.expected = expected
         self.reference_outputs = {"loss": np.asarray(loss), contract.gradient_name: gradient}
 
     def _labelled(self, gradient: Any) -> dict[str, np.ndarray]:
@@ -176,31 +270,56 @@ class _Example:
         return {self.contract.gradient_name: np.asarray(gradient)}
 
     def check(self) -> None:
+        got, after = self._call()
+        with _pinned_numerics():
+            self._judge(got, after)
+
+    def _call(self) -> tuple[dict[str, np.ndarray] | _ReturnProblemError, dict[str, Any]]:
+        """The guarded block: the candidate's outputs and the inputs after the call.
+
+        Everything that can run the candidate's code happens here: the call, reading
+        what it returned (``__array__``, ``__len__``, ``__getitem__``, ``__repr__`` ...)
+        and looking at the inputs it was given. What it raises is this input's failure.
+        """
         try:
-            with _quiet_numerics():
+            with _pinned_numerics():
                 result = self.fn(*self.arguments.values())
-        except Exception as error:
+                after = {name: _snapshot(value) for name, value in self.arguments.items()}
+                try:
+                    got: dict[str, np.ndarray] | _ReturnProblemError = self._unpacked(result)
+                except _ReturnProblemError as problem:
+                    got = problem
+        except BaseException as error:
+            if isinstance(error, KeyboardInterrupt) and self.interrupts.received:
+                raise  # Ctrl-C: stop the check
             raise self._failure(
                 "exception",
                 None,
-                f"raised {type(error).__name__}: {error}",
+                f"raised {type(error).__name__}: {_message(error)}",
                 _where_raised(error, self.fn),
             ) from None
+        return got, after
+
+    def _judge(
+        self, got: dict[str, np.ndarray] | _ReturnProblemError, after: dict[str, Any]
+    ) -> None:
+        """Raise the failure of the outputs, if any: plain data against the reference."""
         for name, before in self.pristine.items():
-            if not _unchanged(before, self.arguments[name]):
+            if not _unchanged(before, after[name]):
                 raise self._failure(
                     "mutation",
                     name,
                     f"wrote into its input {name}",
                     [
-                        _first_change(name, before, self.arguments[name]),
+                        _first_change(name, before, after[name]),
                         "A loss function must not modify its arguments: compute into new "
                         "arrays, or work on a copy.",
                     ],
-                    got={name: self.arguments[name]},
+                    got={name: after[name]},
                     got_heading=f"After the call to {self.name}, {name} holds:",
                 )
-        got = self._unpacked(result)
+        if isinstance(got, _ReturnProblemError):
+            raise self._return_failure(got.quantity, got.detail)
         for quantity, value in got.items():
             finite = np.isfinite(value)
             if not finite.all():
@@ -225,10 +344,14 @@ class _Example:
                 )
 
     def _unpacked(self, result: Any) -> dict[str, np.ndarray]:
-        """The candidate's loss and gradient(s), labelled, after checking types and shapes."""
+        """The candidate's loss and gradient(s), labelled, as arrays of its own.
+
+        Raises :class:`_ReturnProblemError` for a wrong type or shape. Reading ``result`` runs
+        the candidate's code: this runs inside the guarded block.
+        """
         gradient_name = self.contract.gradient_name
         if not isinstance(result, tuple | list) or len(result) != 2:
-            raise self._return_failure(
+            raise _ReturnProblemError(
                 None,
                 f"{self.name} must return a pair (loss, {gradient_name}), "
                 f"got {value_summary(result)}",
@@ -238,30 +361,30 @@ class _Example:
         loss_array = _as_numeric_array(loss)
         if loss_array is None or loss_array.shape != loss_shape:
             wanted = "a number" if loss_shape == () else f"an array of shape {loss_shape}"
-            raise self._return_failure("loss", f"loss must be {wanted}, got {value_summary(loss)}")
+            raise _ReturnProblemError("loss", f"loss must be {wanted}, got {value_summary(loss)}")
         first_name = self.contract.argument_names[0]
         first = self.pristine[first_name]
         if gradient_name == "grads":
             if not isinstance(gradient, Mapping) or set(gradient) != set(first):
                 keys = list(gradient) if isinstance(gradient, Mapping) else None
                 got = f"keys {keys}" if keys is not None else value_summary(gradient)
-                raise self._return_failure(
+                raise _ReturnProblemError(
                     "grads",
                     f"grads must be a dict keyed like {first_name}, {list(first)}, got {got}",
                 )
             entries = {f"grads[{key!r}]": (gradient[key], first[key]) for key in first}
         else:
             entries = {gradient_name: (gradient, first)}
-        labelled = {"loss": loss_array}
+        labelled = {"loss": loss_array.copy()}
         for label, (value, like) in entries.items():
             array = _as_numeric_array(value)
             if array is None or array.shape != like.shape:
-                raise self._return_failure(
+                raise _ReturnProblemError(
                     label,
                     f"{label} must be an array of shape {like.shape}, the shape of "
                     f"{first_name}, got {value_summary(value)}",
                 )
-            labelled[label] = array
+            labelled[label] = array.copy()
         return labelled
 
     def _shown(self, got: dict[str, np.ndarray], quantity: str) -> dict[str, np.ndarray]:
@@ -346,11 +469,26 @@ def run_check(
     __tracebackhide__ = True  # pytest shows the grader's line and the message, not ours
     if not callable(fn):
         raise TypeError(f"{contract.checker}: fn must be a callable, got {value_summary(fn)}")
-    passed = 0
+    with _Interrupts() as interrupts, _pinned_numerics():
+        return _search(contract, fn, interrupts, max_examples=max_examples, seed=seed)
+
+
+def _search(
+    contract: Contract,
+    fn: Callable[..., Any],
+    interrupts: _Interrupts,
+    *,
+    max_examples: int,
+    seed: int | None,
+) -> CheckReport:
+    """The Hypothesis search, the replay of its failure and the last shrinking pass."""
+    __tracebackhide__ = True
+    started = passed = 0
 
     def check_one_example(problem: Any) -> None:
-        nonlocal passed
-        _Example(contract, fn, problem._asdict()).check()
+        nonlocal started, passed
+        started += 1
+        _Example(contract, fn, problem._asdict(), interrupts).check()
         passed += 1
 
     probes = [probe for probe in contract.probes if contract.admissible(probe._asdict())]
@@ -363,7 +501,7 @@ def run_check(
 
     def replay(inputs: dict[str, Any]) -> CheckFailedError | None:
         try:
-            _Example(contract, fn, copy.deepcopy(inputs)).check()
+            _Example(contract, fn, copy.deepcopy(inputs), interrupts).check()
         except CheckFailedError as error:
             return error
         return None
@@ -397,6 +535,15 @@ def run_check(
         if not failures:
             raise
         raise not_deterministic(failures[0]) from None
+    if passed != started:  # an input left unjudged: something swallowed its failure
+        raise CheckFailedError(
+            f"{contract.checker}: {_name(fn)} was called on {started} inputs but only {passed} "
+            "were compared to the end: something the candidate did stopped the check on the "
+            "others without a failure being reported. The check cannot pass.\n",
+            kind="incomplete",
+            quantity=None,
+            inputs={},
+        )
     return CheckReport(
         checker=contract.checker,
         candidate=_name(fn),
