@@ -12,7 +12,8 @@ import flatprop
 MODULES = sorted(
     name
     for _, name, _ in pkgutil.walk_packages(flatprop.__path__, prefix="flatprop.")
-    if ".testing" not in name or importlib.util.find_spec("hypothesis") is not None
+    if not name.startswith(("flatprop.testing", "flatprop.grading"))
+    or importlib.util.find_spec("hypothesis") is not None
 )
 
 

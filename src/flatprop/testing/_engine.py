@@ -22,17 +22,19 @@ compared to the end.
 from __future__ import annotations
 
 import copy
+import functools
+import inspect
 import os
 import signal
 import textwrap
 import threading
 import traceback
 import warnings
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from types import FrameType
-from typing import Any
+from typing import Any, TypeVar
 
 import hypothesis
 import numpy as np
@@ -51,7 +53,7 @@ from flatprop.testing._report import (
 )
 from flatprop.testing._shrink import Dimension, shrink_further
 
-__all__ = ["Contract", "run_check"]
+__all__ = ["CandidateError", "Contract", "accepts_targets", "run_check"]
 
 _WIDTH = 92  # of the wrapped lines of a message
 _NUMPY_DIRECTORY = os.path.dirname(np.__file__)
@@ -80,6 +82,64 @@ class Contract:
     dimensions: tuple[Dimension, ...]  # N, D, H, C: for the last shrinking pass
     admissible: Callable[[dict[str, Any]], bool]  # could the checker have drawn this input?
     probes: tuple[Any, ...] = ()  # problems tried before the drawn ones (exact kinks)
+
+
+class CandidateError(Exception):
+    """A failure of the candidate as the code that called it describes it.
+
+    A proxy callable raises it in place of the candidate's own exceptions:
+    :mod:`flatprop.grading` calls a submitted function in a worker process and reports
+    what happened there (an exception raised, a timeout, a crash) with one of these.
+    The check turns it into its :class:`CheckFailedError`, in the usual form.
+
+    Parameters
+    ----------
+    headline : str
+        What happened, as it follows the call in the message's first line:
+        ``"timed out on this input: no answer within 10 s"``.
+    details : sequence of str
+        Lines (wrapped) shown under it.
+    kind : str, default "exception"
+        The :attr:`CheckFailedError.kind`: ``"exception"``, ``"timeout"``, ``"crash"``,
+        ``"exit"``, ``"output"``, ``"thread"``, ``"import"``, ``"missing"``, ...
+    quantity : str, optional
+        The :attr:`CheckFailedError.quantity`.
+    final : bool, default False
+        The end of the check: no other input is tried (shrinking included), and this
+        one is not run again (a timeout must not be paid twice).
+    about_input : bool, default True
+        False when the input played no part (a file that cannot be imported): the
+        message then shows none.
+    """
+
+    def __init__(
+        self,
+        headline: str,
+        details: Sequence[str] = (),
+        *,
+        kind: str = "exception",
+        quantity: str | None = None,
+        final: bool = False,
+        about_input: bool = True,
+    ):
+        super().__init__(headline)
+        self.headline = headline
+        self.details = list(details)
+        self.kind = kind
+        self.quantity = quantity
+        self.final = final
+        self.about_input = about_input
+
+
+class _StopSearch(BaseException):
+    """Carries a final failure out of the Hypothesis search, past its shrinking and replay.
+
+    A ``BaseException`` that Hypothesis does not treat as a test failure.
+    """
+
+    def __init__(self, failure: CheckFailedError):
+        super().__init__(str(failure))
+        self.failure = failure
 
 
 @contextmanager
@@ -289,6 +349,17 @@ class _Example:
                     got: dict[str, np.ndarray] | _ReturnProblemError = self._unpacked(result)
                 except _ReturnProblemError as problem:
                     got = problem
+        except CandidateError as error:  # from a proxy: its own account of what happened
+            failure = self._failure(
+                error.kind,
+                error.quantity,
+                error.headline,
+                error.details,
+                about_input=error.about_input,
+            )
+            if error.final:
+                raise _StopSearch(failure) from None
+            raise failure from None
         except BaseException as error:
             if isinstance(error, KeyboardInterrupt) and self.interrupts.received:
                 raise  # Ctrl-C: stop the check
@@ -403,6 +474,7 @@ class _Example:
         *,
         got: dict[str, Any] | None = None,
         got_heading: str = "",
+        about_input: bool = True,
     ) -> CheckFailedError:
         """The error for this input: what went wrong, the input, expected and got."""
         contract = self.contract
@@ -411,10 +483,13 @@ class _Example:
         expected = self.reference_outputs
         if got is not None and kind in ("mismatch", "non-finite"):
             expected = {name: self.expected[name] for name in got}
-        lines = [f"{contract.checker}: {call} {headline}.", ""]
+        lines = [f"{contract.checker}: {call if about_input else self.name} {headline}.", ""]
         for detail in details:
             lines += textwrap.wrap(detail, _WIDTH, initial_indent="    ", subsequent_indent="    ")
             lines += [] if detail else [""]
+        if not about_input:
+            message = "\n".join(lines).rstrip() + "\n"
+            return CheckFailedError(message, kind=kind, quantity=quantity, inputs={})
         lines += ["", "The smallest failing input found:", ""]
         lines += ["    import numpy as np", *assignment_block(self.pristine)]
         lines += [f"    {outputs} = {call}", ""]
@@ -468,9 +543,15 @@ def run_check(
     """Run the check; return the report, or raise the smallest failure's error."""
     __tracebackhide__ = True  # pytest shows the grader's line and the message, not ours
     if not callable(fn):
-        raise TypeError(f"{contract.checker}: fn must be a callable, got {value_summary(fn)}")
+        raise TypeError(
+            f"{contract.checker}: fn must be a callable or a target 'path/to/file.py:function', "
+            f"got {value_summary(fn)}"
+        )
     with _Interrupts() as interrupts, _pinned_numerics():
-        return _search(contract, fn, interrupts, max_examples=max_examples, seed=seed)
+        try:
+            return _search(contract, fn, interrupts, max_examples=max_examples, seed=seed)
+        except _StopSearch as stop:
+            raise stop.failure from None
 
 
 def _search(
@@ -551,3 +632,56 @@ def _search(
         examples_passed=passed,
         quantities=contract.quantities,
     )
+
+
+Checker = TypeVar("Checker", bound=Callable[..., CheckReport])
+
+
+def accepts_targets(checker: Checker) -> Checker:
+    """Let a checker take a target ``"path/to/file.py:function"`` in place of a function.
+
+    The one way every checker runs a submission in isolation: a target becomes a proxy
+    callable (:class:`flatprop.grading._runner.IsolatedFunction`) that calls the function
+    in a worker process, limited by ``timeout`` (seconds per call, default 10) and
+    ``memory`` (MiB, default 2048); the checker runs the proxy like any candidate, and
+    the worker is stopped when it returns or raises.
+    """
+
+    @functools.wraps(checker)
+    def checked(
+        fn: Any, *args: Any, timeout: float | None = None, memory: int | None = None, **kwargs: Any
+    ) -> CheckReport:
+        __tracebackhide__ = True
+        if not isinstance(fn, str):
+            if timeout is not None or memory is not None:
+                raise TypeError(
+                    f"{checker.__name__}: timeout and memory limit a target "
+                    "'path/to/file.py:function', which runs in a worker process; a function "
+                    "object runs in this process"
+                )
+            return checker(fn, *args, **kwargs)
+        # The one place where testing reaches into grading (whose runner sits below it).
+        from flatprop.grading._runner import DEFAULT_MEMORY, DEFAULT_TIMEOUT, IsolatedFunction
+
+        try:
+            isolated = IsolatedFunction(
+                fn,
+                timeout=DEFAULT_TIMEOUT if timeout is None else timeout,
+                memory=DEFAULT_MEMORY if memory is None else memory,
+            )
+        except (TypeError, ValueError) as error:
+            raise type(error)(f"{checker.__name__}: {error}") from None
+        with isolated:
+            return checker(isolated, *args, **kwargs)
+
+    parameters = list(inspect.signature(checker).parameters.values())
+    limits = [
+        inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=None, annotation=annotation)
+        for name, annotation in (("timeout", "float | None"), ("memory", "int | None"))
+    ]
+    variadic = [p for p in parameters if p.kind is inspect.Parameter.VAR_KEYWORD]
+    named = [p for p in parameters if p.kind is not inspect.Parameter.VAR_KEYWORD]
+    checked.__signature__ = inspect.signature(checker).replace(  # type: ignore[attr-defined]
+        parameters=[*named, *limits, *variadic]
+    )
+    return checked  # type: ignore[return-value]
