@@ -1,5 +1,7 @@
-"""The four losses as data, and a strategy that draws a whole call of one of them.
+"""The losses of flatprop's registry as test data, and a strategy that draws a whole call.
 
+The parametrised tests iterate :data:`flatprop.losses.LOSSES`, through the views of it
+below: a loss added to the registry is tested by them without editing a test file.
 A :class:`LossCall` holds the inputs and keyword options of one call; the tests run
 it through the one-shot function, the staged forward/backward pair or the loop
 reference of :mod:`flatprop.naive`, and compare.
@@ -8,7 +10,7 @@ reference of :mod:`flatprop.naive`, and compare.
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable
+import inspect
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,53 +18,43 @@ import numpy as np
 from hypothesis import assume
 from hypothesis import strategies as st
 
-from flatprop import losses, naive
+from flatprop.gradcheck import numerical_gradient
+from flatprop.losses import LOSSES, LossSpec, TargetKind
 from flatprop.testing.strategies import (
     classification_problems,
     probability_targets,
     regression_problems,
     weights,
 )
+from helpers import EPS, GRADIENT_RTOL, STEP, assert_close
 
 REDUCTIONS = ("mean", "sum", "none")
-HINGE_LOSSES = ("multiclass_svm", "squared_hinge")
-CLASSIFICATION_LOSSES = (*HINGE_LOSSES, "softmax_cross_entropy")
-ALL_LOSSES = (*CLASSIFICATION_LOSSES, "l2")
+ALL_LOSSES = tuple(LOSSES)
+CLASSIFICATION_LOSSES = tuple(name for name, spec in LOSSES.items() if spec.classification)
+HINGE_LOSSES = tuple(name for name, spec in LOSSES.items() if spec.has_margin)
 
 
-@dataclass(frozen=True, repr=False)
-class Loss:
-    """One loss's public functions and the name of the input its gradient is keyed by."""
-
-    name: str
-    function: Callable[..., Any]
-    forward: Callable[..., Any]
-    backward: Callable[..., Any]
-    naive: Callable[..., Any]
-    input_name: str
-
-    def __repr__(self) -> str:  # short, for Hypothesis's report of a failing example
-        return f"Loss({self.name!r})"
+def losses_taking(option: str) -> tuple[str, ...]:
+    """The names of the losses that take the keyword option ``option`` (e.g. "weight")."""
+    return tuple(name for name, spec in LOSSES.items() if option in spec.options)
 
 
-LOSSES = {
-    name: Loss(
-        name=name,
-        function=getattr(losses, name),
-        forward=getattr(losses, f"{name}_forward"),
-        backward=getattr(losses, f"{name}_backward"),
-        naive=getattr(naive, name),
-        input_name="pred" if name == "l2" else "scores",
-    )
-    for name in ALL_LOSSES
-}
+def losses_with_target(kind: TargetKind) -> tuple[str, ...]:
+    """The names of the losses whose second argument holds ``kind`` (e.g. "values")."""
+    return tuple(name for name, spec in LOSSES.items() if spec.target == kind)
+
+
+def argument_names(spec: LossSpec) -> tuple[str, str]:
+    """The names of the loss's two positional arguments: ("scores", "y"), ("pred", "target")."""
+    first, second = list(inspect.signature(spec.function).parameters)[:2]
+    return first, second
 
 
 @dataclass(frozen=True)
 class LossCall:
     """The positional inputs and keyword options of one call of a loss."""
 
-    loss: Loss
+    loss: LossSpec
     inputs: tuple[Any, ...]  # (scores, y) or (pred, target)
     options: dict[str, Any] = field(default_factory=dict)
 
@@ -75,7 +67,7 @@ class LossCall:
     def labels(self) -> np.ndarray | None:
         """The integer labels, or None (probability targets, L2)."""
         second = self.inputs[1]
-        is_labels = self.loss.name != "l2" and np.ndim(second) == 1
+        is_labels = self.loss.classification and np.ndim(second) == 1
         return second if is_labels else None
 
     def replace(self, *inputs: Any, **options: Any) -> LossCall:
@@ -114,6 +106,11 @@ class LossCall:
         return float(omega.sum())
 
 
+# The options of a LossSpec that loss_calls and option_grid give values to: a loss with
+# another option makes loss_calls fail, rather than leave that option untested.
+DRAWN_OPTIONS = {"margin", "label_smoothing", "weight", "reduction"}
+
+
 @st.composite
 def loss_calls(
     draw: st.DrawFn,
@@ -129,25 +126,28 @@ def loss_calls(
 ) -> LossCall:
     """Draw a call of the loss ``name`` with every option drawn unless it is fixed here.
 
-    ``reduction`` None draws it; ``weighted`` None draws each weight as None or an
-    array, False leaves them out, True always gives them. "mean" calls are kept to
-    batches with a positive total weight (the others are bad input).
+    What is drawn follows the loss's entry in the registry: its kind of target, and each
+    of its options. ``reduction`` None draws it; ``weighted`` None draws each weight as
+    None or an array, False leaves them out, True always gives them. "mean" calls are
+    kept to batches with a positive total weight (the others are bad input).
     """
     loss = LOSSES[name]
+    unknown = set(loss.options) - DRAWN_OPTIONS
+    if unknown:
+        raise NotImplementedError(f"loss_calls draws no value for {name}'s options {unknown}")
     if reduction is None:
         reduction = draw(st.sampled_from(REDUCTIONS))
     options: dict[str, Any] = {"reduction": reduction}
     value_range = {"dtype": dtype, "min_value": min_value, "max_value": max_value}
 
-    if name == "l2":
+    if not loss.classification:
         pred, target = draw(
             regression_problems(num_examples=num_examples, with_target=None, **value_range)
         )
         inputs: tuple[Any, ...] = (pred, target)
-        num_classes = None
     else:
         hinge_margin = None
-        if name in HINGE_LOSSES:
+        if loss.has_margin:
             options["margin"] = draw(st.just(1.0) | st.floats(0.0, 3.0))
             hinge_margin = options["margin"] if off_kinks else None
         scores, y = draw(
@@ -155,19 +155,18 @@ def loss_calls(
                 num_examples=num_examples, hinge_margin=hinge_margin, **value_range
             )
         )
-        num_classes = scores.shape[1]
-        if name == "softmax_cross_entropy":
+        if "label_smoothing" in loss.options:
             options["label_smoothing"] = draw(st.just(0.0) | st.floats(0.0, 1.0))
-            if draw(st.booleans()):
-                y = draw(probability_targets(*scores.shape, dtype=dtype))
+        if loss.target == "labels or probabilities" and draw(st.booleans()):
+            y = draw(probability_targets(*scores.shape, dtype=dtype))
         inputs = (scores, y)
 
-    num_rows = len(inputs[0])
+    num_rows, num_columns = inputs[0].shape
     if weighted is not False:
         sample_weights = weights(num_rows, dtype=dtype)
         options["sample_weight"] = draw(sample_weights if weighted else st.none() | sample_weights)
-        if num_classes is not None:
-            class_weights = weights(num_classes, dtype=dtype)
+        if "weight" in loss.options:
+            class_weights = weights(num_columns, dtype=dtype)
             options["weight"] = draw(class_weights if weighted else st.none() | class_weights)
     call = LossCall(loss, inputs, options)
     if options["reduction"] == "mean":
@@ -175,32 +174,37 @@ def loss_calls(
     return call
 
 
-def max_abs(values: Any) -> float:
-    return float(np.max(np.abs(values), initial=0.0))
+def assert_matches_numerical_gradient(
+    call: LossCall, analytic: np.ndarray, *, dloss: float | np.ndarray = 1.0, loops: bool = False
+) -> None:
+    """``analytic`` is the gradient of ``sum(dloss * loss)`` by central differences.
 
-
-def assert_close(actual: Any, expected: Any, *, rtol: float, what: str = "") -> None:
-    """Entries agree to ``rtol`` relative to the largest entry of ``expected``, or to 1.
-
-    Entry-wise relative error is the wrong measure where an entry is a difference of
-    nearly equal numbers (a softmax gradient ``p - a``, with p and a of order 1): the
-    error is judged against the scale of the whole result, and at least against 1, the
-    order of the terms that cancel. (The tiny losses of confident rows are checked
-    entry by entry against high-precision references in test_losses_extreme.py.)
+    The loss is the staged forward pass's, or with ``loops`` the loop reference's. The
+    numerical gradient (:func:`flatprop.gradcheck.numerical_gradient`) shares no code with
+    the backward passes; its error is the truncation error, O(h^2), plus the rounding
+    error of the loss divided by the step, about eps * |f| / h.
     """
-    actual, expected = np.asarray(actual), np.asarray(expected)
-    assert actual.shape == expected.shape, f"{what}: shape {actual.shape} != {expected.shape}"
-    scale = max(1.0, max_abs(expected))
-    np.testing.assert_allclose(actual, expected, rtol=rtol, atol=rtol * scale, err_msg=what)
+    x = call.x.copy()  # perturbed in place, entry by entry, and restored
+    perturbable = call.replace(x, *call.inputs[1:])
+
+    def objective(_: np.ndarray) -> float:
+        loss = perturbable.naive()[0] if loops else perturbable.forward()[0]
+        return float(np.sum(dloss * loss))
+
+    numerical = numerical_gradient(objective, x, h=STEP)
+    rounding_error = EPS * abs(objective(x)) / STEP
+    key = call.loss.input_name
+    assert_close(analytic, numerical, rtol=GRADIENT_RTOL, slack=rounding_error, what=f"d{key}")
 
 
 def option_grid() -> list[LossCall]:
     """Every combination of options of every loss, on fixed random inputs (N = 5, C = 4).
 
-    Options: reduction x class weight (None or given) x sample weight (None or given) x
-    margin (1.0, 0.5) for the hinges; x label smoothing (0, 0.2) x integer labels or
-    probability targets for the softmax; x target (None or given) for L2. The scores
-    are normal draws of scale 3, far from any hinge kink.
+    Options: reduction x class weight (None or given, where the loss takes one) x sample
+    weight (None or given) x margin (1.0, 0.5) where the loss has one x label smoothing
+    (0, 0.2) where it takes it; the second input is the labels, also probability targets
+    where the loss takes them, and for a regression loss no target or a target. The
+    scores are normal draws of scale 3, far from any hinge kink.
     """
     rng = np.random.default_rng(2024)
     num_examples, num_classes, num_outputs = 5, 4, 3
@@ -212,28 +216,32 @@ def option_grid() -> list[LossCall]:
     pred = rng.normal(size=(num_examples, num_outputs))
     target = rng.normal(size=(num_examples, num_outputs))
 
-    variants: list[tuple[str, tuple[Any, ...], dict[str, Any]]] = []
-    for name in HINGE_LOSSES:
-        variants += [(name, (scores, labels), {"margin": margin}) for margin in (1.0, 0.5)]
-    variants += [
-        ("softmax_cross_entropy", (scores, y), {"label_smoothing": smoothing})
-        for y in (labels, probabilities)
-        for smoothing in (0.0, 0.2)
-    ]
-    variants += [("l2", (pred, t), {}) for t in (None, target)]
-
+    second_inputs: dict[TargetKind, tuple[tuple[Any, ...], ...]] = {
+        "labels": ((scores, labels),),
+        "labels or probabilities": ((scores, labels), (scores, probabilities)),
+        "values": ((pred, None), (pred, target)),
+    }
     calls = []
-    for name, inputs, options in variants:
-        class_weights = (None,) if name == "l2" else (None, class_weight)
-        for reduction in REDUCTIONS:
-            for weight in class_weights:
-                for example_weight in (None, sample_weight):
-                    chosen = {**options, "reduction": reduction}
-                    if weight is not None:
-                        chosen["weight"] = weight
-                    if example_weight is not None:
-                        chosen["sample_weight"] = example_weight
-                    calls.append(LossCall(LOSSES[name], inputs, chosen))
+    for spec in LOSSES.values():
+        settings: list[dict[str, Any]] = [{}]
+        if spec.has_margin:
+            settings = [{**chosen, "margin": value} for chosen in settings for value in (1.0, 0.5)]
+        if "label_smoothing" in spec.options:
+            settings = [
+                {**chosen, "label_smoothing": value} for chosen in settings for value in (0.0, 0.2)
+            ]
+        class_weights = (None, class_weight) if "weight" in spec.options else (None,)
+        for inputs in second_inputs[spec.target]:
+            for options in settings:
+                for reduction in REDUCTIONS:
+                    for weight in class_weights:
+                        for example_weight in (None, sample_weight):
+                            chosen = {**options, "reduction": reduction}
+                            if weight is not None:
+                                chosen["weight"] = weight
+                            if example_weight is not None:
+                                chosen["sample_weight"] = example_weight
+                            calls.append(LossCall(spec, inputs, chosen))
     return calls
 
 
@@ -243,7 +251,7 @@ def call_id(call: LossCall) -> str:
     for key, value in call.options.items():
         parts.append(key if isinstance(value, np.ndarray) else f"{key}={value}")
     second = call.inputs[1]
-    if call.loss.name == "l2":
+    if not call.loss.classification:
         parts.append("no-target" if second is None else "target")
     elif np.ndim(second) == 2:
         parts.append("probabilities")

@@ -4,14 +4,13 @@ A smoke test only: it checks the report's shape, never a time or a ratio.
 """
 
 import json
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
-BENCHMARK = Path(__file__).resolve().parent.parent / "benchmarks" / "run.py"
-LOSSES = ("multiclass_svm", "squared_hinge", "softmax_cross_entropy", "l2")
+from flatprop.losses import LOSSES
+from helpers import ROOT, run_python
+
+BENCHMARK = ROOT / "benchmarks" / "run.py"
 QUICK_SIZES = ("256 x 10", "2048 x 10")
 DTYPES = ("float64", "float32")
 
@@ -23,13 +22,8 @@ def quick_run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
         pytest.skip("benchmarks/run.py is not part of this installation")
     directory = tmp_path_factory.mktemp("benchmark")
     markdown, report = directory / "results.md", directory / "results.json"
-    command = [sys.executable, str(BENCHMARK), "--quick"]
-    completed = subprocess.run(
-        [*command, "--markdown", str(markdown), "--json", str(report)],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
+    completed = run_python(
+        str(BENCHMARK), "--quick", "--markdown", str(markdown), "--json", str(report), timeout=300
     )
     return {
         "returncode": completed.returncode,

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 import subprocess
-import sys
 from importlib.metadata import entry_points
 from pathlib import Path
 
@@ -12,28 +11,23 @@ import numpy as np
 import pytest
 
 from flatprop.demo import self_check
-
-GRADIENT_MATCH = 1e-6  # the gradcheck tolerance: float64 gradients agree to ~1e-9
-DIGITS_ACCURACY_FLOOR = 0.97
-SPIRAL_TWO_LAYER_FLOOR = 0.9  # the spiral is nearly separable by a small ReLU net
-SPIRAL_LINEAR_CEILING = 0.75  # and far from it by straight lines (3 classes: chance 1/3)
-BLOCK_MATPLOTLIB = "import sys; sys.modules['matplotlib'] = None; "
+from helpers import (
+    DIGITS_ACCURACY_FLOOR,
+    REL_ERROR_MATCH,
+    SPIRAL_LINEAR_CEILING,
+    SPIRAL_TWO_LAYER_FLOOR,
+    hide,
+    numbers_after,
+    relative_errors,
+    run_python,
+)
 
 
 def flatprop(*args: str, setup: str = "") -> subprocess.CompletedProcess[str]:
     """``python -m flatprop ARGS`` in a fresh interpreter, after running ``setup``."""
-    command = f"{setup}from flatprop.cli import main; raise SystemExit(main({list(args)!r}))"
-    return subprocess.run(
-        [sys.executable, "-c", command], capture_output=True, text=True, check=False
+    return run_python(
+        "-c", f"{setup}from flatprop.cli import main; raise SystemExit(main({list(args)!r}))"
     )
-
-
-def numbers_after(label: str, text: str) -> list[float]:
-    for line in text.splitlines():
-        if line.strip().startswith(label):
-            rest = line.strip()[len(label) :]
-            return [float(token) for token in re.findall(r"[-+]?\d+\.?\d*(?:e[-+]?\d+)?", rest)]
-    raise AssertionError(f"no line starting with {label!r} in:\n{text}")
 
 
 def test_the_console_script_runs_flatprop_cli_main() -> None:
@@ -44,9 +38,7 @@ def test_the_console_script_runs_flatprop_cli_main() -> None:
 
 
 def test_python_dash_m_flatprop_shows_the_commands() -> None:
-    done = subprocess.run(
-        [sys.executable, "-m", "flatprop", "--help"], capture_output=True, text=True, check=False
-    )
+    done = run_python("-m", "flatprop", "--help")
     assert done.returncode == 0
     for command in ("demo", "gradcheck", "train"):
         assert command in done.stdout
@@ -99,9 +91,9 @@ def test_demo_puts_the_matrix_examples_gradients_next_to_numerical_ones(demo: st
     matrix_part = demo.split("4. The matrix example")[1]
     assert re.search(r"dW1, backward\s+dW1, numerical\s+relative error", matrix_part)
     assert re.search(r"dW2, backward\s+dW2, numerical\s+relative error", matrix_part)
-    errors = [float(value) for value in re.findall(r"relative error ([0-9.e+-]+)", demo)]
+    errors = relative_errors(demo)
     assert len(errors) >= 15
-    assert max(errors) < GRADIENT_MATCH
+    assert max(errors) < REL_ERROR_MATCH
 
 
 def test_demo_trains_on_the_digits_with_progress_and_a_held_out_accuracy(demo: str) -> None:
@@ -179,7 +171,7 @@ def test_train_with_a_bad_value_names_it_and_exits_2() -> None:
 
 def test_train_plot_without_matplotlib_says_how_to_get_it_before_training(tmp_path: Path) -> None:
     figure = tmp_path / "curves.png"
-    done = flatprop("train", "--plot", str(figure), setup=BLOCK_MATPLOTLIB)
+    done = flatprop("train", "--plot", str(figure), setup=hide("matplotlib"))
     assert done.returncode == 2
     assert 'pip install "flatprop[plot]"' in done.stderr
     assert "iteration" not in done.stdout
@@ -202,7 +194,5 @@ def test_the_library_and_the_cli_never_import_matplotlib() -> None:
         "assert main(['gradcheck']) == 0\n"
         "assert 'matplotlib' not in sys.modules, 'matplotlib was imported'\n"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", check], capture_output=True, text=True, check=False
-    )
+    done = run_python("-c", check)
     assert done.returncode == 0, done.stderr

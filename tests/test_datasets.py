@@ -8,12 +8,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from flatprop.datasets import load_digits, spiral, train_test_split
+from helpers import EXACT
 
 # The UCI data set's own documentation: images per digit 0..9 in optdigits.tes.
 UCI_TEST_SET_CLASS_COUNTS = [178, 182, 177, 183, 181, 182, 181, 179, 174, 180]
 # scikit-learn's documentation shows the first image, a 0; these are its first two rows.
 FIRST_IMAGE_TOP_ROWS = [[0, 0, 5, 13, 9, 1, 0, 0], [0, 0, 13, 15, 10, 15, 5, 0]]
-EXACT = 0.0
 
 
 def test_digits_are_1797_flattened_8x8_images_of_ten_classes() -> None:

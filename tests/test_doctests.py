@@ -1,13 +1,18 @@
-"""Every docstring example of the installed package runs and prints what it says."""
+"""Every public function has a docstring example, and every example of the installed
+package runs and prints what it says."""
 
 import doctest
 import importlib
 import importlib.util
 import pkgutil
+from types import ModuleType
+from typing import Any
 
 import pytest
 
 import flatprop
+from flatprop import layers, losses
+from flatprop.nets import LinearClassifier, TwoLayerNet
 
 MODULES = sorted(
     name
@@ -24,14 +29,23 @@ def test_docstring_examples_run_and_print_what_they_claim(module_name: str) -> N
     assert results.failed == 0
 
 
-def test_every_public_loss_has_a_docstring_example() -> None:
-    from flatprop import losses
+def public_functions(module: ModuleType) -> list[Any]:
+    """The functions of a module's ``__all__``: its callables with lower-case names."""
+    members = [getattr(module, name) for name in module.__all__ if not name[0].isupper()]
+    return [member for member in members if callable(member)]
 
-    missing = [
-        name
-        for name in losses.__all__
-        if callable(getattr(losses, name))
-        and not name[0].isupper()
-        and ">>>" not in (getattr(losses, name).__doc__ or "")
-    ]
+
+DOCUMENTED = {
+    "flatprop.losses": public_functions(losses),
+    "flatprop.layers": public_functions(layers),
+    **{
+        model.__name__: [model, model.scores, model.loss, model.predict, model.train]
+        for model in (TwoLayerNet, LinearClassifier)
+    },
+}
+
+
+@pytest.mark.parametrize("objects", DOCUMENTED.values(), ids=DOCUMENTED.keys())
+def test_every_public_function_and_method_has_a_docstring_example(objects: list[Any]) -> None:
+    missing = [obj.__name__ for obj in objects if ">>>" not in (obj.__doc__ or "")]
     assert missing == []

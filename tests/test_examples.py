@@ -9,19 +9,23 @@ from __future__ import annotations
 
 import math
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
-EXAMPLES = ROOT / "examples"
+from helpers import (
+    DIGITS_ACCURACY_FLOOR,
+    EXAMPLES,
+    PRINTED_ATOL,
+    REL_ERROR_MATCH,
+    ROOT,
+    hide,
+    numbers_after,
+    relative_errors,
+    run_python,
+)
+
 EXAMPLE_NAMES = sorted(path.stem for path in EXAMPLES.glob("*.py"))
-PRINTED = 1e-9  # numbers printed with 2-4 decimals are compared with a tolerance of half a digit
-GRADIENT_MATCH = 1e-7  # rel_error below which a float64 gradient is right
-DIGITS_ACCURACY_FLOOR = 0.97  # the issue's target for train_digits.py's defaults
-BLOCK_MATPLOTLIB = "import sys; sys.modules['matplotlib'] = None; "
 
 
 def run_example(name: str, *args: str, block_matplotlib: bool = False) -> str:
@@ -29,28 +33,14 @@ def run_example(name: str, *args: str, block_matplotlib: bool = False) -> str:
     script = str(EXAMPLES / f"{name}.py")
     if block_matplotlib:
         runner = (
-            f"{BLOCK_MATPLOTLIB}import runpy; sys.argv = {[script, *args]!r}; "
+            f"{hide('matplotlib')}import runpy; sys.argv = {[script, *args]!r}; "
             f"runpy.run_path({script!r}, run_name='__main__')"
         )
-        command = [sys.executable, "-c", runner]
+        done = run_python("-c", runner, cwd=ROOT)
     else:
-        command = [sys.executable, script, *args]
-    done = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, check=False)
+        done = run_python(script, *args, cwd=ROOT)
     assert done.returncode == 0, done.stderr
     return done.stdout
-
-
-def numbers_after(label: str, text: str) -> list[float]:
-    """The numbers on the line that starts (after spaces) with ``label``."""
-    for line in text.splitlines():
-        if line.strip().startswith(label):
-            rest = line.strip()[len(label) :]
-            return [float(token) for token in re.findall(r"[-+]?\d+\.?\d*(?:e[-+]?\d+)?", rest)]
-    raise AssertionError(f"no line starting with {label!r} in:\n{text}")
-
-
-def relative_errors(text: str) -> list[float]:
-    return [float(value) for value in re.findall(r"relative error ([0-9.e+-]+)", text)]
 
 
 @pytest.mark.parametrize("name", EXAMPLE_NAMES)
@@ -109,7 +99,7 @@ def test_svm_questions_c_the_j_equals_y_term_adds_exactly_the_margin(svm_answers
     assert numbers_after("sum over all j", svm_answers) == pytest.approx([3.9, 1.0, 13.9])
     assert numbers_after("difference", svm_answers) == pytest.approx([1.0, 1.0, 1.0])
     gradient_line = svm_answers.split("Gradient of the all-classes loss")[1]
-    assert relative_errors(gradient_line)[0] < GRADIENT_MATCH
+    assert relative_errors(gradient_line)[0] < REL_ERROR_MATCH
 
 
 def test_svm_questions_d_the_mean_scales_by_one_over_c_minus_1(svm_answers: str) -> None:
@@ -157,7 +147,7 @@ def test_flat_backprop_svm_stages_the_table_and_matches_the_numerical_gradient()
     )
     errors = relative_errors(printed)
     assert len(errors) == 1 + 4  # dW vs numerical; four comparisons with the library
-    assert max(errors) < GRADIENT_MATCH
+    assert max(errors) < REL_ERROR_MATCH
 
 
 def test_flat_backprop_svm_on_the_seeds_input_explains_the_tiny_gradient() -> None:
@@ -170,7 +160,7 @@ def test_two_layer_softmax_checks_every_parameter_against_numerical_gradients() 
     printed = run_example("two_layer_softmax", "--seed", "2", "--reg", "0.1")
     for name in ("dW1", "db1", "dW2", "db2"):
         assert f"{name}, numerical" in printed
-    assert max(relative_errors(printed)) < GRADIENT_MATCH
+    assert max(relative_errors(printed)) < REL_ERROR_MATCH
     assert "TwoLayerNet(head='softmax').loss" in printed
 
 
@@ -184,14 +174,14 @@ def test_matrix_example_gradients_are_the_ones_worked_by_hand() -> None:
     dW1_block = printed.split("dW1, backward")[1].split("dW2, backward")[0]
     dW2_block = printed.split("dW2, backward")[1].split("The same computed")[0]
     dW1_analytic = [float(v) for v in re.findall(r"\[+\s*([-0-9.]+)\s+([-0-9.]+)\]", dW1_block)[0]]
-    assert dW1_analytic == pytest.approx([0.022, 0.0], abs=PRINTED)
+    assert dW1_analytic == pytest.approx([0.022, 0.0], abs=PRINTED_ATOL)
     assert re.findall(r"[-0-9.]+", dW2_block.split("\n")[1])[:2] == ["0.0484", "0.0484"]
-    assert max(relative_errors(printed)) < GRADIENT_MATCH
+    assert max(relative_errors(printed)) < REL_ERROR_MATCH
 
 
 def test_matrix_example_with_random_weights_still_matches_its_numerical_gradients() -> None:
     printed = run_example("matrix_example", "--seed", "1", "--hidden", "4")
-    assert max(relative_errors(printed)) < GRADIENT_MATCH
+    assert max(relative_errors(printed)) < REL_ERROR_MATCH
 
 
 def test_train_digits_with_its_defaults_reaches_the_target_accuracy() -> None:

@@ -7,15 +7,12 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from flatprop.gradcheck import numerical_gradient, numerical_gradient_array, rel_error
-
-STEP = 1e-5  # the default step h
-CENTRAL_DIFFERENCE_RTOL = 1e-8
-TRUNCATION_ERROR = 1e-10  # h**2 / 6 times |f'''| <= 6 for the functions below
+from helpers import CENTRAL_DIFFERENCE_RTOL, EPS, STEP, TRUNCATION_ERROR
 
 
 def rounding_error(value: float) -> float:
     """What rounding f(x +- h) to float64 can contribute: a few eps |f| / h."""
-    return 4 * np.finfo(np.float64).eps * abs(value) / STEP
+    return 4 * EPS * abs(value) / STEP
 
 
 points = hnp.arrays(

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import ast
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 import flatprop
+from helpers import hide, run_python
 
 PACKAGE = Path(flatprop.__file__).parent
 CORE = ("losses", "layers", "nets", "naive", "gradcheck", "datasets")
@@ -53,8 +52,21 @@ def test_importing_the_core_loads_nothing_above_it_and_nothing_but_numpy() -> No
         f"{ABOVE_THE_CORE!r}) or name.split('.')[0] in ('hypothesis', 'matplotlib', 'torch')]\n"
         "assert not loaded, loaded\n"
     )
-    done = subprocess.run([sys.executable, "-c", check], capture_output=True, text=True)
+    done = run_python("-c", check)
     assert done.returncode == 0, done.stderr
+
+
+def test_the_core_imports_without_hypothesis_and_testing_says_what_to_install() -> None:
+    check = (
+        f"{hide('hypothesis')}\n"
+        f"import flatprop, {', '.join(f'flatprop.{name}' for name in CORE)}\n"
+        "try:\n    import flatprop.testing\n"
+        "except ImportError as error:\n    print(error)\n"
+    )
+    done = run_python("-c", check)
+    assert done.returncode == 0, done.stderr
+    assert "flatprop.testing needs Hypothesis" in done.stdout
+    assert 'pip install "flatprop[test]"' in done.stdout
 
 
 def test_the_demo_modules_live_in_flatprop_demo_and_nowhere_above_the_core() -> None:

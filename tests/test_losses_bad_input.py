@@ -16,16 +16,31 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from flatprop import losses
-from loss_cases import ALL_LOSSES, CLASSIFICATION_LOSSES, HINGE_LOSSES, LOSSES, LossCall, loss_calls
+from flatprop.losses import LOSSES
+from loss_cases import (
+    ALL_LOSSES,
+    CLASSIFICATION_LOSSES,
+    LossCall,
+    argument_names,
+    loss_calls,
+    losses_taking,
+    losses_with_target,
+)
 
-SOFTMAX = ("softmax_cross_entropy",)
-L2 = ("l2",)
+LABELS_ONLY = losses_with_target("labels")
+PROBABILITY_TARGETS = losses_with_target("labels or probabilities")
+REGRESSION = losses_with_target("values")
+WEIGHTED = losses_taking("weight")
+WITH_MARGIN = losses_taking("margin")
+SMOOTHED = losses_taking("label_smoothing")
 
 
 def valid_arguments(name: str) -> dict[str, Any]:
-    if name == "l2":
-        return {"pred": np.array([[1.0, -2.0, 0.5], [0.0, 3.0, -1.0]]), "target": np.ones((2, 3))}
-    return {"scores": np.array([[1.0, -2.0, 0.5], [0.0, 3.0, -1.0]]), "y": np.array([0, 2])}
+    """Valid inputs (N = 2, C = 3) under the loss's own argument names."""
+    spec = LOSSES[name]
+    first, second = argument_names(spec)
+    x = np.array([[1.0, -2.0, 0.5], [0.0, 3.0, -1.0]])
+    return {first: x, second: np.array([0, 2]) if spec.classification else np.ones((2, 3))}
 
 
 PROBABILITIES = np.array([[0.2, 0.3, 0.5], [1.0, 0.0, 0.0]])
@@ -70,7 +85,7 @@ BAD_INPUTS: list[tuple[tuple[str, ...], dict[str, Any], type[Exception], str]] =
         "y must be an array with rows of equal length",
     ),
     (CLASSIFICATION_LOSSES, {"y": 1}, ValueError, r"y must have shape \(2,\)"),
-    (HINGE_LOSSES, {"y": np.array([[0], [2]])}, ValueError, r"y must have shape \(2,\)"),
+    (LABELS_ONLY, {"y": np.array([[0], [2]])}, ValueError, r"y must have shape \(2,\)"),
     # scores
     (CLASSIFICATION_LOSSES, {"scores": np.array([1.0, 2.0])}, ValueError, "scores must be 2-D"),
     (CLASSIFICATION_LOSSES, {"scores": np.ones((2, 3, 1))}, ValueError, "scores must be 2-D"),
@@ -138,85 +153,105 @@ BAD_INPUTS: list[tuple[tuple[str, ...], dict[str, Any], type[Exception], str]] =
     ),
     # probability targets
     (
-        SOFTMAX,
+        PROBABILITY_TARGETS,
         {"y": np.array([[0.5, 0.6, -0.1], [1.0, 0.0, 0.0]])},
         ValueError,
         "y must hold probabilities >= 0",
     ),
     (
-        SOFTMAX,
+        PROBABILITY_TARGETS,
         {"y": np.array([[0.5, 0.4, 0.0], [1.0, 0.0, 0.0]])},
         ValueError,
         "y rows must sum to 1.* row 0",
     ),
     (
-        SOFTMAX,
+        PROBABILITY_TARGETS,
         {"y": np.array([[0.5, 0.5, 0.0], [1.0, 1.0, 0.0]])},
         ValueError,
         "y rows must sum to 1.* row 1",
     ),
     (
-        SOFTMAX,
+        PROBABILITY_TARGETS,
         {"y": np.array([[0.5, 0.5], [1.0, 0.0]])},
         ValueError,
         r"y as probability targets must have the shape of the scores \(2, 3\)",
     ),
-    (SOFTMAX, {"y": np.array([[NAN, 0.5, 0.5], [1.0, 0.0, 0.0]])}, ValueError, "y must be finite"),
     (
-        SOFTMAX,
+        PROBABILITY_TARGETS,
+        {"y": np.array([[NAN, 0.5, 0.5], [1.0, 0.0, 0.0]])},
+        ValueError,
+        "y must be finite",
+    ),
+    (
+        PROBABILITY_TARGETS,
         {"y": PROBABILITIES.astype(complex)},
         TypeError,
         "y must hold real numbers, got complex",
     ),
     (
-        SOFTMAX,
+        PROBABILITY_TARGETS,
         {"y": [[0.2, 0.8, 0.0], [1.0]]},
         ValueError,
         "y must be an array with rows of equal length",
     ),
     # pred and target
-    (L2, {"pred": np.array([1.0, 2.0])}, ValueError, "pred must be 2-D"),
-    (L2, {"pred": np.array([[1.0, NAN, 0.0], [0.0, 1.0, 2.0]])}, ValueError, "pred must be finite"),
+    (REGRESSION, {"pred": np.array([1.0, 2.0])}, ValueError, "pred must be 2-D"),
     (
-        L2,
+        REGRESSION,
+        {"pred": np.array([[1.0, NAN, 0.0], [0.0, 1.0, 2.0]])},
+        ValueError,
+        "pred must be finite",
+    ),
+    (
+        REGRESSION,
         {"target": np.array([[1.0, 2.0, INF], [0.0, 1.0, 2.0]])},
         ValueError,
         "target must be finite",
     ),
-    (L2, {"target": np.ones((2, 2))}, ValueError, r"target must have the shape of pred \(2, 3\)"),
-    (L2, {"target": np.ones(3)}, ValueError, r"target must have the shape of pred \(2, 3\)"),
     (
-        L2,
+        REGRESSION,
+        {"target": np.ones((2, 2))},
+        ValueError,
+        r"target must have the shape of pred \(2, 3\)",
+    ),
+    (
+        REGRESSION,
+        {"target": np.ones(3)},
+        ValueError,
+        r"target must have the shape of pred \(2, 3\)",
+    ),
+    (
+        REGRESSION,
         {"target": np.ones((2, 3, 1))},
         ValueError,
         r"target must have the shape of pred \(2, 3\)",
     ),
     (
-        L2,
+        REGRESSION,
         {"pred": np.ones((2, 3), dtype=complex)},
         TypeError,
         "pred must hold real numbers, got complex",
     ),
     (
-        L2,
+        REGRESSION,
         {"target": np.ones((2, 3), dtype=complex)},
         TypeError,
         "target must hold real numbers, got complex",
     ),
     (
-        L2,
+        REGRESSION,
         {"target": [["a", "b", "c"], ["d", "e", "f"]]},
         TypeError,
         "target must hold real numbers",
     ),
     (
-        L2,
+        REGRESSION,
         {"pred": [[1.0, 2.0, 3.0], [1.0, 2.0]]},
         ValueError,
         "pred must be an array with rows of equal length",
     ),
     (
-        L2,
+        REGRESSION,
         {"target": [[1.0, 2.0, 3.0], [1.0]]},
         ValueError,
         "target must be an array with rows of equal length",
@@ -232,50 +267,50 @@ BAD_INPUTS: list[tuple[tuple[str, ...], dict[str, Any], type[Exception], str]] =
     (ALL_LOSSES, {"reduction": None}, ValueError, "reduction must be one of"),
     # class weights
     (
-        CLASSIFICATION_LOSSES,
+        WEIGHTED,
         {"weight": np.ones(2)},
         ValueError,
         r"weight must have shape \(3,\), one weight per class",
     ),
     (
-        CLASSIFICATION_LOSSES,
+        WEIGHTED,
         {"weight": np.ones((1, 3))},
         ValueError,
         r"weight must have shape \(3,\)",
     ),
-    (CLASSIFICATION_LOSSES, {"weight": 1.0}, ValueError, r"weight must have shape \(3,\)"),
+    (WEIGHTED, {"weight": 1.0}, ValueError, r"weight must have shape \(3,\)"),
     (
-        CLASSIFICATION_LOSSES,
+        WEIGHTED,
         {"weight": np.array([1.0, -0.5, 1.0])},
         ValueError,
         "weight must be non-negative",
     ),
     (
-        CLASSIFICATION_LOSSES,
+        WEIGHTED,
         {"weight": np.array([1.0, NAN, 1.0])},
         ValueError,
         "weight must be finite",
     ),
     (
-        CLASSIFICATION_LOSSES,
+        WEIGHTED,
         {"weight": np.array([1.0, INF, 1.0])},
         ValueError,
         "weight must be finite",
     ),
     (
-        CLASSIFICATION_LOSSES,
+        WEIGHTED,
         {"weight": np.ones(3, dtype=complex)},
         TypeError,
         "weight must hold real numbers",
     ),
     (
-        CLASSIFICATION_LOSSES,
+        WEIGHTED,
         {"weight": ["a", "b", "c"]},
         TypeError,
         "weight must hold real numbers",
     ),
     (
-        CLASSIFICATION_LOSSES,
+        WEIGHTED,
         {"weight": [1.0, [2.0, 3.0], 4.0]},
         ValueError,
         "weight must be an array with rows of equal length",
@@ -319,34 +354,34 @@ BAD_INPUTS: list[tuple[tuple[str, ...], dict[str, Any], type[Exception], str]] =
         "reduction='mean' divides by the total weight.*all-zero weights",
     ),
     (
-        CLASSIFICATION_LOSSES,
+        WEIGHTED,
         {"weight": np.array([0.0, 1.0, 0.0])},
         ValueError,
         "reduction='mean' divides by the total weight.*all-zero weights",
     ),
     # margin
-    (HINGE_LOSSES, {"margin": "1"}, TypeError, "margin must be a real number, got '1'"),
-    (HINGE_LOSSES, {"margin": None}, TypeError, "margin must be a real number"),
-    (HINGE_LOSSES, {"margin": True}, TypeError, "margin must be a real number"),
-    (HINGE_LOSSES, {"margin": 1 + 0j}, TypeError, "margin must be a real number"),
-    (HINGE_LOSSES, {"margin": NAN}, ValueError, "margin must be finite"),
-    (HINGE_LOSSES, {"margin": INF}, ValueError, "margin must be finite"),
+    (WITH_MARGIN, {"margin": "1"}, TypeError, "margin must be a real number, got '1'"),
+    (WITH_MARGIN, {"margin": None}, TypeError, "margin must be a real number"),
+    (WITH_MARGIN, {"margin": True}, TypeError, "margin must be a real number"),
+    (WITH_MARGIN, {"margin": 1 + 0j}, TypeError, "margin must be a real number"),
+    (WITH_MARGIN, {"margin": NAN}, ValueError, "margin must be finite"),
+    (WITH_MARGIN, {"margin": INF}, ValueError, "margin must be finite"),
     # label smoothing
     (
-        SOFTMAX,
+        SMOOTHED,
         {"label_smoothing": -0.1},
         ValueError,
         r"label_smoothing must be in \[0, 1\], got -0.1",
     ),
     (
-        SOFTMAX,
+        SMOOTHED,
         {"label_smoothing": 1.5},
         ValueError,
         r"label_smoothing must be in \[0, 1\], got 1.5",
     ),
-    (SOFTMAX, {"label_smoothing": NAN}, ValueError, "label_smoothing must be finite"),
-    (SOFTMAX, {"label_smoothing": "0.1"}, TypeError, "label_smoothing must be a real number"),
-    (SOFTMAX, {"label_smoothing": None}, TypeError, "label_smoothing must be a real number"),
+    (SMOOTHED, {"label_smoothing": NAN}, ValueError, "label_smoothing must be finite"),
+    (SMOOTHED, {"label_smoothing": "0.1"}, TypeError, "label_smoothing must be a real number"),
+    (SMOOTHED, {"label_smoothing": None}, TypeError, "label_smoothing must be a real number"),
 ]
 
 
@@ -519,7 +554,7 @@ def without_the_minus_inf_column(row: int) -> np.ndarray:
 def test_a_minus_inf_non_target_score_is_a_class_that_does_not_count(name: str) -> None:
     # exp(-inf) = 0 and max(0, -inf) = 0: the row's loss is that of the row without the
     # class, and the class gets a zero gradient.
-    function = getattr(losses, name)
+    function = LOSSES[name].function
     per_example, grads = function(
         MINUS_INF_SCORES, MINUS_INF_LABELS, reduction="none", check_finite=False
     )
@@ -580,7 +615,7 @@ def test_a_minus_inf_target_score_gives_an_infinite_loss_not_nan(name: str) -> N
     # overwrite with the held-at-0 target margin; NumPy warns about it. The caller
     # took responsibility (check_finite=False): what is pinned here is the result.
     with np.errstate(invalid="ignore"):
-        per_example, grads = getattr(losses, name)(
+        per_example, grads = LOSSES[name].function(
             MINUS_INF_SCORES, np.array([2, 1]), reduction="none", check_finite=False
         )
     np.testing.assert_array_equal(per_example, [INF, INF])

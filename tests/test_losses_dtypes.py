@@ -10,9 +10,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from loss_cases import ALL_LOSSES, CLASSIFICATION_LOSSES, LOSSES, REDUCTIONS, LossCall, loss_calls
-
-FLOAT32_RTOL = 1e-5  # relative to the largest entry of the float64 result
+from flatprop.losses import LOSSES
+from helpers import FLOAT32_RTOL, assert_close
+from loss_cases import ALL_LOSSES, REDUCTIONS, LossCall, loss_calls
 
 
 def to_float64(value: object) -> object:
@@ -28,11 +28,6 @@ def as_float64(call: LossCall) -> LossCall:
     return LossCall(call.loss, inputs, options)
 
 
-def assert_float32_close(actual: np.ndarray, expected: np.ndarray, what: str) -> None:
-    scale = max(1.0, float(np.max(np.abs(expected), initial=0.0)))
-    np.testing.assert_allclose(actual, expected, rtol=0, atol=FLOAT32_RTOL * scale, err_msg=what)
-
-
 @pytest.mark.parametrize("name", ALL_LOSSES)
 @given(data=st.data())
 def test_float32_agrees_with_float64_on_the_same_inputs(name: str, data: st.DataObject) -> None:
@@ -40,16 +35,16 @@ def test_float32_agrees_with_float64_on_the_same_inputs(name: str, data: st.Data
     key = call.loss.input_name
     loss, grads = call.one_shot()
     expected_loss, expected_grads = as_float64(call).one_shot()
-    assert_float32_close(loss, expected_loss, "loss")
-    assert_float32_close(grads[key], expected_grads[key], f"d{key}")
+    assert_close(loss, expected_loss, rtol=FLOAT32_RTOL, what="loss")
+    assert_close(grads[key], expected_grads[key], rtol=FLOAT32_RTOL, what=f"d{key}")
 
 
 def fixed_inputs(name: str, dtype: type) -> tuple[np.ndarray, np.ndarray | None]:
     rng = np.random.default_rng(7)
     scores = (rng.normal(size=(4, 3)) * 3).astype(dtype)
-    if name == "l2":
-        return scores, (rng.normal(size=(4, 3)) * 3).astype(dtype)
-    return scores, np.array([0, 2, 1, 2])
+    if LOSSES[name].classification:
+        return scores, np.array([0, 2, 1, 2])
+    return scores, (rng.normal(size=(4, 3)) * 3).astype(dtype)
 
 
 def results(name: str, inputs: tuple[object, ...], reduction: str, **options: object) -> list:
@@ -79,7 +74,7 @@ def test_float64_and_float32_are_kept_for_the_loss_and_the_gradients(
 def test_float64_weights_and_dloss_do_not_promote_float32_scores(name: str, reduction: str) -> None:
     inputs = fixed_inputs(name, np.float32)
     options: dict[str, object] = {"sample_weight": np.linspace(0.5, 2.0, 4)}
-    if name in CLASSIFICATION_LOSSES:
+    if "weight" in LOSSES[name].options:
         options["weight"] = np.array([1.0, 2.0, 0.5])
     for result in results(name, inputs, reduction, **options):
         assert result.dtype == np.float32
@@ -92,7 +87,7 @@ def test_float64_weights_and_dloss_do_not_promote_float32_scores(name: str, redu
 @pytest.mark.parametrize("name", ALL_LOSSES)
 def test_integer_scores_become_float64_with_unchanged_values(name: str, reduction: str) -> None:
     integers = np.array([[3, -1, 2], [0, 4, -2]])
-    second = integers[::-1].copy() if name == "l2" else np.array([2, 0])
+    second = np.array([2, 0]) if LOSSES[name].classification else integers[::-1].copy()
     computed = results(name, (integers, second), reduction)
     expected = results(name, (integers.astype(np.float64), second), reduction)
     for result, reference in zip(computed, expected, strict=True):

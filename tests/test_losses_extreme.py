@@ -21,15 +21,18 @@ from hypothesis import strategies as st
 
 from flatprop import losses, naive
 from flatprop.testing.strategies import classification_problems
-from loss_cases import assert_close, loss_calls
+from helpers import (
+    EPS,
+    EXTREME_REFERENCE_RTOL,
+    HIGH_PRECISION_RTOL,
+    ROUNDINGS_ALLOWED,
+    assert_close,
+)
+from loss_cases import ALL_LOSSES, loss_calls
 
-EPS = np.finfo(np.float64).eps
 DIGITS = 60  # decimal precision of the references
-HIGH_PRECISION_RTOL = 1e-15  # a few float64 roundings of a well-conditioned result
-CONDITIONED_FACTOR = 16  # roundings allowed per unit of condition number
 TINIEST = float(np.finfo(np.float64).smallest_subnormal)
 HUGE = 1e300
-EXTREME_REFERENCE_RTOL = 1e-14  # loops and vectorized code summing huge terms in other orders
 
 
 @contextmanager
@@ -69,7 +72,7 @@ def decimal_softmax_cross_entropy(row: np.ndarray, label: int) -> tuple[Decimal,
 
 
 def assert_matches_decimal_reference(
-    scores: np.ndarray, y: np.ndarray, *, rtol_per_condition: float = CONDITIONED_FACTOR * EPS
+    scores: np.ndarray, y: np.ndarray, *, rtol_per_condition: float = ROUNDINGS_ALLOWED * EPS
 ) -> None:
     """Each loss and gradient entry within its condition-scaled tolerance of the reference.
 
@@ -150,40 +153,31 @@ SEPARATED = np.array([[HUGE, -HUGE], [-HUGE, HUGE], [HUGE, -HUGE]])
 SEPARATED_LABELS = np.array([0, 0, 1])
 
 
-def test_svm_on_rows_separated_by_1e300_is_exact() -> None:
+@pytest.mark.parametrize("name", ["multiclass_svm", "softmax_cross_entropy"])
+def test_rows_separated_by_1e300_give_exact_losses_and_gradients(name: str) -> None:
+    # SVM: max(0, -2e300 + 1) = 0 and max(0, 2e300 + 1) = 2e300 (the 1 is below its last
+    # bit); softmax: -log p = log(1 + e**(-2e300)) = 0 for the winner, and 2e300 for the loser.
+    loss_function = getattr(losses, name)
     with overflow_is_an_error():
-        per_example, _ = losses.multiclass_svm(SEPARATED, SEPARATED_LABELS, reduction="none")
-        total, grads = losses.multiclass_svm(SEPARATED, SEPARATED_LABELS, reduction="sum")
-    # max(0, -2e300 + 1) = 0 and max(0, 2e300 + 1) = 2e300 (the 1 is below its last bit)
+        per_example, _ = loss_function(SEPARATED, SEPARATED_LABELS, reduction="none")
+        total, grads = loss_function(SEPARATED, SEPARATED_LABELS, reduction="sum")
     np.testing.assert_array_equal(per_example, [0.0, 2 * HUGE, 2 * HUGE])
     assert total == 4 * HUGE
     np.testing.assert_array_equal(grads["scores"], [[0.0, 0.0], [-1.0, 1.0], [1.0, -1.0]])
 
 
-def test_softmax_on_rows_separated_by_1e300_is_exact() -> None:
-    with overflow_is_an_error():
-        per_example, _ = losses.softmax_cross_entropy(SEPARATED, SEPARATED_LABELS, reduction="none")
-        total, grads = losses.softmax_cross_entropy(SEPARATED, SEPARATED_LABELS, reduction="sum")
-    # -log p = log(1 + e**(-2e300)) = 0 for the winner, and 2e300 for the loser
-    np.testing.assert_array_equal(per_example, [0.0, 2 * HUGE, 2 * HUGE])
-    assert total == 4 * HUGE
-    np.testing.assert_array_equal(grads["scores"], [[0.0, 0.0], [-1.0, 1.0], [1.0, -1.0]])
+# The squaring losses get scores below 1e150 (squares of 1e300-sized margins overflow);
+# the others, scores up to HUGE.
+SQUARING_BOUND = {"squared_hinge": 1e150, "l2": 1e150}
 
 
-@pytest.mark.parametrize(
-    ("name", "bound"),
-    [
-        ("multiclass_svm", HUGE),
-        ("softmax_cross_entropy", HUGE),
-        ("squared_hinge", 1e150),  # its squares of 1e300-sized margins would overflow
-        ("l2", 1e150),
-    ],
-)
+@pytest.mark.parametrize("name", ALL_LOSSES)
 @given(data=st.data())
 def test_huge_scores_give_finite_results_equal_to_the_loop_reference(
-    name: str, bound: float, data: st.DataObject
+    name: str, data: st.DataObject
 ) -> None:
     # off_kinks=False: both compute s_j - s_y + margin alike, and agree at the kinks
+    bound = SQUARING_BOUND.get(name, HUGE)
     call = data.draw(
         loss_calls(name, min_value=-bound, max_value=bound, off_kinks=False), label="call"
     )

@@ -11,34 +11,20 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from flatprop import losses, naive
-from flatprop.gradcheck import numerical_gradient
-from loss_cases import ALL_LOSSES, LossCall, call_id, loss_calls, option_grid
-
-STEP = 1e-5  # the step h of the central differences
-GRADIENT_RTOL = 1e-6  # relative to the largest entry of the gradient (at least 1)
-ROUNDING = np.finfo(np.float64).eps  # relative rounding error of one evaluation of the loss
-
-
-def objective(call: LossCall, dloss: float | np.ndarray) -> float:
-    """``sum(dloss * loss)`` at the call's current inputs: what the backward pass differentiates."""
-    loss, _ = call.loss.forward(*call.inputs, **call.options)
-    return float(np.sum(dloss * loss))
+from loss_cases import (
+    ALL_LOSSES,
+    LossCall,
+    assert_matches_numerical_gradient,
+    call_id,
+    loss_calls,
+    option_grid,
+)
 
 
 def assert_backward_matches_numerical_gradient(call: LossCall, dloss: float | np.ndarray) -> None:
-    key = call.loss.input_name
     _, cache = call.forward()
-    analytic = call.loss.backward(cache, dloss)[key]
-
-    x = call.x.copy()  # perturbed in place, entry by entry, and restored
-    perturbable = call.replace(x, *call.inputs[1:])
-    numerical = numerical_gradient(lambda _: objective(perturbable, dloss), x, h=STEP)
-
-    rounding_error = ROUNDING * abs(objective(call, dloss)) / STEP
-    scale = max(1.0, float(np.max(np.abs(numerical), initial=0.0)))
-    np.testing.assert_allclose(
-        analytic, numerical, rtol=0, atol=GRADIENT_RTOL * scale + rounding_error, err_msg=f"d{key}"
-    )
+    analytic = call.loss.backward(cache, dloss)[call.loss.input_name]
+    assert_matches_numerical_gradient(call, analytic, dloss=dloss)
 
 
 @pytest.mark.parametrize("name", ALL_LOSSES)

@@ -11,9 +11,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from loss_cases import ALL_LOSSES, LossCall, assert_close, call_id, loss_calls, option_grid
-
-REFERENCE_RTOL = 1e-10  # float64, relative to the largest entry of the reference
+from helpers import REFERENCE_RTOL, assert_close
+from loss_cases import ALL_LOSSES, LossCall, call_id, loss_calls, option_grid
 
 dloss_values = st.floats(-3.0, 3.0)
 

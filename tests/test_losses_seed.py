@@ -17,11 +17,11 @@ import numpy as np
 import pytest
 
 from flatprop import losses, naive
+from helpers import HAND_RTOL
 
 SCORES = np.array([[3.2, 5.1, -1.7], [1.3, 4.9, 2.0], [2.2, 2.5, -3.1]])
 LABELS = np.array([0, 1, 2])  # cat, car, frog
 SLIDE_LOSSES = [2.9, 0.0, 12.9]
-HAND_RTOL = 1e-14  # the slide's decimals are not exact binary numbers
 
 
 @pytest.mark.parametrize("svm", [losses.multiclass_svm, naive.multiclass_svm])

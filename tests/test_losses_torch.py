@@ -26,12 +26,13 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from loss_cases import HINGE_LOSSES, LossCall, assert_close, loss_calls
+from helpers import TORCH_RTOL, assert_close
+from loss_cases import HINGE_LOSSES, LossCall, loss_calls
 
 torch = pytest.importorskip("torch")
 functional = torch.nn.functional
 
-TORCH_RTOL = 1e-10  # float64 on both sides, summed in different orders
+POWER = {"multiclass_svm": 1, "squared_hinge": 2}  # multi_margin_loss's p for each hinge
 
 
 def as_tensor(values: np.ndarray | None) -> Any:
@@ -61,6 +62,40 @@ def per_example_or_sum(call: LossCall) -> Callable[[np.ndarray], np.ndarray]:
     return np.sum if call.options["reduction"] == "sum" else np.asarray
 
 
+def multi_margin_loss(call: LossCall, reduction: str, factor: float) -> Callable[[Any], Any]:
+    """``factor`` times PyTorch's multi_margin_loss with the call's margin and class weights."""
+    _, y = call.inputs
+
+    def loss_of(tensor: Any) -> Any:
+        return factor * functional.multi_margin_loss(
+            tensor,
+            torch.from_numpy(y),
+            p=POWER[call.loss.name],
+            margin=call.options["margin"],
+            weight=as_tensor(call.options.get("weight")),
+            reduction=reduction,
+        )
+
+    return loss_of
+
+
+def cross_entropy(call: LossCall, reduction: str) -> Callable[[Any], Any]:
+    """PyTorch's cross_entropy with the call's class weights and label smoothing."""
+    _, y = call.inputs
+    target = torch.from_numpy(y) if y.ndim == 1 else as_tensor(y)
+
+    def loss_of(tensor: Any) -> Any:
+        return functional.cross_entropy(
+            tensor,
+            target,
+            weight=as_tensor(call.options["weight"]),
+            reduction=reduction,
+            label_smoothing=call.options["label_smoothing"],
+        )
+
+    return loss_of
+
+
 @pytest.mark.parametrize("name", HINGE_LOSSES)
 @given(data=st.data())
 def test_hinges_are_c_times_multi_margin_loss_per_example_and_summed(
@@ -68,20 +103,8 @@ def test_hinges_are_c_times_multi_margin_loss_per_example_and_summed(
 ) -> None:
     reduction = data.draw(st.sampled_from(["sum", "none"]), label="reduction")
     call = data.draw(loss_calls(name, reduction=reduction), label="call")
-    scores, y = call.inputs
-    num_classes = scores.shape[1]
-
-    def loss_of(tensor: Any) -> Any:
-        per_example = functional.multi_margin_loss(
-            tensor,
-            torch.from_numpy(y),
-            p=1 if name == "multiclass_svm" else 2,
-            margin=call.options["margin"],
-            weight=as_tensor(call.options["weight"]),
-            reduction="none",
-        )
-        return num_classes * per_example
-
+    scores = call.x
+    loss_of = multi_margin_loss(call, "none", factor=scores.shape[1])
     per_example, grad = torch_loss_and_gradient(loss_of, scores, call.options["sample_weight"])
     compare(call, per_example_or_sum(call)(per_example), grad)
 
@@ -92,14 +115,8 @@ def test_unweighted_hinge_mean_is_c_times_the_multi_margin_mean(
     name: str, data: st.DataObject
 ) -> None:
     call = data.draw(loss_calls(name, reduction="mean", weighted=False), label="call")
-    scores, y = call.inputs
-    p = 1 if name == "multiclass_svm" else 2
-    margin = call.options["margin"]
-
-    def loss_of(tensor: Any) -> Any:
-        mean = functional.multi_margin_loss(tensor, torch.from_numpy(y), p=p, margin=margin)
-        return scores.shape[1] * mean
-
+    scores = call.x
+    loss_of = multi_margin_loss(call, "mean", factor=scores.shape[1])
     compare(call, *torch_loss_and_gradient(loss_of, scores))
 
 
@@ -113,19 +130,8 @@ def test_class_weighted_hinge_mean_divides_by_the_total_weight_where_pytorch_div
     scores, y = call.inputs
     weight = call.options["weight"]
     assume(weight[y].sum() > 0)
-    p = 1 if name == "multiclass_svm" else 2
     to_flatprop = scores.shape[1] * len(y) / weight[y].sum()  # times C, times N / total weight
-
-    def loss_of(tensor: Any) -> Any:
-        mean = functional.multi_margin_loss(
-            tensor,
-            torch.from_numpy(y),
-            p=p,
-            margin=call.options["margin"],
-            weight=as_tensor(weight),
-        )
-        return to_flatprop * mean
-
+    loss_of = multi_margin_loss(call, "mean", factor=to_flatprop)
     compare(call, *torch_loss_and_gradient(loss_of, scores))
 
 
@@ -134,38 +140,16 @@ def test_softmax_cross_entropy_equals_pytorch_cross_entropy(data: st.DataObject)
     # every reduction, class weights, label smoothing, integer labels or probabilities
     call = data.draw(loss_calls("softmax_cross_entropy"), label="call")
     call = call.replace(sample_weight=None)
-    scores, y = call.inputs
-    target = torch.from_numpy(y) if y.ndim == 1 else as_tensor(y)
-
-    def loss_of(tensor: Any) -> Any:
-        return functional.cross_entropy(
-            tensor,
-            target,
-            weight=as_tensor(call.options["weight"]),
-            reduction=call.options["reduction"],
-            label_smoothing=call.options["label_smoothing"],
-        )
-
-    compare(call, *torch_loss_and_gradient(loss_of, scores))
+    loss_of = cross_entropy(call, call.options["reduction"])
+    compare(call, *torch_loss_and_gradient(loss_of, call.x))
 
 
 @given(data=st.data())
 def test_softmax_sample_weights_weight_pytorch_per_example_losses(data: st.DataObject) -> None:
     reduction = data.draw(st.sampled_from(["sum", "none"]), label="reduction")
     call = data.draw(loss_calls("softmax_cross_entropy", reduction=reduction), label="call")
-    scores, y = call.inputs
-    target = torch.from_numpy(y) if y.ndim == 1 else as_tensor(y)
-
-    def loss_of(tensor: Any) -> Any:
-        return functional.cross_entropy(
-            tensor,
-            target,
-            weight=as_tensor(call.options["weight"]),
-            reduction="none",
-            label_smoothing=call.options["label_smoothing"],
-        )
-
-    per_example, grad = torch_loss_and_gradient(loss_of, scores, call.options["sample_weight"])
+    loss_of = cross_entropy(call, "none")
+    per_example, grad = torch_loss_and_gradient(loss_of, call.x, call.options["sample_weight"])
     compare(call, per_example_or_sum(call)(per_example), grad)
 
 

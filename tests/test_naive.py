@@ -9,12 +9,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from flatprop import naive
-from flatprop.gradcheck import numerical_gradient
-from loss_cases import ALL_LOSSES, LossCall, loss_calls
-
-HAND_RTOL = 1e-14
-STEP = 1e-5
-GRADIENT_RTOL = 1e-6  # relative to the largest entry (at least 1)
+from flatprop.losses import LOSSES
+from helpers import HAND_RTOL
+from loss_cases import ALL_LOSSES, REDUCTIONS, assert_matches_numerical_gradient, loss_calls
 
 
 def test_naive_svm_with_class_and_sample_weights_by_hand() -> None:
@@ -72,26 +69,16 @@ def test_naive_l2_without_target_is_the_squared_norm_of_the_seed() -> None:
 @given(data=st.data())
 def test_naive_gradients_equal_numerical_gradients(name: str, data: st.DataObject) -> None:
     call = data.draw(loss_calls(name), label="call")
-    x = call.x.copy()
-    perturbable = LossCall(call.loss, (x, *call.inputs[1:]), call.options)
-
-    def total(_: np.ndarray) -> float:
-        return float(np.sum(perturbable.naive()[0]))  # "none" has the gradient of the sum
-
-    numerical = numerical_gradient(total, x, h=STEP)
-    analytic = call.naive()[1][call.loss.input_name]
-    rounding = np.finfo(np.float64).eps * abs(total(x)) / STEP
-    scale = max(1.0, float(np.max(np.abs(numerical), initial=0.0)))
-    np.testing.assert_allclose(analytic, numerical, rtol=0, atol=GRADIENT_RTOL * scale + rounding)
+    analytic = call.naive()[1][call.loss.input_name]  # "none" has the gradient of the sum
+    assert_matches_numerical_gradient(call, analytic, loops=True)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("name", ALL_LOSSES)
 def test_naive_returns_the_dtype_of_its_input(name: str, dtype: type) -> None:
     scores = np.array([[1.0, -1.0, 0.5], [0.0, 2.0, 1.0]], dtype=dtype)
-    second = None if name == "l2" else np.array([0, 2])
-    function = getattr(naive, name)
-    for reduction in ("mean", "sum", "none"):
-        loss, grads = function(scores, second, reduction=reduction)
+    second = np.array([0, 2]) if LOSSES[name].classification else None
+    for reduction in REDUCTIONS:
+        loss, grads = LOSSES[name].naive(scores, second, reduction=reduction)
         assert loss.dtype == dtype
         assert next(iter(grads.values())).dtype == dtype

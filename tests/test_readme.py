@@ -1,13 +1,11 @@
 """The README's code runs, and its quick start is what CI runs."""
 
 import re
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+from helpers import EXAMPLES, ROOT, run_python
+
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 PYTHON_BLOCKS = re.findall(r"```python\n(.*?)```", README, flags=re.DOTALL)
 
@@ -24,13 +22,8 @@ def test_readme_has_python_examples() -> None:
 
 @pytest.mark.parametrize("index", range(len(PYTHON_BLOCKS)))
 def test_readme_python_example_runs(index: int) -> None:
-    result = subprocess.run(
-        [sys.executable, "-c", PYTHON_BLOCKS[index]],
-        cwd=ROOT / "examples",  # the grading example imports the sample submission
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    # in examples/: the grading example imports the sample submission
+    result = run_python("-c", PYTHON_BLOCKS[index], cwd=EXAMPLES, timeout=300)
     assert result.returncode == 0, result.stderr
 
 

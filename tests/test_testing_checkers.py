@@ -1,15 +1,17 @@
 """flatprop.testing's checkers: they pass correct code, catch each kind of fault, report
-it on a small input that really fails, are deterministic, and reject bad arguments."""
+it on a small input that really fails, written as NumPy literals that read back to the
+same arrays, are deterministic, and reject bad arguments."""
 
 import re
-import subprocess
-import sys
-import textwrap
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
 
 from flatprop import losses, naive
+from flatprop.losses import LOSSES
 from flatprop.nets import LinearClassifier, TwoLayerNet
 from flatprop.testing import (
     CheckFailedError,
@@ -18,6 +20,8 @@ from flatprop.testing import (
     check_loss_layer,
     check_two_layer_loss,
 )
+from flatprop.testing._report import literal
+from helpers import failing_input
 
 FEW_EXAMPLES = 25  # enough to catch a fault that shows on most inputs, and fast
 
@@ -66,13 +70,11 @@ def flat(error):
     return " ".join(str(error).split())
 
 
-def failing_input(error):
-    """Run the input block of a failure message; return its variables."""
-    block = str(error).split("The smallest failing input found:\n\n")[1].split("\n\n")[0]
-    code = textwrap.dedent(block).splitlines()[:-1]  # without the call of the candidate
-    namespace = {}
-    exec("\n".join(code), namespace)
-    return {name: value for name, value in namespace.items() if not name.startswith("__")}
+def failure(checker, candidate, reference, **options):
+    """The CheckFailedError that ``checker`` raises on ``candidate`` (none fails the test)."""
+    with pytest.raises(CheckFailedError) as caught:
+        checker(candidate, reference, **options)
+    return caught.value
 
 
 # The kit passes correct code
@@ -99,7 +101,7 @@ def test_flatprop_loops_pass_the_loss_layer_check(reference, options):
     assert report.examples_passed == FEW_EXAMPLES
 
 
-@pytest.mark.parametrize("head", ["svm", "squared_hinge", "softmax", "l2"])
+@pytest.mark.parametrize("head", [spec.head for spec in LOSSES.values()])
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_flatprop_models_pass_the_linear_and_two_layer_checks(head, dtype):
     linear = check_linear_loss(linear_loss(head), head, dtype=dtype, max_examples=FEW_EXAMPLES)
@@ -126,10 +128,9 @@ def test_head_options_reach_the_models(head, options):
 def test_half_reg_convention_passes_with_reg_scale_half_and_fails_without():
     half = linear_loss("softmax", reg_factor=0.5)
     check_linear_loss(half, "softmax_cross_entropy", reg_scale=0.5, max_examples=FEW_EXAMPLES)
-    with pytest.raises(CheckFailedError) as caught:
-        check_linear_loss(half, "softmax_cross_entropy", max_examples=FEW_EXAMPLES)
-    assert caught.value.quantity in ("loss", "dW")
-    assert failing_input(caught.value)["reg"] > 0
+    error = failure(check_linear_loss, half, "softmax_cross_entropy", max_examples=FEW_EXAMPLES)
+    assert error.quantity in ("loss", "dW")
+    assert failing_input(error)["reg"] > 0
 
 
 def test_reference_options_reach_the_reference():
@@ -156,9 +157,7 @@ def test_a_wrong_value_is_reported_with_its_size_and_both_outputs():
         loss, grads = losses.multiclass_svm(scores, y)
         return loss, 2 * grads["scores"]
 
-    with pytest.raises(CheckFailedError) as caught:
-        check_loss_layer(doubled_gradient, "multiclass_svm", max_examples=FEW_EXAMPLES)
-    error = caught.value
+    error = failure(check_loss_layer, doubled_gradient, "multiclass_svm", max_examples=FEW_EXAMPLES)
     assert isinstance(error, AssertionError)
     assert (error.kind, error.quantity) == ("mismatch", "dscores")
     message = str(error)
@@ -178,14 +177,13 @@ def test_an_exception_is_reported_with_its_type_message_and_line():
         loss, grads = losses.softmax_cross_entropy(scores, y)
         return loss, grads["scores"]
 
-    with pytest.raises(CheckFailedError) as caught:
-        check_loss_layer(crashes_on_two_rows, "softmax", max_examples=FEW_EXAMPLES)
-    message = flat(caught.value)
-    assert caught.value.kind == "exception"
+    error = failure(check_loss_layer, crashes_on_two_rows, "softmax", max_examples=FEW_EXAMPLES)
+    message = flat(error)
+    assert error.kind == "exception"
     assert "raised ZeroDivisionError: the student's own message" in message
     assert 'in crashes_on_two_rows: raise ZeroDivisionError("the student' in message
     assert "test_testing_checkers.py" in message
-    assert len(failing_input(caught.value)["y"]) == 2
+    assert len(failing_input(error)["y"]) == 2
 
 
 @pytest.mark.parametrize(
@@ -207,10 +205,11 @@ def test_a_wrong_return_type_or_shape_is_reported(returned, quantity, phrase):
         loss, grads = losses.multiclass_svm(scores, y)
         return returned(loss, grads["scores"])
 
-    with pytest.raises(CheckFailedError) as caught:
-        check_loss_layer(candidate, "multiclass_svm", num_classes=3, max_examples=FEW_EXAMPLES)
-    assert (caught.value.kind, caught.value.quantity) == ("return", quantity)
-    assert phrase in str(caught.value)
+    error = failure(
+        check_loss_layer, candidate, "multiclass_svm", num_classes=3, max_examples=FEW_EXAMPLES
+    )
+    assert (error.kind, error.quantity) == ("return", quantity)
+    assert phrase in str(error)
 
 
 def test_grads_keyed_unlike_params_are_reported():
@@ -218,10 +217,9 @@ def test_grads_keyed_unlike_params_are_reported():
         loss, grads = two_layer_loss("softmax")(params, X, y, reg)
         return loss, {"W1": grads["W1"], "W2": grads["W2"]}
 
-    with pytest.raises(CheckFailedError) as caught:
-        check_two_layer_loss(forgets_the_biases, "softmax", max_examples=FEW_EXAMPLES)
-    assert (caught.value.kind, caught.value.quantity) == ("return", "grads")
-    assert "keyed like params, ['W1', 'b1', 'W2', 'b2'], got keys ['W1', 'W2']" in str(caught.value)
+    error = failure(check_two_layer_loss, forgets_the_biases, "softmax", max_examples=FEW_EXAMPLES)
+    assert (error.kind, error.quantity) == ("return", "grads")
+    assert "keyed like params, ['W1', 'b1', 'W2', 'b2'], got keys ['W1', 'W2']" in str(error)
 
 
 def test_nan_and_inf_in_an_output_are_reported():
@@ -229,10 +227,9 @@ def test_nan_and_inf_in_an_output_are_reported():
         loss, dW = linear_loss("svm")(W, X, y, reg)
         return loss, dW / 0.0
 
-    with pytest.raises(CheckFailedError) as caught:
-        check_linear_loss(nan_gradient, "multiclass_svm", max_examples=FEW_EXAMPLES)
-    assert (caught.value.kind, caught.value.quantity) == ("non-finite", "dW")
-    assert "NaN or inf" in str(caught.value)
+    error = failure(check_linear_loss, nan_gradient, "multiclass_svm", max_examples=FEW_EXAMPLES)
+    assert (error.kind, error.quantity) == ("non-finite", "dW")
+    assert "NaN or inf" in str(error)
 
 
 def test_writing_into_an_entry_of_params_is_reported_with_the_entry():
@@ -241,13 +238,10 @@ def test_writing_into_an_entry_of_params_is_reported_with_the_entry():
         params["b2"][:] = 0
         return result
 
-    with pytest.raises(CheckFailedError) as caught:
-        check_two_layer_loss(zeroes_the_bias, "svm", max_examples=FEW_EXAMPLES)
-    assert (caught.value.kind, caught.value.quantity) == ("mutation", "params")
-    assert re.search(
-        r"params\['b2'\]\[\d\] was -?[\d.]+ before the call and is 0.0", str(caught.value)
-    )
-    assert np.any(caught.value.inputs["params"]["b2"] != 0)  # the input before the call
+    error = failure(check_two_layer_loss, zeroes_the_bias, "svm", max_examples=FEW_EXAMPLES)
+    assert (error.kind, error.quantity) == ("mutation", "params")
+    assert re.search(r"params\['b2'\]\[\d\] was -?[\d.]+ before the call and is 0.0", str(error))
+    assert np.any(error.inputs["params"]["b2"] != 0)  # the input before the call
 
 
 def test_a_candidate_that_fails_only_once_is_reported_as_not_deterministic():
@@ -282,11 +276,10 @@ def relu_passes_gradient_at_zero(params, X, y, reg):
 
 
 def test_the_subgradient_at_a_relu_kink_is_checked_unless_kinks_are_excluded():
-    with pytest.raises(CheckFailedError) as caught:
-        check_two_layer_loss(relu_passes_gradient_at_zero, "svm")
-    assert caught.value.kind == "mismatch"
-    assert caught.value.quantity in ("grads['W1']", "grads['b1']")
-    assert "ReLU pre-activation X W1 + b1 is exactly 0" in flat(caught.value)
+    error = failure(check_two_layer_loss, relu_passes_gradient_at_zero, "svm")
+    assert error.kind == "mismatch"
+    assert error.quantity in ("grads['W1']", "grads['b1']")
+    assert "ReLU pre-activation X W1 + b1 is exactly 0" in flat(error)
     check_two_layer_loss(relu_passes_gradient_at_zero, "svm", include_kinks=False)
 
 
@@ -321,10 +314,9 @@ def test_a_wrong_subgradient_at_a_kink_is_caught_even_with_a_budget_of_one_examp
 
 
 def test_the_subgradient_at_a_hinge_kink_is_checked_unless_kinks_are_excluded():
-    with pytest.raises(CheckFailedError) as caught:
-        check_loss_layer(hinge_active_at_zero, "multiclass_svm")
-    assert (caught.value.kind, caught.value.quantity) == ("mismatch", "dscores")
-    assert "hinge margin s_j - s_y + margin is exactly 0" in flat(caught.value)
+    error = failure(check_loss_layer, hinge_active_at_zero, "multiclass_svm")
+    assert (error.kind, error.quantity) == ("mismatch", "dscores")
+    assert "hinge margin s_j - s_y + margin is exactly 0" in flat(error)
     check_loss_layer(hinge_active_at_zero, "multiclass_svm", include_kinks=False)
 
 
@@ -337,9 +329,8 @@ def sum_instead_of_mean(W, X, y, reg):
 
 
 def test_the_input_in_a_message_is_runnable_numpy_and_fails_the_same_way():
-    with pytest.raises(CheckFailedError) as caught:
-        check_linear_loss(sum_instead_of_mean, "softmax", max_examples=FEW_EXAMPLES)
-    inputs = failing_input(caught.value)
+    error = failure(check_linear_loss, sum_instead_of_mean, "softmax", max_examples=FEW_EXAMPLES)
+    inputs = failing_input(error)
     assert set(inputs) == {"np", "W", "X", "y", "reg"}
     got, _ = sum_instead_of_mean(inputs["W"], inputs["X"], inputs["y"], inputs["reg"])
     model = LinearClassifier(*inputs["W"].shape, head="softmax", bias=False)
@@ -350,36 +341,40 @@ def test_the_input_in_a_message_is_runnable_numpy_and_fails_the_same_way():
 
 
 def test_shrinking_keeps_the_sizes_that_the_grader_fixed():
-    with pytest.raises(CheckFailedError) as caught:
-        check_linear_loss(
-            sum_instead_of_mean,
-            "softmax",
-            num_examples=3,
-            num_features=(2, 3),
-            num_classes=4,
-            max_examples=FEW_EXAMPLES,
-        )
-    inputs = failing_input(caught.value)
+    error = failure(
+        check_linear_loss,
+        sum_instead_of_mean,
+        "softmax",
+        num_examples=3,
+        num_features=(2, 3),
+        num_classes=4,
+        max_examples=FEW_EXAMPLES,
+    )
+    inputs = failing_input(error)
     assert inputs["X"].shape == (3, 2)
     assert inputs["W"].shape == (2, 4)
 
 
 def test_a_float32_input_is_written_with_its_dtype():
-    with pytest.raises(CheckFailedError) as caught:
-        check_linear_loss(
-            sum_instead_of_mean, "softmax", dtype=np.float32, max_examples=FEW_EXAMPLES
-        )
-    assert "dtype=np.float32" in str(caught.value)
-    inputs = failing_input(caught.value)
+    error = failure(
+        check_linear_loss,
+        sum_instead_of_mean,
+        "softmax",
+        dtype=np.float32,
+        max_examples=FEW_EXAMPLES,
+    )
+    assert "dtype=np.float32" in str(error)
+    inputs = failing_input(error)
     assert inputs["W"].dtype == inputs["X"].dtype == np.float32
-    np.testing.assert_array_equal(inputs["W"], caught.value.inputs["W"])
+    np.testing.assert_array_equal(inputs["W"], error.inputs["W"])
 
 
 def test_the_same_candidate_gets_the_same_message_every_time():
     def message(**seed):
-        with pytest.raises(CheckFailedError) as caught:
-            check_linear_loss(sum_instead_of_mean, "softmax", max_examples=FEW_EXAMPLES, **seed)
-        return str(caught.value)
+        error = failure(
+            check_linear_loss, sum_instead_of_mean, "softmax", max_examples=FEW_EXAMPLES, **seed
+        )
+        return str(error)
 
     assert message() == message()
     assert message(seed=2024) == message(seed=2024)
@@ -406,9 +401,8 @@ def test_warnings_from_the_candidate_do_not_escape():
         dscores[rows, y] -= 1
         return -np.log(probs[rows, y]).mean(), dscores / len(y)
 
-    with pytest.raises(CheckFailedError) as caught:  # pytest turns warnings into errors here
-        check_loss_layer(overflows, "softmax")
-    assert caught.value.kind == "non-finite"
+    error = failure(check_loss_layer, overflows, "softmax")  # pytest turns warnings into errors
+    assert error.kind == "non-finite"
 
 
 # Bad arguments
@@ -453,17 +447,37 @@ def test_bad_arguments_to_a_checker_raise_a_clear_error(call, error, pattern):
         call(loss_layer("multiclass_svm"))
 
 
-# Packaging
+# Messages write their inputs as NumPy literals
 
 
-def test_flatprop_imports_without_hypothesis_and_testing_says_what_to_install():
-    script = (
-        "import sys; sys.modules['hypothesis'] = None\n"
-        "import flatprop, flatprop.losses, flatprop.nets\n"
-        "try:\n    import flatprop.testing\n"
-        "except ImportError as error:\n    print(error)\n"
+FLOAT_ARRAYS = st.sampled_from([np.float64, np.float32]).flatmap(
+    lambda dtype: hnp.arrays(
+        dtype,
+        hnp.array_shapes(min_dims=1, max_dims=3, min_side=0, max_side=3),
+        elements={"allow_subnormal": True},
     )
-    result = subprocess.run(
-        [sys.executable, "-c", script], capture_output=True, text=True, check=True
+)
+
+
+@given(FLOAT_ARRAYS)
+def test_a_literal_reads_back_to_the_same_array(array):
+    again = eval(literal(array), {"np": np})
+    assert again.dtype == array.dtype
+    assert again.shape == array.shape
+    assert np.array_equal(again, array, equal_nan=True)
+    numbers = ~np.isnan(array)
+    assert np.array_equal(np.signbit(again[numbers]), np.signbit(array[numbers]))  # -0.0
+
+
+def test_literals_of_a_dict_of_arrays_and_of_special_values():
+    params = {"W": np.array([[-0.0, np.inf], [np.nan, 1e-300]]), "y": np.array([2, 0])}
+    assert literal(params) == (
+        "{\n"
+        '    "W": np.array([\n'
+        "        [-0.0, np.inf],\n"
+        "        [np.nan, 1e-300],\n"
+        "    ]),\n"
+        '    "y": np.array([2, 0]),\n'
+        "}"
     )
-    assert 'pip install "flatprop[test]"' in result.stdout
+    assert literal(np.zeros((0, 3), dtype=np.float32)) == "np.zeros((0, 3), dtype=np.float32)"

@@ -1,5 +1,6 @@
-"""flatprop.testing.strategies: the linear and two-layer problems, values on a grid, and
-the NumPy literals that failure messages are written in."""
+"""flatprop.testing.strategies draws what it promises: shapes, dtypes and ranges, the
+classification, regression, linear and two-layer problems, off the kinks or on a grid
+that reaches them, and a clear error for a bad option."""
 
 from random import Random
 
@@ -7,29 +8,25 @@ import numpy as np
 import pytest
 from hypothesis import Phase, find, given, settings
 from hypothesis import strategies as st
-from hypothesis.extra import numpy as hnp
 
-from flatprop.testing._report import literal
 from flatprop.testing.strategies import (
+    ClassificationProblem,
+    RegressionProblem,
     classification_problems,
     linear_problems,
+    probability_targets,
+    regression_problems,
     two_layer_problems,
+    weights,
 )
+from helpers import KINK_GAP, ROW_SUM_RTOL, hinge_margins, two_layer_forward
 
-KINK_GAP = 1e-3  # the strategies' default kink_gap
 SEARCH = settings(database=None, max_examples=1_000, phases=[Phase.generate])  # for find
 
 
 def find_one(strategy, condition):
     """Some draw of the strategy that meets the condition (fails if none in 1,000)."""
     return find(strategy, condition, settings=SEARCH, random=Random(0))
-
-
-def hinge_margins(scores, y, margin=1.0):
-    """s_j - s_y + margin for every j != y, flattened."""
-    rows = np.arange(len(y))
-    margins = scores - scores[rows, y][:, np.newaxis] + margin
-    return np.delete(margins.ravel(), rows * scores.shape[1] + y)
 
 
 def hinge_scales(scores, y):
@@ -40,12 +37,109 @@ def hinge_scales(scores, y):
 
 
 def two_layer_pre_activations(problem):
-    return problem.X @ problem.params["W1"] + problem.params["b1"]
+    return two_layer_forward(problem.params, problem.X)[0]
 
 
 def two_layer_scores(problem):
-    hidden = np.maximum(two_layer_pre_activations(problem), 0)
-    return hidden @ problem.params["W2"] + problem.params["b2"]
+    return two_layer_forward(problem.params, problem.X)[1]
+
+
+# classification_problems, probability_targets, weights, regression_problems
+
+
+@given(
+    data=st.data(),
+    dtype=st.sampled_from([np.float16, np.float32, np.float64]),
+    sizes=st.tuples(st.integers(0, 4), st.integers(1, 4)),
+)
+def test_classification_problems_have_the_requested_shapes_dtype_and_range(
+    data: st.DataObject, dtype: type, sizes: tuple[int, int]
+) -> None:
+    low, high = sizes
+    problem = data.draw(
+        classification_problems(
+            num_examples=(low, low + 2),
+            num_classes=high,
+            dtype=dtype,
+            min_value=-0.1,
+            max_value=2.5,
+        )
+    )
+    assert isinstance(problem, ClassificationProblem)
+    scores, y = problem
+    assert low <= scores.shape[0] <= low + 2
+    assert scores.shape[1] == high
+    assert scores.dtype == dtype
+    assert np.all((scores >= -0.1) & (scores <= 2.5))
+    assert y.shape == (scores.shape[0],)
+    assert y.dtype == np.int64
+    assert np.all((y >= 0) & (y < high))
+
+
+@given(problem=classification_problems(hinge_margin=1.0, kink_gap=1e-2))
+def test_classification_problems_stay_off_the_hinge_kinks_when_asked(
+    problem: ClassificationProblem,
+) -> None:
+    scores, y = problem
+    rows = np.arange(len(y))
+    correct = scores[rows, y][:, np.newaxis]
+    terms = scores - correct + 1.0
+    gaps = np.abs(terms) / (1 + np.abs(scores) + np.abs(correct))
+    gaps[rows, y] = np.inf
+    assert np.all(gaps >= 1e-2)
+
+
+@given(data=st.data(), dtype=st.sampled_from([np.float32, np.float64]))
+def test_probability_targets_are_non_negative_rows_summing_to_one(
+    data: st.DataObject, dtype: type
+) -> None:
+    num_examples, num_classes = data.draw(st.integers(0, 5)), data.draw(st.integers(1, 6))
+    targets = data.draw(probability_targets(num_examples, num_classes, dtype=dtype))
+    assert targets.shape == (num_examples, num_classes)
+    assert targets.dtype == dtype
+    assert np.all(targets >= 0)
+    np.testing.assert_allclose(targets.sum(axis=1), 1.0, rtol=ROW_SUM_RTOL[dtype])
+
+
+@given(data=st.data(), allow_zero=st.booleans())
+def test_weights_are_zero_or_within_the_range(data: st.DataObject, allow_zero: bool) -> None:
+    length = data.draw(st.integers(0, 6))
+    drawn = data.draw(weights(length, min_value=0.5, max_value=2.0, allow_zero=allow_zero))
+    assert drawn.shape == (length,)
+    positive = drawn[drawn != 0]
+    assert np.all((positive >= 0.5) & (positive <= 2.0))
+    if not allow_zero:
+        assert positive.size == length
+
+
+@given(problem=regression_problems(num_examples=3, num_outputs=(1, 2), with_target=None))
+def test_regression_problems_have_matching_pred_and_target(problem: RegressionProblem) -> None:
+    pred, target = problem
+    assert pred.shape[0] == 3
+    assert 1 <= pred.shape[1] <= 2
+    assert target is None or target.shape == pred.shape
+
+
+@given(problem=regression_problems(with_target=False))
+def test_regression_problems_without_target_have_none(problem: RegressionProblem) -> None:
+    assert problem.target is None
+
+
+@pytest.mark.parametrize(
+    ("options", "pattern"),
+    [
+        ({"num_classes": 0}, "num_classes must be an int >= 1"),
+        ({"num_examples": (3, 1)}, "num_examples must be an int >= 0 or a pair"),
+        ({"dtype": np.int64}, "dtype must be float16, float32 or float64"),
+    ],
+)
+def test_classification_problems_refuse_bad_options(options: dict, pattern: str) -> None:
+    @given(classification_problems(**options))
+    def draw(problem: ClassificationProblem) -> None:
+        pass
+
+    with pytest.raises(ValueError, match=pattern):
+        draw()
 
 
 # linear_problems
@@ -144,39 +238,3 @@ def test_bad_strategy_arguments_raise_a_clear_error(strategy, pattern):
 
     with pytest.raises(ValueError, match=pattern):
         draw_one()
-
-
-# NumPy literals
-
-
-FLOAT_ARRAYS = st.sampled_from([np.float64, np.float32]).flatmap(
-    lambda dtype: hnp.arrays(
-        dtype,
-        hnp.array_shapes(min_dims=1, max_dims=3, min_side=0, max_side=3),
-        elements={"allow_subnormal": True},
-    )
-)
-
-
-@given(FLOAT_ARRAYS)
-def test_a_literal_reads_back_to_the_same_array(array):
-    again = eval(literal(array), {"np": np})
-    assert again.dtype == array.dtype
-    assert again.shape == array.shape
-    assert np.array_equal(again, array, equal_nan=True)
-    numbers = ~np.isnan(array)
-    assert np.array_equal(np.signbit(again[numbers]), np.signbit(array[numbers]))  # -0.0
-
-
-def test_literals_of_a_dict_of_arrays_and_of_special_values():
-    params = {"W": np.array([[-0.0, np.inf], [np.nan, 1e-300]]), "y": np.array([2, 0])}
-    assert literal(params) == (
-        "{\n"
-        '    "W": np.array([\n'
-        "        [-0.0, np.inf],\n"
-        "        [np.nan, 1e-300],\n"
-        "    ]),\n"
-        '    "y": np.array([2, 0]),\n'
-        "}"
-    )
-    assert literal(np.zeros((0, 3), dtype=np.float32)) == "np.zeros((0, 3), dtype=np.float32)"

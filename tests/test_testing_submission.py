@@ -4,21 +4,22 @@ wrong, and shows a small input on which the function really is wrong."""
 import functools
 import importlib
 import os
-import subprocess
 import sys
-import textwrap
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-from flatprop import losses
+from flatprop.losses import find_loss
 from flatprop.nets import LinearClassifier, TwoLayerNet
 from flatprop.testing import CheckFailedError
-
-EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
-LOSS_RTOL = 1e-7  # the kit's own default tolerance in float64
-LOSS_ATOL = 1e-9
+from helpers import (
+    CHECKER_ATOL,
+    CHECKER_RTOL,
+    EXAMPLES,
+    failing_input,
+    failing_input_code,
+    run_python,
+)
 
 
 def import_from_examples(name):
@@ -60,16 +61,11 @@ def failure(name):
     return caught.value
 
 
-def failing_input(error, name):
+def runnable_failing_input(error, name):
     """The input of a failure message, after checking that its block runs as it is."""
-    block = textwrap.dedent(
-        str(error).split("The smallest failing input found:\n\n")[1].split("\n\n")[0]
-    )
     with np.errstate(all="ignore"):  # the global max's overflow
-        exec(block, {name: getattr(submission, name)})  # the call at its end included
-    inputs = {}
-    exec("\n".join(block.splitlines()[:-1]), inputs)  # afresh: the call may write into them
-    return inputs
+        exec(failing_input_code(error), {name: getattr(submission, name)})  # the call included
+    return failing_input(error)  # afresh: the call may write into them
 
 
 def outputs(name, inputs):
@@ -79,13 +75,12 @@ def outputs(name, inputs):
     if checker.__name__ == "check_loss_layer":
         scores, y = inputs["scores"], inputs["y"]
         before = scores.copy()
-        loss, grads = getattr(losses, reference)(scores, y)
+        loss, grads = find_loss(reference).function(scores, y)
         got = function(scores, y)
         return got, (loss, grads["scores"]), not np.array_equal(scores, before)
     if checker.__name__ == "check_linear_loss":
         W, X, y, reg = inputs["W"], inputs["X"], inputs["y"], inputs["reg"]
-        head = {"multiclass_svm": "svm", "softmax_cross_entropy": "softmax"}[reference]
-        model = LinearClassifier(*W.shape, head=head, bias=False)
+        model = LinearClassifier(*W.shape, head=find_loss(reference).head, bias=False)
         model.params = {"W": W}
         loss, grads = model.loss(X, y, reg=reg)
         return function(W, X, y, reg), (loss, grads["W"]), False
@@ -127,7 +122,7 @@ def test_each_planted_bug_is_caught_and_named(name):
 
 @pytest.mark.parametrize("name", sorted(PLANTED))
 def test_each_reported_input_is_small_and_really_fails(name):
-    inputs = failing_input(failure(name), name)
+    inputs = runnable_failing_input(failure(name), name)
     assert all(size <= 2 for size in sizes(inputs).values()), sizes(inputs)
     assert sizes(inputs).get("D", 1) == sizes(inputs).get("H", 1) == 1
     with np.errstate(all="ignore"):
@@ -139,22 +134,17 @@ def test_each_reported_input_is_small_and_really_fails(name):
     got_loss, got_gradient = got
     expected_loss, expected_gradient = expected
     if quantity == "loss":
-        assert not np.isclose(got_loss, expected_loss, rtol=LOSS_RTOL, atol=LOSS_ATOL)
+        assert not np.isclose(got_loss, expected_loss, rtol=CHECKER_RTOL, atol=CHECKER_ATOL)
     else:
         key = quantity[len("grads['") : -2] if quantity.startswith("grads") else None
         got_array = got_gradient[key] if key else got_gradient
         wanted = expected_gradient[key] if key else expected_gradient
-        assert not np.allclose(got_array, wanted, rtol=LOSS_RTOL, atol=LOSS_ATOL)
+        assert not np.allclose(got_array, wanted, rtol=CHECKER_RTOL, atol=CHECKER_ATOL)
 
 
 def test_the_script_prints_a_report_per_function(tmp_path):
-    result = subprocess.run(
-        [sys.executable, str(EXAMPLES / "grade_submission.py"), "--max-examples", "30"],
-        capture_output=True,
-        text=True,
-        check=True,
-        cwd=tmp_path,
-    )
+    result = run_python(str(EXAMPLES / "grade_submission.py"), "--max-examples", "30", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
     assert result.stdout.count("FAIL ") == len(PLANTED)
     assert result.stdout.count("PASS ") == 1
     assert result.stdout.rstrip().endswith("1 of 11 functions passed.")
@@ -162,28 +152,18 @@ def test_the_script_prints_a_report_per_function(tmp_path):
 
 
 def test_the_script_grades_one_function_the_same_way_in_every_process():
-    command = [sys.executable, str(EXAMPLES / "grade_submission.py")]
-    command += ["--only", "svm_loss_naive_at_the_kink"]
+    command = [str(EXAMPLES / "grade_submission.py"), "--only", "svm_loss_naive_at_the_kink"]
     runs = [
-        subprocess.run(
-            command,
-            capture_output=True,
-            text=True,
-            check=True,
-            env={**os.environ, "PYTHONHASHSEED": str(seed)},
-        ).stdout
-        for seed in (1, 2)
+        run_python(*command, env={**os.environ, "PYTHONHASHSEED": str(seed)}) for seed in (1, 2)
     ]
+    assert [run.returncode for run in runs] == [0, 0], runs[0].stderr
+    runs = [run.stdout for run in runs]
     assert runs[0] == runs[1]
     assert "svm_loss_naive_at_the_kink(W, X, y, reg) returned a wrong dW" in runs[0]
 
 
 def test_the_script_has_help():
-    result = subprocess.run(
-        [sys.executable, str(EXAMPLES / "grade_submission.py"), "--help"],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
+    result = run_python(str(EXAMPLES / "grade_submission.py"), "--help")
+    assert result.returncode == 0, result.stderr
     assert "--max-examples" in result.stdout
     assert "--only NAME" in result.stdout
