@@ -261,7 +261,7 @@ class IsolatedFunction:
         }
         if "TMPDIR" in os.environ:
             environment["TMPDIR"] = os.environ["TMPDIR"]
-        command = [sys.executable, "-I", "-B", "-u", _worker.__file__]
+        command = [sys.executable, "-I", "-B", "-u", _worker.__file__, str(os.getpid())]
         command += [str(requests_read), str(replies_write), str(self.memory), str(OUTPUT_LIMIT)]
         command += [str(path), self.function]
         try:

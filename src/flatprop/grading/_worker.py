@@ -29,6 +29,7 @@ value after the call; ``threads`` names the non-daemon threads left running.
 from __future__ import annotations
 
 import copy
+import ctypes
 import importlib.util
 import json
 import os
@@ -249,6 +250,21 @@ def _limit(memory_mib: int, output_bytes: int) -> None:
     signal.signal(signal.SIGXFSZ, signal.SIG_DFL)  # Python ignores it: past the limit, stop
 
 
+def _die_with(grader: int) -> None:
+    """Be killed when the grader's process ends, however it ends (Linux; elsewhere not).
+
+    Without this a worker busy in an endless loop would outlive a grader killed by a
+    signal. (The submission could undo it; the grader kills its process group anyway.)
+    """
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):  # pragma: no cover - not Linux
+        return
+    if os.getppid() != grader:  # it ended before prctl took effect
+        os._exit(0)
+
+
 def _send(stream: Any, value: Any) -> None:
     try:
         message = encode(value)
@@ -339,10 +355,11 @@ def _import(path: str) -> Any:
 
 
 def main(argv: list[str]) -> None:
-    """``_worker.py REQUEST_FD REPLY_FD MEMORY_MIB OUTPUT_BYTES FILE FUNCTION``."""
-    request_fd, reply_fd, memory_mib, output_bytes = (int(value) for value in argv[:4])
-    path, function = os.path.abspath(argv[4]), argv[5]
+    """``_worker.py GRADER_PID REQUEST_FD REPLY_FD MEMORY_MIB OUTPUT_BYTES FILE FUNCTION``."""
+    grader, request_fd, reply_fd, memory_mib, output_bytes = (int(value) for value in argv[:5])
+    path, function = os.path.abspath(argv[5]), argv[6]
     folder = os.path.dirname(path)
+    _die_with(grader)
     _limit(memory_mib, output_bytes)
     for fd in (request_fd, reply_fd):
         os.set_inheritable(fd, False)  # not to what the submission starts

@@ -120,6 +120,10 @@ _SHARED_DOC = """
         Also draw inputs exactly on the kinks (a hinge margin, a ReLU pre-activation
         exactly 0), where the reference takes the subgradient 0. With False, every
         input stays clear of them: for assignments that take another subgradient.
+    quantities : list of str, optional
+        Compare only these outputs: ``["loss"]``, ``["dW"]``, ``["grads"]`` (every
+        gradient) or ``["W1", "b1"]`` (entries of grads). By default, all of them. For
+        partial credit: a wrong gradient does not fail a check of the loss alone.
     timeout : float, default 10
         For a target: the seconds each call, and the import of the file, may take.
         Past them the worker is killed and the check fails on that input.

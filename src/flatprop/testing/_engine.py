@@ -53,7 +53,7 @@ from flatprop.testing._report import (
 )
 from flatprop.testing._shrink import Dimension, shrink_further
 
-__all__ = ["CandidateError", "Contract", "accepts_targets", "run_check"]
+__all__ = ["Candidate", "CandidateError", "Contract", "accepts_targets", "covers", "run_check"]
 
 _WIDTH = 92  # of the wrapped lines of a message
 _NUMPY_DIRECTORY = os.path.dirname(np.__file__)
@@ -140,6 +140,45 @@ class _StopSearch(BaseException):
     def __init__(self, failure: CheckFailedError):
         super().__init__(str(failure))
         self.failure = failure
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """What a check runs: a callable (a function, or the proxy of a target) and what of
+    its outputs is compared (None: all)."""
+
+    function: Callable[..., Any]
+    quantities: tuple[str, ...] | None = None
+
+
+def covers(name: str, quantity: str) -> bool:
+    """Whether a name given in ``quantities=`` stands for a compared quantity.
+
+    A quantity's own label (``"loss"``, ``"dW"``, ``"grads['W1']"``), the name of a dict
+    of gradients for all its entries (``"grads"``), or a key of it (``"W1"``). The dict
+    as a whole (``"grads"``, when it is keyed wrong) concerns every name but the loss.
+    """
+    return (
+        name == quantity
+        or quantity.startswith(f"{name}[")
+        or quantity == f"grads[{name!r}]"
+        or (quantity == "grads" and name != "loss")
+    )
+
+
+def _compared(contract: Contract, names: tuple[str, ...] | None) -> tuple[str, ...]:
+    """The contract's quantities that ``quantities=`` names, in the contract's order."""
+    if names is None:
+        return contract.quantities
+    keys = sorted({q[len("grads[") : -1].strip("'") for q in contract.quantities if "[" in q})
+    valid = [*contract.quantities, *([contract.gradient_name] if keys else []), *keys]
+    for name in names:
+        if not any(covers(name, quantity) for quantity in contract.quantities):
+            raise ValueError(
+                f"{contract.checker}: quantities must name what it compares, some of "
+                f"{', '.join(map(repr, valid))}; got {name!r}"
+            )
+    return tuple(q for q in contract.quantities if any(covers(name, q) for name in names))
 
 
 @contextmanager
@@ -302,9 +341,11 @@ class _Example:
         fn: Callable[..., Any],
         arguments: dict[str, Any],
         interrupts: _Interrupts,
+        compared: tuple[str, ...],
     ):
         self.contract = contract
         self.fn = fn
+        self.compared = compared
         self.name = _name(fn)
         self.arguments = arguments
         self.interrupts = interrupts
@@ -428,26 +469,37 @@ class _Example:
                 f"got {value_summary(result)}",
             )
         loss, gradient = result
-        loss_shape = self.expected["loss"].shape
-        loss_array = _as_numeric_array(loss)
-        if loss_array is None or loss_array.shape != loss_shape:
-            wanted = "a number" if loss_shape == () else f"an array of shape {loss_shape}"
-            raise _ReturnProblemError("loss", f"loss must be {wanted}, got {value_summary(loss)}")
+        labelled: dict[str, np.ndarray] = {}
+        if "loss" in self.compared:
+            loss_shape = self.expected["loss"].shape
+            loss_array = _as_numeric_array(loss)
+            if loss_array is None or loss_array.shape != loss_shape:
+                wanted = "a number" if loss_shape == () else f"an array of shape {loss_shape}"
+                raise _ReturnProblemError(
+                    "loss", f"loss must be {wanted}, got {value_summary(loss)}"
+                )
+            labelled["loss"] = loss_array.copy()
         first_name = self.contract.argument_names[0]
         first = self.pristine[first_name]
         if gradient_name == "grads":
-            if not isinstance(gradient, Mapping) or set(gradient) != set(first):
+            entries = {f"grads[{key!r}]": key for key in first}
+            if any(label in self.compared for label in entries) and (
+                not isinstance(gradient, Mapping) or set(gradient) != set(first)
+            ):
                 keys = list(gradient) if isinstance(gradient, Mapping) else None
                 got = f"keys {keys}" if keys is not None else value_summary(gradient)
                 raise _ReturnProblemError(
                     "grads",
                     f"grads must be a dict keyed like {first_name}, {list(first)}, got {got}",
                 )
-            entries = {f"grads[{key!r}]": (gradient[key], first[key]) for key in first}
+            pairs = {
+                label: (gradient[key], first[key])
+                for label, key in entries.items()
+                if label in self.compared
+            }
         else:
-            entries = {gradient_name: (gradient, first)}
-        labelled = {"loss": loss_array.copy()}
-        for label, (value, like) in entries.items():
+            pairs = {gradient_name: (gradient, first)} if gradient_name in self.compared else {}
+        for label, (value, like) in pairs.items():
             array = _as_numeric_array(value)
             if array is None or array.shape != like.shape:
                 raise _ReturnProblemError(
@@ -459,8 +511,8 @@ class _Example:
         return labelled
 
     def _shown(self, got: dict[str, np.ndarray], quantity: str) -> dict[str, np.ndarray]:
-        """The loss and the failing quantity: what a mismatch message shows."""
-        return {name: got[name] for name in dict.fromkeys(("loss", quantity))}
+        """The loss (if compared) and the failing quantity: what a mismatch message shows."""
+        return {name: got[name] for name in dict.fromkeys(("loss", quantity)) if name in got}
 
     def _return_failure(self, quantity: str | None, detail: str) -> CheckFailedError:
         return self._failure("return", quantity, "returned the wrong kind of value", [detail])
@@ -538,18 +590,27 @@ def _settings(max_examples: int, seed: int | None) -> settings:
 
 
 def run_check(
-    contract: Contract, fn: Callable[..., Any], *, max_examples: int, seed: int | None
+    contract: Contract, fn: Callable[..., Any] | Candidate, *, max_examples: int, seed: int | None
 ) -> CheckReport:
     """Run the check; return the report, or raise the smallest failure's error."""
     __tracebackhide__ = True  # pytest shows the grader's line and the message, not ours
-    if not callable(fn):
+    candidate = fn if isinstance(fn, Candidate) else Candidate(fn)
+    if not callable(candidate.function):
         raise TypeError(
             f"{contract.checker}: fn must be a callable or a target 'path/to/file.py:function', "
-            f"got {value_summary(fn)}"
+            f"got {value_summary(candidate.function)}"
         )
+    compared = _compared(contract, candidate.quantities)
     with _Interrupts() as interrupts, _pinned_numerics():
         try:
-            return _search(contract, fn, interrupts, max_examples=max_examples, seed=seed)
+            return _search(
+                contract,
+                candidate.function,
+                interrupts,
+                compared,
+                max_examples=max_examples,
+                seed=seed,
+            )
         except _StopSearch as stop:
             raise stop.failure from None
 
@@ -558,6 +619,7 @@ def _search(
     contract: Contract,
     fn: Callable[..., Any],
     interrupts: _Interrupts,
+    compared: tuple[str, ...],
     *,
     max_examples: int,
     seed: int | None,
@@ -569,7 +631,7 @@ def _search(
     def check_one_example(problem: Any) -> None:
         nonlocal started, passed
         started += 1
-        _Example(contract, fn, problem._asdict(), interrupts).check()
+        _Example(contract, fn, problem._asdict(), interrupts, compared).check()
         passed += 1
 
     probes = [probe for probe in contract.probes if contract.admissible(probe._asdict())]
@@ -582,7 +644,7 @@ def _search(
 
     def replay(inputs: dict[str, Any]) -> CheckFailedError | None:
         try:
-            _Example(contract, fn, copy.deepcopy(inputs), interrupts).check()
+            _Example(contract, fn, copy.deepcopy(inputs), interrupts, compared).check()
         except CheckFailedError as error:
             return error
         return None
@@ -630,11 +692,24 @@ def _search(
         candidate=_name(fn),
         reference=contract.reference_description,
         examples_passed=passed,
-        quantities=contract.quantities,
+        quantities=compared,
     )
 
 
 Checker = TypeVar("Checker", bound=Callable[..., CheckReport])
+
+
+def _names(quantities: Sequence[str] | None, checker: str) -> tuple[str, ...] | None:
+    if quantities is None:
+        return None
+    if isinstance(quantities, str) or not all(isinstance(name, str) for name in quantities):
+        raise TypeError(
+            f"{checker}: quantities must be a list of names such as ['loss', 'dW'], "
+            f"got {quantities!r}"
+        )
+    if not quantities:
+        raise ValueError(f"{checker}: quantities must name at least one quantity, got none")
+    return tuple(quantities)
 
 
 def accepts_targets(checker: Checker) -> Checker:
@@ -644,14 +719,22 @@ def accepts_targets(checker: Checker) -> Checker:
     callable (:class:`flatprop.grading._runner.IsolatedFunction`) that calls the function
     in a worker process, limited by ``timeout`` (seconds per call, default 10) and
     ``memory`` (MiB, default 2048); the checker runs the proxy like any candidate, and
-    the worker is stopped when it returns or raises.
+    the worker is stopped when it returns or raises. It also takes ``quantities``, the
+    outputs to compare (for partial credit), and hands both to the checker as a
+    :class:`Candidate`.
     """
 
     @functools.wraps(checker)
     def checked(
-        fn: Any, *args: Any, timeout: float | None = None, memory: int | None = None, **kwargs: Any
+        fn: Any,
+        *args: Any,
+        quantities: Sequence[str] | None = None,
+        timeout: float | None = None,
+        memory: int | None = None,
+        **kwargs: Any,
     ) -> CheckReport:
         __tracebackhide__ = True
+        names = _names(quantities, checker.__name__)
         if not isinstance(fn, str):
             if timeout is not None or memory is not None:
                 raise TypeError(
@@ -659,7 +742,7 @@ def accepts_targets(checker: Checker) -> Checker:
                     "'path/to/file.py:function', which runs in a worker process; a function "
                     "object runs in this process"
                 )
-            return checker(fn, *args, **kwargs)
+            return checker(Candidate(fn, names), *args, **kwargs)
         # The one place where testing reaches into grading (whose runner sits below it).
         from flatprop.grading._runner import DEFAULT_MEMORY, DEFAULT_TIMEOUT, IsolatedFunction
 
@@ -672,12 +755,16 @@ def accepts_targets(checker: Checker) -> Checker:
         except (TypeError, ValueError) as error:
             raise type(error)(f"{checker.__name__}: {error}") from None
         with isolated:
-            return checker(isolated, *args, **kwargs)
+            return checker(Candidate(isolated, names), *args, **kwargs)
 
     parameters = list(inspect.signature(checker).parameters.values())
     limits = [
         inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=None, annotation=annotation)
-        for name, annotation in (("timeout", "float | None"), ("memory", "int | None"))
+        for name, annotation in (
+            ("quantities", "Sequence[str] | None"),
+            ("timeout", "float | None"),
+            ("memory", "int | None"),
+        )
     ]
     variadic = [p for p in parameters if p.kind is inspect.Parameter.VAR_KEYWORD]
     named = [p for p in parameters if p.kind is not inspect.Parameter.VAR_KEYWORD]
