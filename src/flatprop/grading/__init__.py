@@ -13,9 +13,10 @@ Modules and functions
 ---------------------
 load_assignment, read_assignment, Assignment, Check, AssignmentError
     The assignment file (TOML): the checks, their targets, checkers and points.
-grade_submission, grade_submissions
-    Grade one submission's folder, or many (``jobs=N`` processes, or any
-    ``concurrent.futures.Executor``, e.g. a Dask cluster's).
+grade_check, grade_submission, grade_submissions
+    Grade one check of a submission's folder, all of them, or many submissions
+    (``jobs=N`` processes, or any ``concurrent.futures.Executor``, e.g. a Dask
+    cluster's).
 SubmissionResult, CheckResult, TestResult
     What they return.
 write_gradebook, write_results_json
@@ -40,6 +41,7 @@ from flatprop.grading.batch import (
     CheckResult,
     SubmissionResult,
     TestResult,
+    grade_check,
     grade_submission,
     grade_submissions,
 )
@@ -53,6 +55,7 @@ __all__ = [
     "IsolatedFunction",
     "SubmissionResult",
     "TestResult",
+    "grade_check",
     "grade_submission",
     "grade_submissions",
     "load_assignment",

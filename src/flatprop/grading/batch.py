@@ -16,7 +16,7 @@ import os
 import signal
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +31,8 @@ __all__ = [
     "CheckResult",
     "SubmissionResult",
     "TestResult",
+    "default_jobs",
+    "grade_check",
     "grade_submission",
     "grade_submissions",
 ]
@@ -72,10 +74,16 @@ class TestResult:
 
 @dataclass(frozen=True)
 class CheckResult:
-    """What one check earned: its tests (one, or one per part of its points)."""
+    """What one check earned: its tests (one, or one per part of its points).
+
+    ``grader_error`` is set when the grader itself failed on it (a bug, not the
+    submission's doing); it then earned 0.
+    """
 
     name: str
     tests: tuple[TestResult, ...]
+    seconds: float = 0.0
+    grader_error: str | None = None
 
     @property
     def score(self) -> float:
@@ -96,17 +104,20 @@ class SubmissionResult:
         Its id: the name of its folder.
     checks : tuple of CheckResult
         In the assignment's order.
-    seconds : float
-        How long grading it took.
-    grader_error : str or None
-        Set when the grader itself failed on this submission (a bug, not the
-        submission's doing); its checks then earned 0.
     """
 
     submission: str
     checks: tuple[CheckResult, ...]
-    seconds: float
-    grader_error: str | None = None
+
+    @property
+    def seconds(self) -> float:
+        """How long grading it took (its checks' times, added)."""
+        return math.fsum(check.seconds for check in self.checks)
+
+    @property
+    def grader_error(self) -> str | None:
+        """The grader's own failure on one of its checks, if any (a bug to report)."""
+        return next((check.grader_error for check in self.checks if check.grader_error), None)
 
     @property
     def score(self) -> float:
@@ -164,31 +175,34 @@ def grade_submission(
         Whatever the submission does: its failures are its results, never an error.
     """
     folder = Path(folder)
+    checks = tuple(grade_check(check, folder) for check in assignment.checks)
+    return SubmissionResult(folder.name if submission is None else submission, checks)
+
+
+def grade_check(check: Check, folder: str | Path) -> CheckResult:
+    """Grade one check of one submission (the unit of work of :func:`grade_submissions`)."""
+    folder = Path(folder)
     started = time.monotonic()
     with _ONE_AT_A_TIME:
-        checks = tuple(_grade_check(check, folder) for check in assignment.checks)
-    return SubmissionResult(
-        submission=folder.name if submission is None else submission,
-        checks=checks,
-        seconds=time.monotonic() - started,
-    )
+        tests = _tests(check, folder)
+    return CheckResult(check.name, tests, seconds=time.monotonic() - started)
 
 
-def _grade_check(check: Check, folder: Path) -> CheckResult:
+def _tests(check: Check, folder: Path) -> tuple[TestResult, ...]:
     file, function = check.target.rsplit(":", 1)
     if not (folder / file).is_file():
         output = f"The submission has no file {file}: {check.name} cannot be graded."
-        return _result(check, {}, dict.fromkeys(check.parts or [check.name], output))
+        return _tests_of(check, {}, dict.fromkeys(check.parts or [check.name], output))
     target = f"{folder / file}:{function}"
     if check.parts is None:
         outcome = _run(check, target, None)
         if isinstance(outcome, CheckReport):
-            return _result(check, {check.name: str(outcome)}, {})
-        return _result(check, {}, {check.name: str(outcome)})
+            return _tests_of(check, {check.name: str(outcome)}, {})
+        return _tests_of(check, {}, {check.name: str(outcome)})
     remaining = list(check.parts)
     failed: dict[str, str] = {}
     report = None
-    while remaining and report is None:
+    while remaining:
         outcome = _run(check, target, remaining)
         if isinstance(outcome, CheckReport):
             report = outcome
@@ -199,7 +213,7 @@ def _grade_check(check: Check, folder: Path) -> CheckResult:
         for part in at_fault or remaining:  # a failure of the whole function: every part
             failed[part] = str(outcome)
         remaining = [part for part in remaining if part not in failed]
-    return _result(check, dict.fromkeys(remaining, str(report)), failed)
+    return _tests_of(check, dict.fromkeys(remaining, str(report)), failed)
 
 
 def _run(check: Check, target: str, parts: list[str] | None) -> CheckReport | CheckFailedError:
@@ -217,13 +231,15 @@ def _run(check: Check, target: str, parts: list[str] | None) -> CheckReport | Ch
     return report
 
 
-def _result(check: Check, passed: dict[str, str], failed: dict[str, str]) -> CheckResult:
+def _tests_of(
+    check: Check, passed: dict[str, str], failed: dict[str, str]
+) -> tuple[TestResult, ...]:
     """The check's tests, in the order of its parts, from what passed and what failed."""
     if check.parts is None:
         output = passed.get(check.name, failed.get(check.name, ""))
         score = check.points if check.name in passed else 0.0
-        return CheckResult(check.name, (TestResult(check.name, score, check.points, output),))
-    tests = tuple(
+        return (TestResult(check.name, score, check.points, output),)
+    return tuple(
         TestResult(
             f"{check.name}: {part}",
             points if part in passed else 0.0,
@@ -232,16 +248,12 @@ def _result(check: Check, passed: dict[str, str], failed: dict[str, str]) -> Che
         )
         for part, points in check.parts.items()
     )
-    return CheckResult(check.name, tests)
 
 
-def _failed_submission(assignment: Assignment, submission: str, why: str) -> SubmissionResult:
-    """Zero on every check, each saying why."""
-    checks = tuple(
-        _result(check, {}, dict.fromkeys(check.parts or [check.name], why))
-        for check in assignment.checks
-    )
-    return SubmissionResult(submission, checks, 0.0)
+def _failed_check(check: Check, why: str, grader_error: str | None = None) -> CheckResult:
+    """Zero, saying why."""
+    tests = _tests_of(check, {}, dict.fromkeys(check.parts or [check.name], why))
+    return CheckResult(check.name, tests, grader_error=grader_error)
 
 
 def grade_submissions(
@@ -254,6 +266,9 @@ def grade_submissions(
 ) -> list[SubmissionResult]:
     """Grade many submissions, one folder each, in parallel if asked.
 
+    Each check of each submission is a task of its own: a submission's checks may run
+    in parallel, and what one check does cannot cost the others their points.
+
     Parameters
     ----------
     assignment : Assignment
@@ -261,20 +276,21 @@ def grade_submissions(
         One folder per submission; its name is the submission's id (so the names
         must differ).
     jobs : int, optional
-        Grade in a pool of this many processes of its own. A submission that kills the
-        process grading it (it can signal its parent) is graded again alone, and if it
-        does so again, earns 0 with a message saying so; the others are not affected.
+        Grade in a pool of this many processes of its own. A check whose submission
+        kills the process grading it (a submission can signal its parent) is graded
+        again alone, and if the process is killed again, earns 0 with a message that
+        says so; the other checks and submissions are not affected.
     executor : concurrent.futures.Executor, optional
         Grade with this executor instead (a ``ProcessPoolExecutor``, a Dask client's
-        ``get_executor()`` ...); it must be able to run :func:`grade_submission`.
+        ``get_executor()`` ...); it must be able to run :func:`grade_check`.
     progress : callable, optional
         ``progress(result, done, total)``, called as each submission is graded.
 
     Returns
     -------
     list of SubmissionResult
-        In the order of ``folders``. A submission on which the grader itself failed
-        has ``grader_error`` set.
+        In the order of ``folders``. A check on which the grader itself failed (a bug)
+        has ``grader_error`` set, and so has its submission.
 
     Raises
     ------
@@ -328,75 +344,82 @@ def grade_submissions(
         raise ValueError("give jobs or executor, not both")
     if jobs is not None and (isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1):
         raise ValueError(f"jobs must be an int >= 1, got {jobs!r}")
+    checks = assignment.checks
+    tasks = [(i, j) for i in range(len(paths)) for j in range(len(checks))]
+    graded: dict[tuple[int, int], CheckResult] = {}
     results: list[SubmissionResult | None] = [None] * len(paths)
     done = 0
 
-    def finished(index: int, result: SubmissionResult) -> None:
+    def finished(task: tuple[int, int], check_result: CheckResult) -> None:
         nonlocal done
-        results[index] = result
-        done += 1
-        if progress is not None:
-            progress(result, done, len(paths))
+        graded[task] = check_result
+        i = task[0]
+        if all((i, j) in graded for j in range(len(checks))):
+            result = SubmissionResult(names[i], tuple(graded[i, j] for j in range(len(checks))))
+            results[i] = result
+            done += 1
+            if progress is not None:
+                progress(result, done, len(paths))
 
     if executor is None and jobs is None:
-        for index, path in enumerate(paths):
-            finished(index, grade_submission(assignment, path))
+        for i, j in tasks:
+            finished((i, j), grade_check(checks[j], paths[i]))
     elif executor is not None:
-        for index, result in _in_executor(executor, assignment, paths, range(len(paths))):
-            finished(index, result)
+        for task, result in _in_executor(executor, checks, paths, tasks):
+            finished(task, result or _failed_check(checks[task[1]], _KILLED, "a broken pool"))
     else:
         assert jobs is not None
-        broken: list[int] = []
-        with _pool(min(jobs, len(paths))) as pool:
-            for index, result in _in_executor(pool, assignment, paths, range(len(paths))):
+        broken = []
+        with _pool(min(jobs, len(tasks))) as pool:
+            for task, result in _in_executor(pool, checks, paths, tasks):
                 if result is None:
-                    broken.append(index)
+                    broken.append(task)
                 else:
-                    finished(index, result)
-        for index in broken:  # alone this time: the one that breaks its pool again is at fault
+                    finished(task, result)
+        for task in broken:  # alone this time: a check that breaks its pool again is at fault
             with _pool(1) as pool:
-                [(_, result)] = list(_in_executor(pool, assignment, paths, [index]))
-            if result is None:
-                result = _failed_submission(
-                    assignment,
-                    names[index],
-                    "The process grading this submission was killed while it ran (twice): "
-                    "a submission must not signal other processes. It earns no points.",
-                )
-            finished(index, result)
+                [(_, result)] = list(_in_executor(pool, checks, paths, [task]))
+            finished(task, result or _failed_check(checks[task[1]], _KILLED_TWICE))
     return [result for result in results if result is not None]
+
+
+_KILLED = (
+    "The process grading this check was killed while it ran: a submission must not signal "
+    "other processes. It earns no points."
+)
+_KILLED_TWICE = (
+    "The process grading this check was killed while it ran, twice (the second time it ran "
+    "alone): a submission must not signal other processes. It earns no points."
+)
 
 
 def _in_executor(
     executor: concurrent.futures.Executor,
-    assignment: Assignment,
+    checks: tuple[Check, ...],
     paths: list[Path],
-    indices: Sequence[int],
-) -> Any:
-    """(index, result) as each finishes: None for a submission whose process pool broke."""
-    futures = {executor.submit(grade_submission, assignment, paths[i]): i for i in indices}
+    tasks: Sequence[tuple[int, int]],
+) -> Iterator[tuple[tuple[int, int], CheckResult | None]]:
+    """(task, result) as each finishes: None for a check whose process pool broke."""
+    futures = {executor.submit(grade_check, checks[j], paths[i]): (i, j) for i, j in tasks}
     for future in concurrent.futures.as_completed(futures):
-        index = futures[future]
+        task = futures[future]
         try:
-            yield index, future.result()
+            result: CheckResult | None = future.result()
         except BrokenProcessPool:
-            yield index, None
-        except Exception as error:  # the grader's own failure on this submission
-            result = _failed_submission(
-                assignment,
-                paths[index].name,
-                f"The grader failed on this submission ({type(error).__name__}: {error}); "
-                "this is not the submission's doing.",
+            result = None
+        except Exception as error:  # the grader's own failure: a bug, not the submission's
+            result = _failed_check(
+                checks[task[1]],
+                f"The grader failed on this check ({type(error).__name__}: {error}); this is "
+                "not the submission's doing.",
+                grader_error=f"{error!r}",
             )
-            yield (
-                index,
-                SubmissionResult(result.submission, result.checks, 0.0, grader_error=f"{error!r}"),
-            )
+        yield task, result
 
 
 def _ignore_interrupts() -> None:
     """In a grading process: Ctrl-C is for the parent (which stops the pool), and a
-    submission's worker cannot stop its grading process with SIGINT."""
+    submission cannot stop its grading process with SIGINT."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 

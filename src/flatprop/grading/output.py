@@ -36,9 +36,8 @@ def write_gradebook(
     >>> import tempfile, pathlib
     >>> from flatprop.grading import Assignment, Check, CheckResult, SubmissionResult, TestResult
     >>> check = Check("svm", "linear_svm.py:svm_loss", "check_linear_loss", "svm", 10.0)
-    >>> result = SubmissionResult(
-    ...     "ana", (CheckResult("svm", (TestResult("svm", 2.5, 10.0, "..."),)),), 1.0
-    ... )
+    >>> tests = (TestResult("svm", 2.5, 10.0, "..."),)
+    >>> result = SubmissionResult("ana", (CheckResult("svm", tests),))
     >>> path = write_gradebook(
     ...     pathlib.Path(tempfile.mkdtemp()) / "gradebook.csv", Assignment((check,)), [result]
     ... )
