@@ -109,8 +109,13 @@ def _marked_processes() -> list[int]:
     return found
 
 
+# Helpers that multiprocessing starts once per interpreter and that end with it.
+_INTERPRETER_HELPERS = (b"multiprocessing.resource_tracker", b"multiprocessing.forkserver")
+
+
 def _children() -> set[int]:
-    """The live child processes of this one (zombies, already dead, are not counted)."""
+    """The live child processes of this one (zombies, already dead, are not counted, nor
+    multiprocessing's own helpers)."""
     children = set()
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
@@ -121,9 +126,18 @@ def _children() -> set[int]:
         except OSError:
             continue
         state, parent = fields[0], int(fields[1])
-        if parent == os.getpid() and state != "Z":
+        if parent == os.getpid() and state != "Z" and not _is_helper(int(entry)):
             children.add(int(entry))
     return children
+
+
+def _is_helper(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as cmdline:
+            command = cmdline.read()
+    except OSError:
+        return False
+    return any(helper in command for helper in _INTERPRETER_HELPERS)
 
 
 @pytest.fixture(autouse=True)

@@ -4,6 +4,7 @@ tests/grading_class/expected; then the command's usage errors and exit statuses.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import re
@@ -163,3 +164,28 @@ def test_grade_has_help():
     assert done.returncode == 0
     for option in ("--out OUT_DIR", "--jobs N", "--dask ADDRESS", "--results-json PATH"):
         assert option in done.stdout
+
+
+@pytest.mark.skipif(
+    importlib.util.find_spec("distributed") is None,
+    reason='the dask extra is not installed: pip install "flatprop[dask]"',
+)
+def test_dask_spreads_the_grading_over_a_cluster(tmp_path):
+    from distributed import LocalCluster
+
+    names = ["ana", "cy", "fay", "oli"]
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True) as cluster:
+        done = flatprop(
+            "grade",
+            CLASS / "assignment.toml",
+            *(CLASS / "submissions" / name for name in names),
+            "--out",
+            tmp_path,
+            "--dask",
+            cluster.scheduler_address,
+        )
+    assert done.returncode == 0, done.stderr
+    assert "on the Dask cluster at tcp://" in done.stderr
+    rows = (tmp_path / "gradebook.csv").read_text().splitlines()
+    expected = (CLASS / "expected" / "gradebook.csv").read_text().splitlines()
+    assert rows == [expected[0], *(row for row in expected if row.split(",")[0] in names)]

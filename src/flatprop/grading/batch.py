@@ -387,6 +387,10 @@ _KILLED = (
     "The process grading this check was killed while it ran: a submission must not signal "
     "other processes. It earns no points."
 )
+_KILLED_EVERY_TIME = (
+    "The process grading this check was killed while it ran, every time it was tried: a "
+    "submission must not signal other processes. It earns no points."
+)
 _KILLED_TWICE = (
     "The process grading this check was killed while it ran, twice (the second time it ran "
     "alone): a submission must not signal other processes. It earns no points."
@@ -407,7 +411,11 @@ def _in_executor(
             result: CheckResult | None = future.result()
         except BrokenProcessPool:
             result = None
-        except Exception as error:  # the grader's own failure: a bug, not the submission's
+        except Exception as error:
+            if type(error).__name__ == "KilledWorker":  # Dask's: killed on every retry
+                yield task, _failed_check(checks[task[1]], _KILLED_EVERY_TIME)
+                continue
+            # The grader's own failure: a bug, not the submission's.
             result = _failed_check(
                 checks[task[1]],
                 f"The grader failed on this check ({type(error).__name__}: {error}); this is "
