@@ -66,7 +66,6 @@ LOSS_SIZES = ((256, 10), (4096, 10), (100000, 10), (20000, 1000))
 NET_SIZES = ((200, 3072, 100, 10), (10000, 64, 100, 10))  # N, D, H, C
 QUICK_LOSS_SIZES = ((256, 10), (2048, 10))
 QUICK_NET_SIZES = ((64, 128, 32, 10),)
-LOSSES = ("multiclass_svm", "squared_hinge", "softmax_cross_entropy", "l2")
 NET_REG = 1e-3
 LOOP_MAX_ELEMENTS = 50_000  # the loop references take ~1 us per entry
 
@@ -75,6 +74,30 @@ TARGET_VS_TORCH = 0.8
 TARGET_VS_FLOOR = 4.0  # softmax cross-entropy at (100000, 10), float64
 TARGET_PEAK_MEMORY = 3.0
 TARGET_NET_VS_TORCH = 1.1
+
+
+@dataclass(frozen=True)
+class TorchBaseline:
+    """PyTorch's counterpart of one of flatprop's losses.
+
+    ``function`` of ``torch.nn.functional`` with ``options`` computes the same loss,
+    divided by the scores' number of columns (C, or K for L2) when
+    ``divided_by_columns``: ``multi_margin_loss`` averages over the classes where the
+    hinges sum, and ``mse_loss``'s mean over the entries where L2's is over examples.
+    """
+
+    function: str
+    options: dict[str, Any] = field(default_factory=dict)
+    divided_by_columns: bool = False
+
+
+# One for each loss of flatprop.losses.LOSSES (tests/test_registry.py checks the keys).
+TORCH_BASELINES = {
+    "softmax_cross_entropy": TorchBaseline("cross_entropy"),
+    "multiclass_svm": TorchBaseline("multi_margin_loss", {"p": 1}, divided_by_columns=True),
+    "squared_hinge": TorchBaseline("multi_margin_loss", {"p": 2}, divided_by_columns=True),
+    "l2": TorchBaseline("mse_loss", divided_by_columns=True),
+}
 
 
 @dataclass
@@ -169,26 +192,27 @@ def loss_case(
 ) -> Row:
     import numpy as np
 
-    from flatprop import losses, naive
+    from flatprop.losses import LOSSES
 
+    spec = LOSSES[name]
     rng = np.random.default_rng(options.seed)
     scores = rng.standard_normal((num_examples, num_classes)).astype(dtype)
-    if name == "l2":
+    if spec.target == "values":
         second = rng.standard_normal((num_examples, num_classes)).astype(dtype)
     else:
         second = rng.integers(0, num_classes, num_examples)
     first_buffer, second_buffer = np.empty_like(scores), np.empty_like(scores)
-    flatprop_function = getattr(losses, name)
+    flatprop_function = spec.function
     functions: dict[str, Callable[[], object]] = {
         "flatprop": lambda: flatprop_function(scores, second),
         "floor": lambda: np.copyto(second_buffer, np.exp(scores, out=first_buffer)),
     }
     if torch is not None:
-        torch_function = torch_loss(name, scores, second, torch)
+        torch_function = torch_loss(spec, scores, second, torch)
         check_agreement(name, flatprop_function(scores, second), torch_function(), dtype)
         functions["torch"] = torch_function
     if scores.size <= options.loop_max_elements:
-        loop_function = getattr(naive, name)
+        loop_function = spec.naive
         functions["loops"] = lambda: loop_function(scores, second)
 
     samples = time_interleaved(functions, repeats=options.repeats, min_time=options.min_time)
@@ -206,37 +230,26 @@ def loss_case(
     )
 
 
-def torch_loss(name: str, scores: Any, second: Any, torch: Any) -> Callable[[], object]:
+def torch_loss(spec: Any, scores: Any, second: Any, torch: Any) -> Callable[[], object]:
     """PyTorch's forward and backward of the same loss, returning (loss, gradient).
 
-    flatprop's hinge losses sum over the classes where ``multi_margin_loss`` averages,
-    and its L2 "mean" averages over examples where ``mse_loss`` averages over entries:
-    the backward pass is seeded with that factor (C or K), which scales the gradient to
-    flatprop's without adding an operation to the graph.
+    Where PyTorch's loss is flatprop's divided by the number of columns (see
+    :class:`TorchBaseline`), the backward pass starts from that factor as the upstream
+    gradient, which scales the gradient to flatprop's without adding an operation to the
+    graph.
     """
-    functional = torch.nn.functional
+    baseline = TORCH_BASELINES[spec.name]
+    function = getattr(torch.nn.functional, baseline.function)
     inputs = torch.from_numpy(scores).requires_grad_()
     other = torch.from_numpy(second)
-    num_classes = scores.shape[1]
-    seed = torch.tensor(float(num_classes), dtype=inputs.dtype)
-    forward: Callable[[], Any]
-    if name == "multiclass_svm":
-        forward = lambda: functional.multi_margin_loss(inputs, other, p=1)  # noqa: E731
-    elif name == "squared_hinge":
-        forward = lambda: functional.multi_margin_loss(inputs, other, p=2)  # noqa: E731
-    elif name == "softmax_cross_entropy":
-        forward = lambda: functional.cross_entropy(inputs, other)  # noqa: E731
-        seed = torch.tensor(1.0, dtype=inputs.dtype)
-    else:
-        forward = lambda: functional.mse_loss(inputs, other)  # noqa: E731
-
-    key = "pred" if name == "l2" else "scores"
+    factor = float(scores.shape[1]) if baseline.divided_by_columns else 1.0
+    dloss = torch.tensor(factor, dtype=inputs.dtype)
 
     def run() -> tuple[Any, dict[str, Any]]:
         inputs.grad = None  # a fresh gradient each call, as flatprop returns
-        loss = forward()
-        loss.backward(seed)
-        return loss.detach() * seed, {key: inputs.grad}
+        loss = function(inputs, other, **baseline.options)
+        loss.backward(dloss)
+        return loss.detach() * dloss, {spec.input_name: inputs.grad}
 
     return run
 
@@ -436,8 +449,8 @@ def target_lines(rows: list[Row]) -> list[str]:
     def where(row: Row) -> str:
         return f"{row.case} {row.size} {row.dtype}"
 
-    loss_rows = [row for row in rows if row.case in LOSSES]
     net_rows = [row for row in rows if row.case == "TwoLayerNet.loss"]
+    loss_rows = [row for row in rows if row not in net_rows]
     floor_rows = [
         row
         for row in loss_rows
@@ -540,8 +553,8 @@ def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--losses",
-        default=",".join(LOSSES),
-        help=f"comma-separated subset of {LOSSES}, or 'none'",
+        help="comma-separated names of losses of flatprop.losses.LOSSES (default: all of "
+        "them), or 'none'",
     )
     parser.add_argument("--repeats", type=int, default=7, help="samples per median (default 7)")
     parser.add_argument(
@@ -581,10 +594,8 @@ def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
     options.sizes = parse_sizes(options.sizes, LOSS_SIZES, 2, "--sizes")
     options.net_sizes = parse_sizes(options.net_sizes, NET_SIZES, 4, "--net-sizes")
     options.dtypes = options.dtypes.split(",")
-    options.losses = [] if options.losses == "none" else options.losses.split(",")
-    unknown = set(options.losses) - set(LOSSES)
-    if unknown:
-        parser.error(f"--losses: unknown {sorted(unknown)}, expected some of {LOSSES}")
+    if options.losses is not None:
+        options.losses = [] if options.losses == "none" else options.losses.split(",")
     options.threads = options.threads.split(",")
     for threads in options.threads:
         if threads != "default" and not threads.isdigit():
@@ -605,16 +616,31 @@ def parse_sizes(
     return sizes
 
 
-def measure(options: argparse.Namespace, threads: str) -> dict[str, Any]:
-    """Run every case in this process, with ``threads`` set before NumPy is imported."""
-    load_average = os.getloadavg() if hasattr(os, "getloadavg") else None
-    if threads != "default":
-        if "numpy" in sys.modules:
-            raise RuntimeError("set the thread count before NumPy is imported")
-        for name in THREAD_VARIABLES:
-            os.environ[name] = threads
-    sys.path.insert(0, str(REPO / "src"))  # benchmark this checkout's flatprop
+def limit_threads(threads: str) -> None:
+    """Set the thread variables to ``threads`` (unless "default"), before NumPy is imported."""
+    if threads == "default":
+        return
+    if "numpy" in sys.modules:
+        raise RuntimeError("set the thread count before NumPy is imported")
+    for name in THREAD_VARIABLES:
+        os.environ[name] = threads
 
+
+def loss_names(chosen: list[str] | None) -> list[str]:
+    """The losses to time: those of ``--losses``, checked against flatprop's registry."""
+    sys.path.insert(0, str(REPO / "src"))  # benchmark this checkout's flatprop
+    registry = importlib.import_module("flatprop.losses").LOSSES
+    if chosen is None:
+        return list(registry)
+    unknown = sorted(set(chosen) - set(registry))
+    if unknown:
+        raise SystemExit(f"--losses: unknown {unknown}, expected some of {tuple(registry)}")
+    return chosen
+
+
+def measure(options: argparse.Namespace, threads: str) -> dict[str, Any]:
+    """Run every case in this process (its thread count set by :func:`limit_threads`)."""
+    load_average = os.getloadavg() if hasattr(os, "getloadavg") else None
     notes = []
     torch: Any = None
     if not options.no_torch:
@@ -696,6 +722,9 @@ def strip_options(argv: list[str]) -> list[str]:
 def main(argv: list[str] | None = None) -> None:
     argv = sys.argv[1:] if argv is None else argv
     options = parse_arguments(argv)
+    if len(options.threads) == 1:
+        limit_threads(options.threads[0])
+    options.losses = loss_names(options.losses)
     if len(options.threads) == 1:
         results = [measure(options, options.threads[0])]
     else:

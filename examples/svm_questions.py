@@ -1,9 +1,9 @@
-"""The seed's questions (a)-(e) on the multiclass SVM loss, each answered by computing it.
+"""The problem set's questions (a)-(e) on the multiclass SVM loss, each answered by computing it.
 
 The slide's table: three images (cat, car, frog), three classes, SVM losses 2.9, 0, 12.9.
 (a) the car scores change a bit; (b) W small, so s ~ 0; (c) the sum over all classes;
 (d) the mean instead of the sum; (e) the squared hinge. The answers are computed by
-flatprop.walkthrough, which ``flatprop demo`` prints too.
+flatprop.demo.questions, which ``flatprop demo`` prints too.
 
     python examples/svm_questions.py              # the table and all five answers
     python examples/svm_questions.py --only c d   # some of them

@@ -1,9 +1,9 @@
-"""The seed's two-layer ReLU net with a softmax head, as flat backprop, with its bugs fixed.
+"""The problem set's two-layer ReLU net with a softmax head, as flat backprop, bugs fixed.
 
 Forward: z1 = X W1 + b1, h1 = max(0, z1), scores = h1 W2 + b2 (from h1, after the ReLU:
-the seed fed z1), the softmax shifted by each row's own max, data_loss, reg_loss, loss.
-Backward: dscores, dW2, db2, dh1, dz1, dW1, db1, each checked against a numerical
-gradient, and the whole against flatprop.nets.TwoLayerNet.
+the problem set's code fed z1), the softmax shifted by each row's own max, data_loss,
+reg_loss, loss. Backward: dscores, dW2, db2, dh1, dz1, dW1, db1, each checked against a
+numerical gradient, and the whole against flatprop.nets.TwoLayerNet.
 
     python examples/two_layer_softmax.py
     python examples/two_layer_softmax.py --seed 3 --reg 0
@@ -24,9 +24,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--reg", type=float, default=0.05, help="regularization strength")
     args = parser.parse_args(argv)
 
-    X, y, params = staged.two_layer_inputs(seed=args.seed)
+    params, X, y = staged.two_layer_inputs(seed=args.seed)
     print("A tiny input: N = 3 points in D = 2, H = 3 hidden units, C = 3 classes.")
-    print(staged.staged_two_layer_softmax(X, y, params, reg=args.reg).report())
+    print(staged.staged_two_layer_softmax(params, X, y, reg=args.reg).report())
     return 0
 
 

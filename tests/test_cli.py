@@ -64,7 +64,7 @@ def demo() -> str:
     return done.stdout
 
 
-def test_demo_shows_the_seeds_table_and_its_svm_losses(demo: str) -> None:
+def test_demo_shows_the_problem_sets_table_and_its_svm_losses(demo: str) -> None:
     assert numbers_after("SVM loss L_i   ", demo) == pytest.approx([2.9, 0.0, 12.9])
 
 

@@ -150,8 +150,8 @@ def test_flat_backprop_svm_stages_the_table_and_matches_the_numerical_gradient()
     assert max(errors) < REL_ERROR_MATCH
 
 
-def test_flat_backprop_svm_on_the_seeds_input_explains_the_tiny_gradient() -> None:
-    printed = run_example("flat_backprop_svm", "--input", "seed")
+def test_flat_backprop_svm_on_the_problem_sets_input_explains_the_tiny_gradient() -> None:
+    printed = run_example("flat_backprop_svm", "--input", "problem-set")
     assert "cancel exactly" in printed
     assert numbers_after("data_loss = sum(margins) / N =", printed)[0] == pytest.approx(1.0)
 

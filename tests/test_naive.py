@@ -1,5 +1,5 @@
 """flatprop.naive, the oracle of the other tests, checked against hand computations and
-numerical gradients (the seed's table and the decimal references check it too)."""
+numerical gradients (the problem set's table and the decimal references check it too)."""
 
 import math
 

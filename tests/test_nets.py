@@ -177,7 +177,7 @@ def test_a_small_step_against_the_gradient_lowers_the_loss(kind, head) -> None:
     assert model.loss(X, y, reg=0.1)[0] < loss
 
 
-# the seed's examples, derived by hand
+# the problem set's examples, derived by hand
 
 
 @given(
@@ -214,8 +214,8 @@ def test_matrix_example_gradients_equal_the_hand_derivation(N, D, H, C, seed) ->
     np.testing.assert_allclose(mean_grads["W2"], expected["W2"] / N, rtol=REORDERED_RTOL)
 
 
-def test_matrix_example_with_the_seeds_w1_gives_the_numbers_worked_by_hand() -> None:
-    # The seed's x = [0.2, 0.4] and its (commented-out) W1 = [[0.1, -0.3], [0.5, 0.8]], with
+def test_matrix_example_with_the_problem_sets_w1_gives_the_numbers_worked_by_hand() -> None:
+    # The problem set's x = [0.2, 0.4] and its (commented-out) W1 = [[0.1, -0.3], [0.5, 0.8]], with
     # W2 = [1, 2]^T: z1 = [0.22, 0.26] (both active), yhat = 0.22 + 0.52 = 0.74,
     # L = 0.74^2 = 0.5476, dL/dyhat = 1.48, dW2 = 1.48 h1^T = [0.3256, 0.3848]^T,
     # dW1 = x^T (1.48 W2^T) = [[0.296, 0.592], [0.592, 1.184]].
@@ -230,7 +230,7 @@ def test_matrix_example_with_the_seeds_w1_gives_the_numbers_worked_by_hand() -> 
 
 
 def seed_svm_loss(W, X, y, reg):
-    """The seed's linear svm_loss, as a loop: mean hinge over examples + reg sum(W^2)."""
+    """The problem set's linear svm_loss, as a loop: mean hinge over examples + reg sum(W^2)."""
     num_train, num_classes = X.shape[0], W.shape[1]
     loss, dW = 0.0, np.zeros(W.shape)
     for i in range(num_train):
@@ -257,7 +257,7 @@ def linear_svm_problems(draw):
 
 
 @given(linear_svm_problems())
-def test_linear_classifier_without_bias_is_the_seeds_svm_loss(problem) -> None:
+def test_linear_classifier_without_bias_is_the_problem_sets_svm_loss(problem) -> None:
     W, X, y, reg = problem
     model = LinearClassifier(*W.shape, head="svm", bias=False)
     model.params["W"] = W

@@ -19,6 +19,7 @@ from flatprop._validation import (
     FloatArray,
     as_count,
     as_float_array,
+    as_float_dtype,
     as_labels,
     as_non_negative_scalar,
     as_positive_scalar,
@@ -36,6 +37,8 @@ HEADS: tuple[str, ...] = tuple(_HEADS)
 
 Seed = int | np.random.Generator | None
 
+_SIZE_LETTERS = {"input_size": "D", "hidden_size": "H", "output_size": "C"}
+
 
 def require_finite_stage(stage: FloatArray | np.floating, name: str) -> None:
     """Stop at a stage that overflowed, rather than return inf or NaN."""
@@ -47,13 +50,42 @@ def require_finite_stage(stage: FloatArray | np.floating, name: str) -> None:
 
 
 class Model(ABC):
-    """What both models share: the head, the checks of params and inputs, predict, train."""
+    """What both models share: the head, the checks of params and inputs, predict, train.
+
+    ``Model.__init__`` checks the arguments both models take and sets ``params`` to the
+    entries of :meth:`_param_shapes`: each weight matrix drawn as ``std * N(0, 1)`` from
+    ``numpy.random.default_rng(seed)``, in that order, and each bias vector at zero.
+    """
 
     params: dict[str, FloatArray]
 
     def __init__(
-        self, *, head: str, output_size: int, dtype: np.dtype, head_options: dict[str, Any]
+        self,
+        sizes: dict[str, int],
+        head: str,
+        std: float,
+        seed: Seed,
+        dtype: npt.DTypeLike,
+        head_options: dict[str, Any],
     ) -> None:
+        """``sizes``: the model's size arguments by name (``input_size``: D, ...)."""
+        size_of = {_SIZE_LETTERS[name]: as_count(size, name) for name, size in sizes.items()}
+        std = as_non_negative_scalar(std, "std")
+        float_dtype = as_float_dtype(dtype)
+        self._set_head(head, size_of["C"], float_dtype, head_options)
+        rng = np.random.default_rng(seed)
+        self.params = {}
+        for name, letters in self._param_shapes().items():
+            shape = tuple(size_of[letter] for letter in letters)
+            if len(shape) == 2:  # a weight matrix
+                self.params[name] = (std * rng.standard_normal(shape)).astype(float_dtype)
+            else:  # a bias
+                self.params[name] = np.zeros(shape, float_dtype)
+
+    def _set_head(
+        self, head: str, output_size: int, dtype: np.dtype, head_options: dict[str, Any]
+    ) -> None:
+        """Check the head and its options' names; the loss checks their values on a probe."""
         if not isinstance(head, str) or head not in _HEADS:
             raise ValueError(f"head must be one of {', '.join(map(repr, HEADS))}, got {head!r}")
         spec = _HEADS[head]
@@ -161,7 +193,7 @@ class Model(ABC):
         targets = as_float_array(y, name, dtype=dtype)
         if targets.shape != shape:
             raise ValueError(
-                f"{name} of the 'l2' head must be targets of shape (N, C) = {shape} "
+                f"{name} of the {self._head!r} head must be targets of shape (N, C) = {shape} "
                 f"(or None for zeros), got shape {targets.shape}"
             )
         return targets
@@ -275,7 +307,7 @@ class Model(ABC):
         if has_validation:
             if not self._spec.classification:
                 raise ValueError(
-                    "X_val and y_val give a validation accuracy: the 'l2' head has none"
+                    f"X_val and y_val give a validation accuracy: the {self._head!r} head has none"
                 )
             if X_val is None or y_val is None:
                 missing = "X_val" if X_val is None else "y_val"

@@ -152,16 +152,14 @@ def as_weights(
     value: npt.ArrayLike, name: str, *, length: int, meaning: str, dtype: np.dtype
 ) -> FloatArray:
     """Return a finite, non-negative (length,) weight vector."""
-    weights = as_float_array(value, name, dtype=dtype, check_finite=False)
-    if weights.shape != (length,):
-        raise ValueError(
-            f"{name} must have shape ({length},), {meaning}, got shape {weights.shape}"
-        )
-    if not np.isfinite(weights).all():
-        raise ValueError(f"{name} must be finite, got {weights!r}")
-    if length and weights.min() < 0:
-        raise ValueError(f"{name} must be non-negative, got {weights.min()!r}")
-    return weights
+    vector = as_float_array(value, name, dtype=dtype, check_finite=False)
+    if vector.shape != (length,):
+        raise ValueError(f"{name} must have shape ({length},), {meaning}, got shape {vector.shape}")
+    if not np.isfinite(vector).all():
+        raise ValueError(f"{name} must be finite, got {vector!r}")
+    if length and vector.min() < 0:
+        raise ValueError(f"{name} must be non-negative, got {vector.min()!r}")
+    return vector
 
 
 def check_reduction(reduction: object) -> Reduction:

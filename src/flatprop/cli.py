@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from flatprop import __version__
 from flatprop.demo import figures, recipes, self_check, tour
@@ -112,23 +112,23 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"flatprop {__version__}")
     commands = parser.add_subparsers(title="commands", dest="command", metavar="COMMAND")
 
-    demo_parser = commands.add_parser(
-        "demo",
-        help="walk through the problem set, computed, then train on real digits",
-        description="Walk through " + "; ".join(tour.STEPS) + ". A few seconds.",
+    demo_parser = _command(
+        commands,
+        demo,
+        "walk through the problem set, computed, then train on real digits",
+        "Walk through " + "; ".join(tour.STEPS) + ". A few seconds.",
     )
     demo_parser.add_argument(
         "--iters", type=int, help="training steps on the digits (default: the tuned 3000)"
     )
     demo_parser.add_argument("--seed", type=int, default=0, help="seed of every random draw")
-    demo_parser.set_defaults(handler=demo)
 
-    check_parser = commands.add_parser(
-        "gradcheck",
-        help="check every loss, layer and net against numerical gradients",
-        description="Compare every backward pass of flatprop with central differences on "
-        "small random inputs, print a table of relative errors, exit 1 if any exceeds the "
-        "tolerance.",
+    check_parser = _command(
+        commands,
+        gradcheck,
+        "check every loss, layer and net against numerical gradients",
+        "Compare every backward pass of flatprop with central differences on small random "
+        "inputs, print a table of relative errors, exit 1 if any exceeds the tolerance.",
     )
     check_parser.add_argument("--seed", type=int, default=0, help="seed of the random inputs")
     check_parser.add_argument(
@@ -137,14 +137,14 @@ def _parser() -> argparse.ArgumentParser:
         default=self_check.TOLERANCE,
         help=f"largest relative error that passes (default {self_check.TOLERANCE:g})",
     )
-    check_parser.set_defaults(handler=gradcheck)
 
-    train_parser = commands.add_parser(
-        "train",
-        help="train a two-layer net or a linear classifier on digits or the spiral",
-        description="Train with minibatch SGD, printing progress, then the training and "
-        "held-out accuracies. Options left out take the tuned defaults of the data set "
-        "and model (see flatprop.demo.recipes.default_settings).",
+    train_parser = _command(
+        commands,
+        train,
+        "train a two-layer net or a linear classifier on digits or the spiral",
+        "Train with minibatch SGD, printing progress, then the training and held-out "
+        "accuracies. Options left out take the tuned defaults of the data set and model "
+        "(see flatprop.demo.recipes.default_settings).",
     )
     train_parser.add_argument("--data", choices=recipes.DATA_NAMES, default="digits")
     train_parser.add_argument("--model", choices=recipes.MODEL_NAMES, default="two-layer")
@@ -165,16 +165,16 @@ def _parser() -> argparse.ArgumentParser:
         metavar="FILE.png",
         help="save a figure of the loss and accuracy curves (needs matplotlib)",
     )
-    train_parser.set_defaults(handler=train)
 
-    grade_parser = commands.add_parser(
-        "grade",
-        help="grade submission folders into a gradebook and Gradescope results",
-        description="Run every check of ASSIGNMENT.toml on each SUBMISSION_DIR (one per "
-        "student; its name is the submission's id), each submitted function in a worker "
-        "process with a time and a memory limit. Writes OUT_DIR/gradebook.csv and "
-        "OUT_DIR/<submission>/results.json (Gradescope's format). Exit status 0 when "
-        "grading ran, whatever the grades; 2 for a bad assignment file or a missing folder.",
+    grade_parser = _command(
+        commands,
+        grade,
+        "grade submission folders into a gradebook and Gradescope results",
+        "Run every check of ASSIGNMENT.toml on each SUBMISSION_DIR (one per student; its "
+        "name is the submission's id), each submitted function in a worker process with a "
+        "time and a memory limit. Writes OUT_DIR/gradebook.csv and "
+        "OUT_DIR/<submission>/results.json (Gradescope's format). Exit status 0 when grading "
+        "ran, whatever the grades; 2 for a bad assignment file or a missing folder.",
     )
     grade_parser.add_argument("assignment", metavar="ASSIGNMENT.toml", help="the checks")
     grade_parser.add_argument(
@@ -196,7 +196,18 @@ def _parser() -> argparse.ArgumentParser:
         metavar="ADDRESS",
         help="grade on the Dask cluster whose scheduler is at ADDRESS (the dask extra)",
     )
-    grade_parser.set_defaults(handler=grade)
+    return parser
+
+
+def _command(
+    commands: argparse._SubParsersAction[argparse.ArgumentParser],
+    handler: Callable[[argparse.Namespace], int],
+    summary: str,
+    description: str,
+) -> argparse.ArgumentParser:
+    """The command named after ``handler``, which runs it; ``summary`` for ``--help``."""
+    parser = commands.add_parser(handler.__name__, help=summary, description=description)
+    parser.set_defaults(handler=handler)
     return parser
 
 

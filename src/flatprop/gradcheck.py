@@ -73,7 +73,15 @@ def numerical_gradient(
 
     Returns
     -------
-    ndarray of float64, the shape of ``x``
+    grad : ndarray of float64, the shape of ``x``
+        ``df/dx``, entry by entry.
+
+    Raises
+    ------
+    TypeError
+        If ``x`` is not a floating NumPy array, or ``h`` not a real number.
+    ValueError
+        If ``x`` is read-only, or ``h`` is not a positive, finite step.
 
     Examples
     --------
@@ -111,7 +119,14 @@ def numerical_gradient_array(
 
     Returns
     -------
-    ndarray of float64, the shape of ``x``
+    dx : ndarray of float64, the shape of ``x``
+        What the layer's backward pass should return for ``x`` given ``dout``.
+
+    Raises
+    ------
+    TypeError, ValueError
+        As :func:`numerical_gradient`; and a ValueError if ``f(x)`` does not have the
+        shape of ``dout``.
 
     Examples
     --------

@@ -34,12 +34,33 @@ __all__ = ["l2", "multiclass_svm", "softmax_cross_entropy", "squared_hinge"]
 LossAndGrads = tuple[np.floating | FloatArray, dict[str, FloatArray]]
 
 
-def _optional_weights(
-    values: npt.ArrayLike | None, name: str, length: int, meaning: str, dtype: np.dtype
-) -> FloatArray:
-    if values is None:
-        return np.ones(length)
-    return as_weights(values, name, length=length, meaning=meaning, dtype=dtype).astype(np.float64)
+def _weights_or_ones(
+    weight: npt.ArrayLike | None,
+    sample_weight: npt.ArrayLike | None,
+    num_classes: int,
+    num_examples: int,
+    dtype: np.dtype,
+) -> tuple[FloatArray, FloatArray]:
+    """``weight`` (C,) and ``sample_weight`` (N,) as float64, checked; ones when not given."""
+    w = (
+        np.ones(num_classes)
+        if weight is None
+        else as_weights(
+            weight, "weight", length=num_classes, meaning="one weight per class", dtype=dtype
+        ).astype(np.float64)
+    )
+    v = (
+        np.ones(num_examples)
+        if sample_weight is None
+        else as_weights(
+            sample_weight,
+            "sample_weight",
+            length=num_examples,
+            meaning="one weight per example",
+            dtype=dtype,
+        ).astype(np.float64)
+    )
+    return w, v
 
 
 def _reduce(
@@ -81,16 +102,13 @@ def _hinge(
     labels = as_labels(y, "y", num_examples=num_examples, num_classes=num_classes)
     delta = as_real_scalar(margin, "margin")
     reduction = check_reduction(reduction)
-    class_weight = _optional_weights(weight, "weight", num_classes, "one weight per class", s.dtype)
-    example_weight = _optional_weights(
-        sample_weight, "sample_weight", num_examples, "one weight per example", s.dtype
-    )
+    w, v = _weights_or_ones(weight, sample_weight, num_classes, num_examples, s.dtype)
 
     losses, grads, total_weight = [], [], 0.0
     for i in range(num_examples):
         row = [float(value) for value in s[i]]
         correct = int(labels[i])
-        omega = float(example_weight[i] * class_weight[correct])
+        omega = float(v[i] * w[correct])  # example i's weight
         loss_i = 0.0
         dscores_i = [0.0] * num_classes
         for j in range(num_classes):
@@ -196,10 +214,7 @@ def softmax_cross_entropy(
     if not 0 <= eps <= 1:
         raise ValueError(f"label_smoothing must be in [0, 1], got {eps!r}")
     reduction = check_reduction(reduction)
-    class_weight = _optional_weights(weight, "weight", num_classes, "one weight per class", s.dtype)
-    example_weight = _optional_weights(
-        sample_weight, "sample_weight", num_examples, "one weight per example", s.dtype
-    )
+    w, v = _weights_or_ones(weight, sample_weight, num_classes, num_examples, s.dtype)
     labels = None
     if as_array(y, "y").ndim == 2:
         target_rows = as_probabilities(
@@ -220,17 +235,14 @@ def softmax_cross_entropy(
         rest = math.fsum(math.exp(value - top) for c, value in enumerate(row) if c != top_class)
         log_p = [(value - top) - math.log1p(rest) for value in row]
         p = [math.exp(value) for value in log_p]
-        a = [
-            class_weight[c] * ((1 - eps) * target_rows[i, c] + eps / num_classes)
-            for c in range(num_classes)
-        ]
+        a = [w[c] * ((1 - eps) * target_rows[i, c] + eps / num_classes) for c in range(num_classes)]
         loss_i = -math.fsum(a[c] * log_p[c] for c in range(num_classes) if a[c] != 0)
         mass = math.fsum(a)
-        omega = float(example_weight[i])
-        losses.append(omega * loss_i)
-        grads.append([omega * (p[c] * mass - a[c]) for c in range(num_classes)])
+        losses.append(v[i] * loss_i)  # the class weights are inside a, and so in loss_i
+        grads.append([v[i] * (p[c] * mass - a[c]) for c in range(num_classes)])
         # PyTorch's mean divides by the labels' class weights, but not for probabilities.
-        total_weight += omega * (class_weight[labels[i]] if labels is not None else 1.0)
+        omega = v[i] * (w[labels[i]] if labels is not None else 1.0)  # example i's weight
+        total_weight += omega
     loss, dscores = _reduce(losses, grads, total_weight, reduction, s)
     return loss, {"scores": dscores}
 
@@ -261,13 +273,11 @@ def l2(
             raise ValueError(
                 f"target must have the shape of pred {yhat.shape}, got shape {t.shape}"
             )
-    example_weight = _optional_weights(
-        sample_weight, "sample_weight", num_examples, "one weight per example", yhat.dtype
-    )
+    _, v = _weights_or_ones(None, sample_weight, 0, num_examples, yhat.dtype)
 
     losses, grads, total_weight = [], [], 0.0
     for i in range(num_examples):
-        omega = float(example_weight[i])
+        omega = float(v[i])  # example i's weight: l2 has no class weights
         diffs = [float(yhat[i, k]) - float(t[i, k]) for k in range(num_outputs)]
         losses.append(omega * math.fsum(d * d for d in diffs))
         grads.append([omega * 2 * d for d in diffs])

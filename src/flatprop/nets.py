@@ -28,7 +28,7 @@ option that the head does not take is a ``TypeError``, a bad value the loss's ow
 Conventions
 -----------
 - Regularization is ``reg * sum(W**2)`` over the weight matrices, with gradient
-  ``2 * reg * W``; biases are not regularized. This is the seed's convention (its
+  ``2 * reg * W``; biases are not regularized. This is the problem set's convention (its
   ``svm_loss``); some CS231n years use ``0.5 * reg * sum(W**2)`` with gradient
   ``reg * W`` instead: to match such code, pass half its ``reg``.
 - dtype: the model computes in the dtype of its ``params`` (``dtype=`` at construction,
@@ -49,7 +49,7 @@ import numpy as np
 import numpy.typing as npt
 
 from flatprop._model import HEADS, Model, Seed, require_finite_stage
-from flatprop._validation import FloatArray, as_count, as_float_dtype, as_non_negative_scalar
+from flatprop._validation import FloatArray, as_non_negative_scalar
 from flatprop.layers import affine_backward, affine_forward, relu_backward, relu_forward
 
 __all__ = ["HEADS", "LinearClassifier", "TwoLayerNet"]
@@ -92,7 +92,7 @@ class TwoLayerNet(Model):
 
     Examples
     --------
-    The seed's matrix example: ``z1 = X W1``, ``h1 = ReLU(z1)``, ``yhat = h1 W2``,
+    The problem set's matrix example: ``z1 = X W1``, ``h1 = ReLU(z1)``, ``yhat = h1 W2``,
     ``L = ||yhat||^2`` is the "l2" head with no target (zero biases); for a batch,
     the squared Frobenius norm is ``reduction="sum"`` (the default "mean" divides by N).
 
@@ -123,21 +123,8 @@ class TwoLayerNet(Model):
         dtype: npt.DTypeLike = np.float64,
         **head_options: Any,
     ) -> None:
-        input_size = as_count(input_size, "input_size")
-        hidden_size = as_count(hidden_size, "hidden_size")
-        output_size = as_count(output_size, "output_size")
-        std = as_non_negative_scalar(std, "std")
-        float_dtype = as_float_dtype(dtype)
-        super().__init__(
-            head=head, output_size=output_size, dtype=float_dtype, head_options=head_options
-        )
-        rng = np.random.default_rng(seed)
-        self.params = {
-            "W1": (std * rng.standard_normal((input_size, hidden_size))).astype(float_dtype),
-            "b1": np.zeros(hidden_size, float_dtype),
-            "W2": (std * rng.standard_normal((hidden_size, output_size))).astype(float_dtype),
-            "b2": np.zeros(output_size, float_dtype),
-        }
+        sizes = {"input_size": input_size, "hidden_size": hidden_size, "output_size": output_size}
+        super().__init__(sizes, head, std, seed, dtype, head_options)
 
     def _param_shapes(self) -> dict[str, tuple[str, ...]]:
         return {"W1": ("D", "H"), "b1": ("H",), "W2": ("H", "C"), "b2": ("C",)}
@@ -226,7 +213,7 @@ class TwoLayerNet(Model):
 class LinearClassifier(Model):
     r"""A linear model, ``scores = X W + b``, with a loss head.
 
-    With ``bias=False`` and the "svm" head, ``loss(X, y, reg=reg)`` is the seed's
+    With ``bias=False`` and the "svm" head, ``loss(X, y, reg=reg)`` is the problem set's
     ``svm_loss(W, X, y, reg)``: the mean multiclass hinge loss plus ``reg * sum(W**2)``,
     with gradient ``dW + 2 * reg * W``.
 
@@ -276,22 +263,11 @@ class LinearClassifier(Model):
         dtype: npt.DTypeLike = np.float64,
         **head_options: Any,
     ) -> None:
-        input_size = as_count(input_size, "input_size")
-        output_size = as_count(output_size, "output_size")
-        std = as_non_negative_scalar(std, "std")
         if not isinstance(bias, bool | np.bool_):
             raise TypeError(f"bias must be True or False, got {bias!r}")
-        float_dtype = as_float_dtype(dtype)
-        super().__init__(
-            head=head, output_size=output_size, dtype=float_dtype, head_options=head_options
-        )
         self._bias = bool(bias)
-        rng = np.random.default_rng(seed)
-        self.params = {
-            "W": (std * rng.standard_normal((input_size, output_size))).astype(float_dtype)
-        }
-        if self._bias:
-            self.params["b"] = np.zeros(output_size, float_dtype)
+        sizes = {"input_size": input_size, "output_size": output_size}
+        super().__init__(sizes, head, std, seed, dtype, head_options)
 
     @property
     def bias(self) -> bool:
@@ -349,10 +325,10 @@ class LinearClassifier(Model):
 
         Examples
         --------
-        The seed's ``svm_loss(W, X, y, reg)`` on its own input: two identical rows
+        The problem set's ``svm_loss(W, X, y, reg)`` on its own input: two identical rows
         labelled 0 and 1. Their two margins add up to 2 whatever W (while both are
         active), so the loss is ``1 + reg * sum(W**2)`` and ``dW = 2 * reg * W``: the
-        seed's printed 1.00003... and tiny gradient. With W = 0:
+        problem set's printed 1.00003... and tiny gradient. With W = 0:
 
         >>> import numpy as np
         >>> model = LinearClassifier(2, 2, bias=False)

@@ -1,4 +1,4 @@
-"""Plain-text layout for the walkthrough, the demo and the examples: headings, tables, arrays."""
+"""Plain-text layout for the demo and the examples: headings, tables, arrays."""
 
 from __future__ import annotations
 

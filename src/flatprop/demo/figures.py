@@ -15,13 +15,13 @@ import numpy as np
 import numpy.typing as npt
 
 from flatprop._validation import FloatArray, as_float_array
-from flatprop.losses import l2, multiclass_svm, softmax_cross_entropy, squared_hinge
+from flatprop.losses import LOSSES, LossSpec
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
 __all__ = [
-    "LOSS_NAMES",
+    "LINE_STYLES",
     "MATPLOTLIB_HINT",
     "loss_shapes",
     "matplotlib_available",
@@ -30,7 +30,16 @@ __all__ = [
 ]
 
 MATPLOTLIB_HINT = 'pip install "flatprop[plot]"  (or: pip install matplotlib)'
-LOSS_NAMES = ("multiclass SVM (hinge)", "squared hinge", "softmax cross-entropy", "L2 to one-hot")
+
+LINE_STYLES: dict[str, dict[str, Any]] = {
+    "squared_hinge": {"linewidth": 2.5, "linestyle": "--", "zorder": 3},
+    "l2": {"linewidth": 5, "alpha": 0.45, "zorder": 1},
+}
+"""How :func:`plot_loss_shapes` draws a loss of :data:`flatprop.losses.LOSSES`, by its
+name, where not as a plain line. For m < 1 the squared hinge and the L2 loss coincide,
+(1 - m)^2: the L2 curve is drawn wide and pale underneath, the squared hinge dashed on
+top, so that both show."""
+_PLAIN_LINE: dict[str, Any] = {"linewidth": 2}
 
 
 def matplotlib_available() -> bool:
@@ -64,8 +73,9 @@ def loss_shapes(margins: npt.ArrayLike) -> dict[str, tuple[FloatArray, FloatArra
     - softmax cross-entropy: :math:`\log(1 + e^{-m})`, slope :math:`-1 / (1 + e^{m})`;
     - L2 to the one-hot target (1, 0): :math:`(m - 1)^2`, which also punishes m > 1.
 
-    Values and slopes come from flatprop's losses (``reduction="none"``) and their
-    backward passes: the slope is the gradient with respect to :math:`s_y`.
+    Values and slopes come from the losses of :data:`flatprop.losses.LOSSES`
+    (``reduction="none"``) and their backward passes: the slope is the gradient with
+    respect to :math:`s_y`.
 
     Parameters
     ----------
@@ -74,7 +84,9 @@ def loss_shapes(margins: npt.ArrayLike) -> dict[str, tuple[FloatArray, FloatArra
     Returns
     -------
     dict
-        ``{name: (losses, slopes)}`` for each name of :data:`LOSS_NAMES`, (N,) arrays.
+        ``{name: (losses, slopes)}``, (N,) arrays, for each loss in the registry's order,
+        by its :attr:`~flatprop.losses.LossSpec.title` (a regression loss's with " to
+        one-hot").
 
     Examples
     --------
@@ -86,23 +98,19 @@ def loss_shapes(margins: npt.ArrayLike) -> dict[str, tuple[FloatArray, FloatArra
     """
     m = as_float_array(margins, "margins", ndim=1)
     scores = np.column_stack([m, np.zeros_like(m)])
-    y = np.zeros(len(m), dtype=np.int64)
+    labels = np.zeros(len(m), dtype=np.int64)
     one_hot = np.column_stack([np.ones_like(m), np.zeros_like(m)])
-    svm_loss, svm_grads = multiclass_svm(scores, y, reduction="none")
-    squared_loss, squared_grads = squared_hinge(scores, y, reduction="none")
-    softmax_loss, softmax_grads = softmax_cross_entropy(scores, y, reduction="none")
-    l2_loss, l2_grads = l2(scores, one_hot, reduction="none")
-    # Column 0 holds s_y = m: the gradient there is the slope dL/dm.
-    curves = (
-        (svm_loss, svm_grads["scores"]),
-        (squared_loss, squared_grads["scores"]),
-        (softmax_loss, softmax_grads["scores"]),
-        (l2_loss, l2_grads["pred"]),
-    )
-    return {
-        name: (np.asarray(loss), grad[:, 0])
-        for name, (loss, grad) in zip(LOSS_NAMES, curves, strict=True)
-    }
+    shapes = {}
+    for spec in LOSSES.values():
+        target = labels if spec.classification else one_hot
+        loss, grads = spec.function(scores, target, reduction="none")
+        # Column 0 holds s_y = m: the gradient there is the slope dL/dm.
+        shapes[_shape_name(spec)] = (np.asarray(loss), grads[spec.input_name][:, 0])
+    return shapes
+
+
+def _shape_name(spec: LossSpec) -> str:
+    return spec.title if spec.classification else f"{spec.title} to one-hot"
 
 
 def plot_loss_shapes(path: str | Path, *, low: float = -3.0, high: float = 3.0) -> Path:
@@ -113,15 +121,9 @@ def plot_loss_shapes(path: str | Path, *, low: float = -3.0, high: float = 3.0) 
     figure = _new_figure(10, 4)
     margins = np.linspace(low, high, 601)
     left, right = figure.subplots(1, 2)
-    # For m < 1 the squared hinge and the L2 loss coincide, (1 - m)^2: the L2 curve is
-    # drawn wide and pale underneath, the squared hinge dashed on top, so both show.
-    styles: tuple[dict[str, Any], ...] = (
-        {"linewidth": 2},
-        {"linewidth": 2.5, "linestyle": "--", "zorder": 3},
-        {"linewidth": 2},
-        {"linewidth": 5, "alpha": 0.45, "zorder": 1},
-    )
-    for (name, (losses, slopes)), style in zip(loss_shapes(margins).items(), styles, strict=True):
+    shapes = loss_shapes(margins)
+    for spec, (name, (losses, slopes)) in zip(LOSSES.values(), shapes.items(), strict=True):
+        style = LINE_STYLES.get(spec.name, _PLAIN_LINE)
         left.plot(margins, losses, label=name, **style)
         right.plot(margins, slopes, label=name, **style)
     for axes, title in ((left, "loss L"), (right, "slope dL/dm")):

@@ -1,4 +1,4 @@
-r"""The seed's questions on the multiclass SVM loss, answered by computing them.
+r"""The problem set's questions on the multiclass SVM loss, answered by computing them.
 
 The problem set starts from a slide of CS231n (lecture 3): three images (a cat, a
 car, a frog), three classes, and a weight matrix W whose scores are
@@ -112,7 +112,7 @@ def _loss_row(label: str, values: FloatArray, *, decimals: int = 1) -> list[str]
 class ScoreTable(Answer):
     """The slide's scores and the SVM losses flatprop computes for them."""
 
-    question: ClassVar[str] = "The seed's score table (CS231n, lecture 3)"
+    question: ClassVar[str] = "The problem set's score table (CS231n, lecture 3)"
 
     scores: FloatArray
     y: IntArray

@@ -20,6 +20,7 @@ import numpy as np
 
 from flatprop._validation import FloatArray, IntArray
 from flatprop.datasets import load_digits, spiral, train_test_split
+from flatprop.losses import LOSSES, find_loss
 from flatprop.nets import LinearClassifier, TwoLayerNet
 
 __all__ = [
@@ -37,7 +38,8 @@ __all__ = [
 
 DATA_NAMES = ("digits", "spiral")
 MODEL_NAMES = ("two-layer", "linear")
-HEAD_NAMES = ("softmax", "svm", "squared_hinge")
+HEAD_NAMES = tuple(spec.head for spec in LOSSES.values() if spec.classification)
+"""The heads a model can be trained with on labelled data: the classification losses."""
 SPIRAL_POINTS_PER_CLASS = 100
 SPIRAL_CLASSES = 3
 
@@ -47,8 +49,8 @@ class Settings:
     """Everything that decides a training run. See :func:`default_settings`.
 
     ``learning_rate_decay`` multiplies the learning rate once per epoch, that is every
-    ``max(N // batch_size, 1)`` steps. ``label_smoothing`` applies to the softmax head
-    only; ``hidden_size`` to the two-layer net only.
+    ``max(N // batch_size, 1)`` steps. ``label_smoothing`` applies to a head whose loss
+    takes it (the softmax head) only; ``hidden_size`` to the two-layer net only.
     """
 
     data: str = "digits"
@@ -188,11 +190,16 @@ class TrainingResult:
         )
 
 
+def _smoothed(settings: Settings) -> bool:
+    """Whether the head's loss takes label smoothing and the settings ask for some."""
+    return bool(settings.label_smoothing) and "label_smoothing" in find_loss(settings.head).options
+
+
 def _build_model(
     settings: Settings, input_size: int, num_classes: int
 ) -> TwoLayerNet | LinearClassifier:
     options: dict[str, Any] = {}
-    if settings.head == "softmax" and settings.label_smoothing:
+    if _smoothed(settings):
         options["label_smoothing"] = settings.label_smoothing
     if settings.model == "linear":
         return LinearClassifier(
@@ -228,7 +235,7 @@ def describe(settings: Settings, prepared: PreparedData) -> str:
         else f"x{settings.learning_rate_decay:g} per epoch"
     )
     head = settings.head
-    if head == "softmax" and settings.label_smoothing:
+    if _smoothed(settings):
         head += f" (label smoothing {settings.label_smoothing:g})"
     return "\n".join(
         [

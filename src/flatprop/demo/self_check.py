@@ -6,6 +6,10 @@ gradient from a backward pass with one from central differences
 the kinks of the hinges and the ReLU). :func:`run_checks` compares them and
 :func:`report` prints the table.
 
+The cases of the losses come from the registry :data:`flatprop.losses.LOSSES`: each
+loss with each kind of target it takes, with every option it takes set, and its staged
+pair; the nets are tried with every head.
+
 :func:`library_cases` looks every function up on its module when the case runs
 (``losses.multiclass_svm``, ``layers.relu_backward``, ...), so a test can swap in a
 broken implementation and see the check fail; or build cases of its own.
@@ -31,7 +35,6 @@ NUM_EXAMPLES, NUM_FEATURES, NUM_HIDDEN, NUM_CLASSES = 4, 5, 6, 3
 REG = 0.1
 
 Model = nets.TwoLayerNet | nets.LinearClassifier
-LossFunction = Callable[[FloatArray], tuple[Any, dict[str, FloatArray]]]
 
 
 @dataclass(frozen=True)
@@ -62,57 +65,93 @@ class CheckResult:
 
 
 def _loss_cases(rng: np.random.Generator) -> list[GradientCase]:
+    """Each loss of :data:`flatprop.losses.LOSSES`: with each kind of target it takes; with
+    every option it takes set; and its staged pair with ``reduction="none"`` and an (N,)
+    upstream gradient."""
     scores = rng.standard_normal((NUM_EXAMPLES, NUM_CLASSES))
-    y = rng.integers(NUM_CLASSES, size=NUM_EXAMPLES)
-    target = rng.standard_normal((NUM_EXAMPLES, NUM_CLASSES))
-    class_weight = rng.uniform(0.5, 2.0, size=NUM_CLASSES)
+    labels = rng.integers(NUM_CLASSES, size=NUM_EXAMPLES)
+    targets: dict[str, list[tuple[str, IntArray | FloatArray]]] = {
+        "labels": [("", labels)],
+        "labels or probabilities": [
+            ("", labels),
+            (", probability targets", rng.dirichlet(np.ones(NUM_CLASSES), size=NUM_EXAMPLES)),
+        ],
+        "values": [("", rng.standard_normal((NUM_EXAMPLES, NUM_CLASSES)))],
+    }
     upstream = rng.standard_normal(NUM_EXAMPLES)
-    configurations: list[tuple[str, str, LossFunction]]
-    configurations = [
-        ("multiclass_svm", "scores", lambda s: losses.multiclass_svm(s, y)),
-        (
-            "multiclass_svm, margin 0.5, class weights",
-            "scores",
-            lambda s: losses.multiclass_svm(s, y, margin=0.5, weight=class_weight),
-        ),
-        ("squared_hinge", "scores", lambda s: losses.squared_hinge(s, y)),
-        ("softmax_cross_entropy", "scores", lambda s: losses.softmax_cross_entropy(s, y)),
-        (
-            "softmax_cross_entropy, smoothing 0.1, class weights",
-            "scores",
-            lambda s: losses.softmax_cross_entropy(s, y, label_smoothing=0.1, weight=class_weight),
-        ),
-        ("l2", "pred", lambda p: losses.l2(p, target)),
-    ]
+    # A value other than the default for each option that a loss of the registry takes.
+    option_values: dict[str, Any] = {
+        "margin": 0.5,
+        "label_smoothing": 0.1,
+        "weight": rng.uniform(0.5, 2.0, size=NUM_CLASSES),
+        "sample_weight": rng.uniform(0.5, 2.0, size=NUM_EXAMPLES),
+        "reduction": "sum",
+    }
     cases = []
-    for name, parameter, loss in configurations:
-
-        def analytic(loss: LossFunction = loss, parameter: str = parameter) -> FloatArray:
-            return loss(scores)[1][parameter]
-
-        def numerical(loss: LossFunction = loss) -> FloatArray:
-            return numerical_gradient(lambda s: float(loss(s)[0]), scores.copy())
-
-        cases.append(GradientCase("loss", name, parameter, analytic, numerical))
-
-    def svm_none_backward() -> FloatArray:
-        _, cache = losses.multiclass_svm_forward(scores, y, reduction="none")
-        return losses.multiclass_svm_backward(cache, upstream)["scores"]
-
-    cases.append(
-        GradientCase(
-            "loss",
-            "multiclass_svm_forward/backward, reduction none",
-            "scores",
-            analytic=svm_none_backward,
-            numerical=lambda: numerical_gradient_array(
-                lambda s: losses.multiclass_svm_forward(s, y, reduction="none")[0],
-                scores.copy(),
-                upstream,
-            ),
-        )
-    )
+    for spec in losses.LOSSES.values():
+        options = {name: option_values[name] for name in (*spec.options, "sample_weight")}
+        target = targets[spec.target][0][1]
+        cases += [
+            _one_shot_case(spec, what, given, {}, scores) for what, given in targets[spec.target]
+        ]
+        cases.append(_one_shot_case(spec, f", {_describe(options)}", target, options, scores))
+        cases.append(_staged_case(spec, target, scores, upstream))
     return cases
+
+
+def _describe(options: dict[str, Any]) -> str:
+    """``margin=0.5, weight, ...``: the options set, with their values unless arrays."""
+    return ", ".join(
+        name if isinstance(value, np.ndarray) else f"{name}={value!r}"
+        for name, value in options.items()
+    )
+
+
+def _from_losses(function: Callable[..., Any]) -> Callable[..., Any]:
+    """``function``, looked up on :mod:`flatprop.losses` at each call (a test may swap it)."""
+    name = function.__name__
+    return lambda *args, **options: getattr(losses, name)(*args, **options)
+
+
+def _one_shot_case(
+    spec: losses.LossSpec,
+    what: str,
+    target: IntArray | FloatArray,
+    options: dict[str, Any],
+    x: FloatArray,
+) -> GradientCase:
+    """The gradient of the one-shot function against central differences of its loss."""
+    loss = _from_losses(spec.function)
+    return GradientCase(
+        "loss",
+        spec.name + what,
+        spec.input_name,
+        analytic=lambda: loss(x, target, **options)[1][spec.input_name],
+        numerical=lambda: numerical_gradient(
+            lambda point: float(loss(point, target, **options)[0]), x.copy()
+        ),
+    )
+
+
+def _staged_case(
+    spec: losses.LossSpec, target: IntArray | FloatArray, x: FloatArray, upstream: FloatArray
+) -> GradientCase:
+    """The staged pair with ``reduction="none"``: backward of an upstream (N,) ``dloss``."""
+    forward, backward = _from_losses(spec.forward), _from_losses(spec.backward)
+
+    def analytic() -> FloatArray:
+        _, cache = forward(x, target, reduction="none")
+        return backward(cache, upstream)[spec.input_name]
+
+    return GradientCase(
+        "loss",
+        f"{spec.forward.__name__}/backward, reduction none",
+        spec.input_name,
+        analytic=analytic,
+        numerical=lambda: numerical_gradient_array(
+            lambda point: forward(point, target, reduction="none")[0], x.copy(), upstream
+        ),
+    )
 
 
 def _layer_cases(rng: np.random.Generator) -> list[GradientCase]:
@@ -166,16 +205,21 @@ def _net_cases(rng: np.random.Generator) -> list[GradientCase]:
     y: IntArray = rng.integers(NUM_CLASSES, size=NUM_EXAMPLES)
     target: FloatArray = rng.standard_normal((NUM_EXAMPLES, NUM_CLASSES))
     models: list[tuple[Model, IntArray | FloatArray]] = []
-    for head in nets.HEADS:
-        labels = target if head == "l2" else y
+    for spec in losses.LOSSES.values():
+        labels = y if spec.classification else target
         models.append(
             (
-                nets.TwoLayerNet(NUM_FEATURES, NUM_HIDDEN, NUM_CLASSES, head=head, std=1.0, seed=1),
+                nets.TwoLayerNet(
+                    NUM_FEATURES, NUM_HIDDEN, NUM_CLASSES, head=spec.head, std=1.0, seed=1
+                ),
                 labels,
             )
         )
         models.append(
-            (nets.LinearClassifier(NUM_FEATURES, NUM_CLASSES, head=head, std=1.0, seed=1), labels)
+            (
+                nets.LinearClassifier(NUM_FEATURES, NUM_CLASSES, head=spec.head, std=1.0, seed=1),
+                labels,
+            )
         )
     cases = []
     for model, labels in models:

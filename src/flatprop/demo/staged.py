@@ -1,18 +1,19 @@
-r"""The seed's three code parts, done right: "flat" backprop, one named stage per line.
+r"""The problem set's three models, done right: "flat" backprop, one named stage per line.
 
 CS231n's advice for assignment 1 is to stage the forward pass as a few named lines
 and walk the same names back. This module does that for the three models of the
-seed, in plain NumPy, so that every stage can be printed and read:
+problem set, in plain NumPy, so that every stage can be printed and read. Each takes
+its parameters first, as CS231n's loss functions (and flatprop's checkers) do:
 
-``staged_svm``
+``staged_svm(W, X, y, reg)``
     The linear SVM: ``scores``, ``margins``, ``data_loss``, ``reg_loss``, ``loss``;
     back: ``dmargins``, ``dscores``, ``dW``.
-``staged_two_layer_softmax``
+``staged_two_layer_softmax(params, X, y, reg)``
     The two-layer ReLU net with a softmax head: ``z1``, ``h1``, ``scores``, the softmax
     stages, ``loss``; back: ``dscores``, ``dW2``, ``db2``, ``dh1``, ``dz1``, ``dW1``,
-    ``db1``. Unlike the seed, the second layer reads the ReLU's output ``h1`` and the
-    row max is taken per row, in a new array.
-``staged_matrix_example``
+    ``db1``. Unlike the problem set's code, the second layer reads the ReLU's output
+    ``h1`` and the row max is taken per row, in a new array.
+``staged_matrix_example(params, X)``
     The discussion section's matrix example: :math:`z_1 = XW_1`, :math:`h_1 =
     \mathrm{ReLU}(z_1)`, :math:`\hat y = h_1 W_2`, :math:`L = \lVert \hat y \rVert^2`, with
     :math:`\partial L / \partial W_2 = h_1^\top (2\hat y)` and
@@ -21,8 +22,19 @@ seed, in plain NumPy, so that every stage can be printed and read:
 Each returns a :class:`StagedPass` holding every stage, a check of each parameter's
 gradient against a numerical gradient, and a comparison with flatprop's library
 (its losses and nets), which computes the same thing by other code. The
-regularization convention is the seed's: ``reg * sum(W ** 2)``, gradient
+regularization convention is the problem set's: ``reg * sum(W ** 2)``, gradient
 ``2 * reg * W``, biases not regularized. The ReLU's subgradient at 0 is 0.
+Each ``*_inputs`` function returns a small input in the order its model takes it.
+
+Examples
+--------
+>>> from flatprop.demo.staged import staged_svm, table_svm_inputs
+>>> W, X, y = table_svm_inputs()
+>>> staged = staged_svm(W, X, y, reg=0.1)
+>>> print(staged["margins"])
+[[0.  2.9 0. ]
+ [0.  0.  0. ]
+ [6.3 6.6 0. ]]
 """
 
 from __future__ import annotations
@@ -45,7 +57,7 @@ __all__ = [
     "Stage",
     "StagedPass",
     "matrix_example_inputs",
-    "seed_svm_inputs",
+    "problem_set_svm_inputs",
     "staged_matrix_example",
     "staged_svm",
     "staged_two_layer_softmax",
@@ -148,31 +160,35 @@ def _stage_text(stage: Stage) -> str:
 
 
 def _checked_inputs(
-    X: npt.ArrayLike, params: Mapping[str, npt.ArrayLike], shapes: dict[str, str]
-) -> tuple[FloatArray, dict[str, FloatArray]]:
-    """X as float64 (N, D) and each parameter as a float64 copy, its shape checked.
+    arguments: Mapping[str, npt.ArrayLike], shapes: dict[str, str]
+) -> dict[str, FloatArray]:
+    """Each argument as a float64 copy, its shape checked.
 
-    ``shapes`` gives each parameter's shape in letters of ``sizes`` (N, D, H, C), which
-    are read off X and the parameters in the order given.
+    ``shapes`` gives each argument's shape in letters (N, D, H, C), in the order of the
+    signature: a letter's size is read off the first argument that has it.
     """
-    features = as_float_array(X, "X", ndim=2, dtype=np.dtype(np.float64))
-    sizes = {"N": features.shape[0], "D": features.shape[1]}
-    arrays = {}
+    arrays: dict[str, FloatArray] = {}
+    sizes: dict[str, tuple[int, str]] = {}  # letter -> (size, the argument that fixed it)
     for name, letters in shapes.items():
-        array = np.array(as_float_array(params[name], name, dtype=np.dtype(np.float64)))
+        if name not in arguments:
+            raise ValueError(
+                f"params must have an entry {name!r} of shape ({', '.join(letters)}), got "
+                f"the entries {', '.join(map(repr, arguments))}"
+            )
+        array = np.array(as_float_array(arguments[name], name, dtype=np.dtype(np.float64)))
         if array.ndim != len(letters):
             raise ValueError(
-                f"{name} must be {len(letters)}-D ({letters}), got shape {array.shape}"
+                f"{name} must be {len(letters)}-D ({', '.join(letters)}), got shape {array.shape}"
             )
         for letter, size in zip(letters, array.shape, strict=True):
-            expected = sizes.setdefault(letter, size)
+            expected, source = sizes.setdefault(letter, (size, name))
             if size != expected:
                 raise ValueError(
                     f"{name} must have shape ({', '.join(letters)}) with {letter} = {expected} "
-                    f"(from the inputs before it), got shape {array.shape}"
+                    f"(as in {source}), got shape {array.shape}"
                 )
         arrays[name] = array
-    return features, arrays
+    return arrays
 
 
 def _gradient_checks(
@@ -189,6 +205,31 @@ def _gradient_checks(
     )
 
 
+def _staged_pass(
+    title: str,
+    stages: Callable[[], tuple[list[Stage], list[Stage]]],
+    params: dict[str, FloatArray],
+    library: Callable[[dict[str, FloatArray]], list[tuple[str, float]]],
+) -> StagedPass:
+    """Run ``stages`` (which read ``params``), check each parameter's gradient, compare.
+
+    ``library(values)`` compares the values of the stages with flatprop's library.
+    """
+    forward, backward = stages()
+    values = _values(forward, backward)
+
+    def loss() -> float:
+        return float(stages()[0][-1].value)
+
+    return StagedPass(
+        title=title,
+        forward=tuple(forward),
+        backward=tuple(backward),
+        checks=_gradient_checks(loss, params, {name: values[f"d{name}"] for name in params}),
+        library=tuple(library(values)),
+    )
+
+
 def _model_comparison(
     model: LinearClassifier | TwoLayerNet,
     params: dict[str, FloatArray],
@@ -196,7 +237,7 @@ def _model_comparison(
     y: IntArray | None,
     reg: float,
     staged: dict[str, FloatArray],
-) -> tuple[tuple[str, float], ...]:
+) -> list[tuple[str, float]]:
     """The loss and gradients of the same model in :mod:`flatprop.nets`, vs the stages.
 
     Parameters missing from ``params`` (the matrix example's biases) stay at the model's
@@ -205,17 +246,17 @@ def _model_comparison(
     model.params.update({name: value.copy() for name, value in params.items()})
     loss, grads = model.loss(X, y, reg=reg)
     what = f"{type(model).__name__}(head={model.head!r}).loss"
-    return (
+    return [
         (f"loss, {what}", rel_error(loss, staged["loss"])),
         (
             f"{', '.join(f'd{name}' for name in params)}, its gradients",
             max(rel_error(grads[name], staged[f"d{name}"]) for name in params),
         ),
-    )
+    ]
 
 
 def _svm_stages(
-    X: FloatArray, y: IntArray, W: FloatArray, reg: float, margin: float
+    W: FloatArray, X: FloatArray, y: IntArray, reg: float, margin: float
 ) -> tuple[list[Stage], list[Stage]]:
     rows = np.arange(X.shape[0])
     num_examples = X.shape[0]
@@ -247,16 +288,16 @@ def _svm_stages(
 
 
 def staged_svm(
-    X: npt.ArrayLike, y: npt.ArrayLike, W: npt.ArrayLike, *, reg: float = 0.0, margin: float = 1.0
+    W: npt.ArrayLike, X: npt.ArrayLike, y: npt.ArrayLike, reg: float = 0.0, *, margin: float = 1.0
 ) -> StagedPass:
-    """The seed's linear SVM ``svm_loss(W, X, y, reg)``, staged and checked.
+    """The problem set's linear SVM ``svm_loss(W, X, y, reg)``, staged and checked.
 
     Parameters
     ----------
+    W : array_like, shape (D, C)
     X : array_like, shape (N, D)
     y : array_like of int, shape (N,)
         Labels in [0, C).
-    W : array_like, shape (D, C)
     reg : float, default 0.0
         Regularization strength: ``reg_loss = reg * sum(W * W)``.
     margin : float, default 1.0
@@ -267,6 +308,11 @@ def staged_svm(
         Stages ``scores``, ``margins``, ``data_loss``, ``reg_loss``, ``loss``, ``dmargins``,
         ``dscores``, ``dW``; the check of ``dW``; the comparison with
         :func:`flatprop.losses.multiclass_svm`.
+
+    Raises
+    ------
+    ValueError, TypeError
+        For arrays whose shapes do not chain, labels out of [0, C), a bad ``reg``.
 
     Examples
     --------
@@ -280,84 +326,87 @@ def staged_svm(
     """
     reg = as_real_scalar(reg, "reg")
     margin = as_real_scalar(margin, "margin")
-    features, params = _checked_inputs(X, {"W": W}, {"W": "DC"})
-    labels = as_labels(y, "y", num_examples=features.shape[0], num_classes=params["W"].shape[1])
-    forward, backward = _svm_stages(features, labels, params["W"], reg, margin)
-    staged = _values(forward, backward)
-
-    def loss() -> float:
-        return float(_svm_stages(features, labels, params["W"], reg, margin)[0][-1].value)
-
+    arrays = _checked_inputs({"W": W, "X": X}, {"W": "DC", "X": "ND"})
+    params, features = {"W": arrays["W"]}, arrays["X"]
     D, C = params["W"].shape
-    library_loss, library_grads = multiclass_svm(features @ params["W"], labels, margin=margin)
-    library_dW = features.T @ library_grads["scores"] + 2 * reg * params["W"]
-    return StagedPass(
-        title="The linear SVM, staged",
-        forward=tuple(forward),
-        backward=tuple(backward),
-        checks=_gradient_checks(loss, params, {"W": staged["dW"]}),
-        library=(
+    labels = as_labels(y, "y", num_examples=features.shape[0], num_classes=C)
+
+    def library(staged: dict[str, FloatArray]) -> list[tuple[str, float]]:
+        loss, grads = multiclass_svm(features @ params["W"], labels, margin=margin)
+        dW = features.T @ grads["scores"] + 2 * reg * params["W"]
+        model = LinearClassifier(D, C, head="svm", bias=False, margin=margin)
+        return [
             (
                 "loss, flatprop.losses.multiclass_svm + reg_loss",
-                rel_error(library_loss + reg * np.sum(params["W"] ** 2), staged["loss"]),
+                rel_error(loss + reg * np.sum(params["W"] ** 2), staged["loss"]),
             ),
-            ("dW, from its dscores", rel_error(library_dW, staged["dW"])),
-            *_model_comparison(
-                LinearClassifier(D, C, head="svm", bias=False, margin=margin),
-                params,
-                features,
-                labels,
-                reg,
-                staged,
-            ),
-        ),
+            ("dW, from its dscores", rel_error(dW, staged["dW"])),
+            *_model_comparison(model, params, features, labels, reg, staged),
+        ]
+
+    return _staged_pass(
+        "The linear SVM, staged",
+        lambda: _svm_stages(params["W"], features, labels, reg, margin),
+        params,
+        library,
     )
 
 
-def table_svm_inputs() -> tuple[FloatArray, IntArray, FloatArray]:
-    """The slide's table as a linear model: ``X`` the 3x3 identity, ``W`` the scores.
+def table_svm_inputs() -> tuple[FloatArray, FloatArray, IntArray]:
+    """The slide's table as a linear model: ``W`` the scores, ``X`` the 3x3 identity.
 
     Each image is its own one-hot feature, so ``scores = X W = W`` is exactly the
     slide's table (one row per image) and ``dW = dscores``.
 
     Returns
     -------
+    W : ndarray, shape (D, C) = (3, 3)
     X : ndarray, shape (N, D) = (3, 3)
     y : ndarray of int, shape (N,)
-    W : ndarray, shape (D, C) = (3, 3)
 
     Examples
     --------
-    >>> X, y, W = table_svm_inputs()
+    >>> W, X, y = table_svm_inputs()
     >>> print(X @ W)
     [[ 3.2  5.1 -1.7]
      [ 1.3  4.9  2. ]
      [ 2.2  2.5 -3.1]]
     """
     scores, y = table_scores()
-    return np.eye(3), y, scores
+    return scores, np.eye(3), y
 
 
-def seed_svm_inputs(*, seed: int = 0) -> tuple[FloatArray, IntArray, FloatArray]:
-    """The seed's own input to ``svm_loss``, with W drawn from a seed (the seed's was not).
+def problem_set_svm_inputs(*, seed: int = 0) -> tuple[FloatArray, FloatArray, IntArray]:
+    """The problem set's own input to ``svm_loss``, with W drawn from a random seed.
 
-    ``X = [[0.2, 0.4], [0.2, 0.4]]``, ``y = [0, 1]`` and ``W`` standard normal, (2, 2).
-    Both rows are the same image with different labels: while both margins are active,
-    their data gradients cancel and ``dW`` is just ``2 reg W`` -- why the seed's
-    printed gradient was so small.
+    ``X = [[0.2, 0.4], [0.2, 0.4]]``, ``y = [0, 1]`` and ``W`` standard normal, (2, 2)
+    (the problem set's W was unseeded). Both rows are the same image with different
+    labels: while both margins are active, their data gradients cancel and ``dW`` is
+    just ``2 reg W`` -- why the problem set's printed gradient was so small.
+
+    Parameters
+    ----------
+    seed : int, default 0
+        Seed of ``numpy.random.default_rng`` for W.
+
+    Returns
+    -------
+    W : ndarray, shape (D, C) = (2, 2)
+    X : ndarray, shape (N, D) = (2, 2)
+    y : ndarray of int, shape (N,)
 
     Examples
     --------
-    >>> X, y, W = seed_svm_inputs()
-    >>> X.shape, y.tolist(), W.shape
-    ((2, 2), [0, 1], (2, 2))
+    >>> W, X, y = problem_set_svm_inputs()
+    >>> W.shape, X.tolist(), y.tolist()
+    ((2, 2), [[0.2, 0.4], [0.2, 0.4]], [0, 1])
     """
     W = np.random.default_rng(seed).standard_normal((2, 2))
-    return np.array([[0.2, 0.4], [0.2, 0.4]]), np.array([0, 1]), W
+    return W, np.array([[0.2, 0.4], [0.2, 0.4]]), np.array([0, 1])
 
 
 def _softmax_net_stages(
-    X: FloatArray, y: IntArray, p: dict[str, FloatArray], reg: float
+    p: dict[str, FloatArray], X: FloatArray, y: IntArray, reg: float
 ) -> tuple[list[Stage], list[Stage]]:
     rows = np.arange(X.shape[0])
     num_examples = X.shape[0]
@@ -365,7 +414,7 @@ def _softmax_net_stages(
     # forward
     z1 = X @ W1 + b1
     h1 = np.maximum(0.0, z1)
-    scores = h1 @ W2 + b2  # from h1, the ReLU's output (the seed used z1 here)
+    scores = h1 @ W2 + b2  # from h1, the ReLU's output (the problem set's code used z1)
     shifted = scores - scores.max(axis=1, keepdims=True)  # per row, a new array: exp <= 1
     log_probs = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
     data_loss = -log_probs[rows, y].mean()
@@ -404,21 +453,17 @@ def _softmax_net_stages(
 
 
 def staged_two_layer_softmax(
-    X: npt.ArrayLike,
-    y: npt.ArrayLike,
-    params: Mapping[str, npt.ArrayLike],
-    *,
-    reg: float = 0.0,
+    params: Mapping[str, npt.ArrayLike], X: npt.ArrayLike, y: npt.ArrayLike, reg: float = 0.0
 ) -> StagedPass:
-    """The seed's two-layer softmax net, staged and checked, with its bugs fixed.
+    """The problem set's two-layer softmax net, staged and checked, with its bugs fixed.
 
     Parameters
     ----------
+    params : dict
+        ``W1`` (D, H), ``b1`` (H,), ``W2`` (H, C), ``b2`` (C,); copied, never modified.
     X : array_like, shape (N, D)
     y : array_like of int, shape (N,)
         Labels in [0, C).
-    params : dict
-        ``W1`` (D, H), ``b1`` (H,), ``W2`` (H, C), ``b2`` (C,); copied, never modified.
     reg : float, default 0.0
         ``reg_loss = reg * (sum(W1 ** 2) + sum(W2 ** 2))``; biases not regularized.
 
@@ -428,61 +473,71 @@ def staged_two_layer_softmax(
         The stages named in the module docstring, a check of each parameter's gradient,
         and the comparison with :func:`flatprop.losses.softmax_cross_entropy`.
 
+    Raises
+    ------
+    ValueError, TypeError
+        For arrays whose shapes do not chain, labels out of [0, C), a bad ``reg``.
+
     Examples
     --------
-    >>> X, y, params = two_layer_inputs()
-    >>> staged = staged_two_layer_softmax(X, y, params, reg=0.1)
+    >>> params, X, y = two_layer_inputs()
+    >>> staged = staged_two_layer_softmax(params, X, y, reg=0.1)
     >>> [check.name for check in staged.checks]
     ['dW1', 'db1', 'dW2', 'db2']
     >>> staged.max_relative_error < 1e-7
     True
     """
     reg = as_real_scalar(reg, "reg")
-    features, arrays = _checked_inputs(X, params, {"W1": "DH", "b1": "H", "W2": "HC", "b2": "C"})
-    labels = as_labels(y, "y", num_examples=features.shape[0], num_classes=arrays["W2"].shape[1])
-    forward, backward = _softmax_net_stages(features, labels, arrays, reg)
-    staged = _values(forward, backward)
-
-    def loss() -> float:
-        return float(_softmax_net_stages(features, labels, arrays, reg)[0][-1].value)
-
+    arrays = _checked_inputs(
+        {**params, "X": X}, {"W1": "DH", "b1": "H", "W2": "HC", "b2": "C", "X": "ND"}
+    )
+    features = arrays.pop("X")
     (D, H), C = arrays["W1"].shape, arrays["W2"].shape[1]
-    library_loss, library_grads = softmax_cross_entropy(staged["scores"], labels)
-    return StagedPass(
-        title="The two-layer net with a softmax head, staged",
-        forward=tuple(forward),
-        backward=tuple(backward),
-        checks=_gradient_checks(loss, arrays, {name: staged[f"d{name}"] for name in arrays}),
-        library=(
+    labels = as_labels(y, "y", num_examples=features.shape[0], num_classes=C)
+
+    def library(staged: dict[str, FloatArray]) -> list[tuple[str, float]]:
+        loss, grads = softmax_cross_entropy(staged["scores"], labels)
+        return [
             (
                 "data_loss, flatprop.losses.softmax_cross_entropy",
-                rel_error(library_loss, staged["data_loss"]),
+                rel_error(loss, staged["data_loss"]),
             ),
-            ("dscores, its backward pass", rel_error(library_grads["scores"], staged["dscores"])),
-            *_model_comparison(
-                TwoLayerNet(D, H, C),
-                arrays,
-                features,
-                labels,
-                reg,
-                staged,
-            ),
-        ),
+            ("dscores, its backward pass", rel_error(grads["scores"], staged["dscores"])),
+            *_model_comparison(TwoLayerNet(D, H, C), arrays, features, labels, reg, staged),
+        ]
+
+    return _staged_pass(
+        "The two-layer net with a softmax head, staged",
+        lambda: _softmax_net_stages(arrays, features, labels, reg),
+        arrays,
+        library,
     )
 
 
-def two_layer_inputs(*, seed: int = 0) -> tuple[FloatArray, IntArray, dict[str, FloatArray]]:
+def two_layer_inputs(*, seed: int = 0) -> tuple[dict[str, FloatArray], FloatArray, IntArray]:
     """A tiny input for the two-layer net: N = 3 points in D = 2, H = 3, C = 3.
 
-    ``X`` holds the seed's point (0.2, 0.4) and two more; the parameters are drawn from
-    ``numpy.random.default_rng(seed)``: weights standard normal, biases 0.1 N(0, 1)
-    (non-zero, so that their gradients are checked too).
+    ``X`` holds the problem set's point (0.2, 0.4) and two more; the parameters are
+    drawn from ``numpy.random.default_rng(seed)``: weights standard normal, biases
+    0.1 N(0, 1) (non-zero, so that their gradients are checked too).
+
+    Parameters
+    ----------
+    seed : int, default 0
+        Seed of ``numpy.random.default_rng`` for the parameters.
+
+    Returns
+    -------
+    params : dict of ndarray
+        ``W1`` (2, 3), ``b1`` (3,), ``W2`` (3, 3), ``b2`` (3,).
+    X : ndarray, shape (N, D) = (3, 2)
+    y : ndarray of int, shape (N,)
 
     Examples
     --------
-    >>> X, y, params = two_layer_inputs()
-    >>> X.shape, y.tolist(), {name: value.shape for name, value in params.items()}
-    ((3, 2), [0, 1, 2], {'W1': (2, 3), 'b1': (3,), 'W2': (3, 3), 'b2': (3,)})
+    >>> params, X, y = two_layer_inputs()
+    >>> {name: value.shape for name, value in params.items()}, X.shape, y.tolist()
+    ({'W1': (2, 3), 'b1': (3,), 'W2': (3, 3), 'b2': (3,)}, (3, 2), [0, 1, 2])
     """
     rng = np.random.default_rng(seed)
     params: dict[str, FloatArray] = {
@@ -492,10 +547,10 @@ def two_layer_inputs(*, seed: int = 0) -> tuple[FloatArray, IntArray, dict[str, 
         "b2": 0.1 * rng.standard_normal(3),
     }
     X = np.array([[0.2, 0.4], [-0.5, 0.3], [0.6, -0.2]])
-    return X, np.array([0, 1, 2]), params
+    return params, X, np.array([0, 1, 2])
 
 
-def _matrix_stages(X: FloatArray, p: dict[str, FloatArray]) -> tuple[list[Stage], list[Stage]]:
+def _matrix_stages(p: dict[str, FloatArray], X: FloatArray) -> tuple[list[Stage], list[Stage]]:
     W1, W2 = p["W1"], p["W2"]
     # forward
     z1 = X @ W1
@@ -524,14 +579,14 @@ def _matrix_stages(X: FloatArray, p: dict[str, FloatArray]) -> tuple[list[Stage]
     return forward, backward
 
 
-def staged_matrix_example(X: npt.ArrayLike, W1: npt.ArrayLike, W2: npt.ArrayLike) -> StagedPass:
+def staged_matrix_example(params: Mapping[str, npt.ArrayLike], X: npt.ArrayLike) -> StagedPass:
     r"""The matrix example: :math:`L = \lVert \mathrm{ReLU}(X W_1) W_2 \rVert^2`, staged.
 
     Parameters
     ----------
+    params : dict
+        ``W1`` (D, H) and ``W2`` (H, C); copied, never modified.
     X : array_like, shape (N, D)
-    W1 : array_like, shape (D, H)
-    W2 : array_like, shape (H, C)
 
     Returns
     -------
@@ -540,9 +595,15 @@ def staged_matrix_example(X: npt.ArrayLike, W1: npt.ArrayLike, W2: npt.ArrayLike
         ``dW1``; the checks of ``dW1`` and ``dW2``; the comparison with
         :func:`flatprop.losses.l2` (``reduction="sum"``, no target).
 
+    Raises
+    ------
+    ValueError, TypeError
+        For arrays whose shapes do not chain.
+
     Notes
     -----
-    The loss is summed over the N examples (the seed returned a vector of N losses).
+    The loss is summed over the N examples (the problem set's code returned a vector of
+    N losses).
 
     Examples
     --------
@@ -555,49 +616,49 @@ def staged_matrix_example(X: npt.ArrayLike, W1: npt.ArrayLike, W2: npt.ArrayLike
      [0.044 0.000]] [[0.0484]
      [0.0000]]
     """
-    features, arrays = _checked_inputs(X, {"W1": W1, "W2": W2}, {"W1": "DH", "W2": "HC"})
-    forward, backward = _matrix_stages(features, arrays)
-    staged = _values(forward, backward)
-
-    def loss() -> float:
-        return float(_matrix_stages(features, arrays)[0][-1].value)
-
+    arrays = _checked_inputs({**params, "X": X}, {"W1": "DH", "W2": "HC", "X": "ND"})
+    features = arrays.pop("X")
     (D, H), C = arrays["W1"].shape, arrays["W2"].shape[1]
-    library_loss, library_grads = l2(staged["y_hat"], reduction="sum")
-    return StagedPass(
-        title="The matrix example, staged",
-        forward=tuple(forward),
-        backward=tuple(backward),
-        checks=_gradient_checks(loss, arrays, {name: staged[f"d{name}"] for name in arrays}),
-        library=(
+
+    def library(staged: dict[str, FloatArray]) -> list[tuple[str, float]]:
+        loss, grads = l2(staged["y_hat"], reduction="sum")
+        model = TwoLayerNet(D, H, C, head="l2", reduction="sum")
+        return [
             (
                 "loss, flatprop.losses.l2(y_hat, reduction='sum')",
-                rel_error(library_loss, staged["loss"]),
+                rel_error(loss, staged["loss"]),
             ),
-            ("dy_hat, its backward pass", rel_error(library_grads["pred"], staged["dy_hat"])),
-            *_model_comparison(
-                TwoLayerNet(D, H, C, head="l2", reduction="sum"),
-                arrays,
-                features,
-                None,
-                0.0,
-                staged,
-            ),
-        ),
+            ("dy_hat, its backward pass", rel_error(grads["pred"], staged["dy_hat"])),
+            *_model_comparison(model, arrays, features, None, 0.0, staged),
+        ]
+
+    return _staged_pass(
+        "The matrix example, staged",
+        lambda: _matrix_stages(arrays, features),
+        arrays,
+        library,
     )
 
 
-def matrix_example_inputs() -> tuple[FloatArray, FloatArray, FloatArray]:
-    """The seed's input ``X = [[0.2, 0.4]]`` and fixed weights, one hidden unit switched off.
+def matrix_example_inputs() -> tuple[dict[str, FloatArray], FloatArray]:
+    """The problem set's input ``X = [[0.2, 0.4]]`` and fixed weights, one hidden unit off.
 
-    ``W1 = [[0.1, -0.3], [0.5, -0.8]]`` is the W1 the seed left in a comment with one
-    sign flipped, so that ``z1 = X W1 = (0.22, -0.38)`` has a negative entry and the
-    ReLU's gate shows in ``dW1``; ``W2 = [[0.5], [-1.0]]``. Small enough to check by hand.
+    ``W1 = [[0.1, -0.3], [0.5, -0.8]]`` is the W1 the problem set left in a comment,
+    with one sign flipped, so that ``z1 = X W1 = (0.22, -0.38)`` has a negative entry
+    and the ReLU's gate shows in ``dW1``; ``W2 = [[0.5], [-1.0]]``. Small enough to check
+    by hand.
+
+    Returns
+    -------
+    params : dict of ndarray
+        ``W1`` (D, H) = (2, 2) and ``W2`` (H, C) = (2, 1).
+    X : ndarray, shape (N, D) = (1, 2)
 
     Examples
     --------
-    >>> X, W1, W2 = matrix_example_inputs()
-    >>> print(X @ W1)
+    >>> params, X = matrix_example_inputs()
+    >>> print(X @ params["W1"])
     [[ 0.22 -0.38]]
     """
-    return np.array([[0.2, 0.4]]), np.array([[0.1, -0.3], [0.5, -0.8]]), np.array([[0.5], [-1.0]])
+    params = {"W1": np.array([[0.1, -0.3], [0.5, -0.8]]), "W2": np.array([[0.5], [-1.0]])}
+    return params, np.array([[0.2, 0.4]])

@@ -61,11 +61,11 @@ def run(*, seed: int = 0, iters: int | None = None) -> None:
 
     print(_section(3, "Flat backprop: every stage of the forward and backward passes"))
     print("The slide's table as a linear model: X = I (one image per row), W = the scores.")
-    X, y, W = staged.table_svm_inputs()
-    print(staged.staged_svm(X, y, W, reg=0.01).report())
+    W, X, y = staged.table_svm_inputs()
+    print(staged.staged_svm(W, X, y, reg=0.01).report())
     print("\nA tiny two-layer net: N = 3 points in D = 2, H = 3 hidden units, C = 3 classes.")
-    X, y, params = staged.two_layer_inputs(seed=seed)
-    print(staged.staged_two_layer_softmax(X, y, params, reg=0.05).report())
+    params, X, y = staged.two_layer_inputs(seed=seed)
+    print(staged.staged_two_layer_softmax(params, X, y, reg=0.05).report())
 
     print(
         _section(4, "The matrix example: z1 = X W1, h1 = ReLU(z1), y_hat = h1 W2, L = ||y_hat||^2")

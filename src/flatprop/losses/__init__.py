@@ -10,6 +10,18 @@ Each loss ``X`` comes as three functions:
 :data:`LOSSES` is the one registry of them: each loss's functions, its loop version,
 the target it takes, its options and its kink convention.
 
+Why ``X_backward(cache, dloss=1.0)`` while the layers of :mod:`flatprop.layers` take
+``layer_backward(dout, cache)``: the layers follow CS231n's ``*_backward(dout, cache)``,
+whose upstream gradient always comes from the layer above. A loss ends the graph, so
+its upstream gradient is usually the 1 of d loss / d loss: ``dloss`` is optional and
+defaults to 1.0, and an argument with a default must come last.
+
+Weights: ``weight`` (C,) is per class (PyTorch's name), ``sample_weight`` (N,) per
+example (scikit-learn's). Example i's weight is ``omega_i = sample_weight[i] *
+weight[y[i]]`` (a factor left out where not given), and ``"mean"`` divides by
+``sum_i omega_i``. Each cache keeps them under these names: ``weight`` (not for L2,
+which has none), ``sample_weight`` and ``example_weight``.
+
 ========================  ====================================================
 loss                      per-example loss L_i
 ========================  ====================================================

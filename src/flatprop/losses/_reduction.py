@@ -1,12 +1,22 @@
 """Weights and reductions shared by every loss layer.
 
-Each loss first computes the (N,) vector of weighted per-example losses
+The weights of a call are ``weight`` (C,), per class, and ``sample_weight`` (N,), per
+example; example i's weight is their product,
+
+    omega_i = example_weight[i] = sample_weight[i] * weight[y[i]],
+
+a factor left out where it is not given (L2 has no ``weight``; probability targets no
+``y``). Each loss first computes the (N,) vector of weighted per-example losses
 ``losses[i] = omega_i * L_i``; the reduction then turns it into the returned loss:
 
 - ``"mean"``: ``sum_i omega_i L_i / divisor`` with ``divisor = sum_i omega_i``
   (N when unweighted),
 - ``"sum"``: ``sum_i omega_i L_i``,
 - ``"none"``: the vector itself.
+
+(The softmax cross-entropy puts the class weights inside its target row, as PyTorch
+does: its ``losses[i]`` is ``sample_weight[i] * L_i``, which is ``omega_i`` times the
+negative log-likelihood when there is no label smoothing.)
 
 Backward, :func:`loss_gradient_per_example` turns the upstream ``dloss`` into
 ``d loss / d losses[i]``, which each layer multiplies by ``omega_i`` and by its own
@@ -16,6 +26,7 @@ local gradient.
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -23,43 +34,64 @@ import numpy.typing as npt
 from flatprop._validation import FloatArray, IntArray, Reduction, as_float_array, as_weights
 
 
-def example_weights(
-    num_examples: int,
+class Weighting(NamedTuple):
+    """The weights of one call, checked, each None when not given (all ones)."""
+
+    weight: FloatArray | None
+    """Per class, shape (C,)."""
+    sample_weight: FloatArray | None
+    """Per example, shape (N,)."""
+    example_weight: FloatArray | None
+    """omega (N,): ``sample_weight[i] * weight[y[i]]``; None if both are None."""
+
+
+def checked_weighting(
     dtype: np.dtype,
     *,
+    num_examples: int,
     sample_weight: npt.ArrayLike | None,
-    class_weight: FloatArray | None = None,
+    weight: npt.ArrayLike | None = None,
+    num_classes: int = 0,
     y: IntArray | None = None,
-) -> FloatArray | None:
-    """Return omega (N,) = ``sample_weight[i] * class_weight[y[i]]``, or None if both are None.
+) -> Weighting:
+    """Check ``weight`` (C,) and ``sample_weight`` (N,), and make ``example_weight``.
 
-    None stands for omega_i = 1 and lets the unweighted case skip a multiplication.
+    None stands for all ones and lets the unweighted case skip a multiplication.
+    Without ``y`` (probability targets), ``example_weight`` is ``sample_weight``.
     """
-    weights = None
+    per_class = None
+    if weight is not None:
+        per_class = as_weights(
+            weight, "weight", length=num_classes, meaning="one weight per class", dtype=dtype
+        )
+    per_example = None
     if sample_weight is not None:
-        weights = as_weights(
+        per_example = as_weights(
             sample_weight,
             "sample_weight",
             length=num_examples,
             meaning="one weight per example",
             dtype=dtype,
         )
-    if class_weight is not None and y is not None:
-        picked = class_weight[y]  # fancy indexing: a new array
-        weights = picked if weights is None else weights * picked
-    return weights
+    omega = per_example
+    if per_class is not None and y is not None:
+        of_the_labels = per_class[y]  # fancy indexing: a new array
+        omega = of_the_labels if omega is None else omega * of_the_labels
+    return Weighting(weight=per_class, sample_weight=per_example, example_weight=omega)
 
 
-def mean_divisor(num_examples: int, weights: FloatArray | None, dtype: np.dtype) -> np.floating:
+def mean_divisor(
+    num_examples: int, example_weight: FloatArray | None, dtype: np.dtype
+) -> np.floating:
     """``sum_i omega_i`` (or N), refusing an empty batch and all-zero weights."""
     if num_examples == 0:
         raise ValueError(
             "reduction='mean' needs at least one example, got an empty batch (N = 0); "
             "use reduction='sum' (gives 0) or 'none' (gives shape (0,))"
         )
-    if weights is None:
+    if example_weight is None:
         return dtype.type(num_examples)
-    total = weights.sum(dtype=dtype)
+    total = example_weight.sum(dtype=dtype)
     if total == 0:
         raise ValueError(
             "reduction='mean' divides by the total weight of the batch, got all-zero weights "
@@ -117,7 +149,7 @@ def loss_gradient_per_example(
 
 
 def row_coefficients(
-    dlosses: np.floating | FloatArray, weights: FloatArray | None
+    dlosses: np.floating | FloatArray, example_weight: FloatArray | None
 ) -> np.floating | FloatArray:
     """``d loss / d L_i = d loss / d losses[i] * omega_i``: a scalar or an (N,) array.
 
@@ -125,4 +157,4 @@ def row_coefficients(
     ``dloss``), so that scaling the rows by it is one contiguous pass (see
     :func:`flatprop.losses._rows.scale_rows`).
     """
-    return dlosses if weights is None else dlosses * weights
+    return dlosses if example_weight is None else dlosses * example_weight

@@ -12,21 +12,10 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any, Literal, TypeAlias
 
+import flatprop.losses.hinge as hinge
+import flatprop.losses.l2 as l2
+import flatprop.losses.softmax as softmax
 from flatprop import naive
-from flatprop.losses.hinge import (
-    multiclass_svm,
-    multiclass_svm_backward,
-    multiclass_svm_forward,
-    squared_hinge,
-    squared_hinge_backward,
-    squared_hinge_forward,
-)
-from flatprop.losses.l2 import l2, l2_backward, l2_forward
-from flatprop.losses.softmax import (
-    softmax_cross_entropy,
-    softmax_cross_entropy_backward,
-    softmax_cross_entropy_forward,
-)
 
 __all__ = ["LOSSES", "PER_CALL_OPTIONS", "LossSpec", "TargetKind", "find_loss"]
 
@@ -47,6 +36,8 @@ class LossSpec:
         The one-shot function's name in :mod:`flatprop.losses`, e.g. ``"multiclass_svm"``.
     head : str
         Its name as a head of :mod:`flatprop.nets`, e.g. ``"svm"``.
+    title : str
+        Its name for people, in figures and tables, e.g. ``"multiclass SVM (hinge)"``.
     function : callable
         The one-shot ``name(x, target, **options) -> (loss, grads)``.
     forward, backward : callable
@@ -68,6 +59,7 @@ class LossSpec:
 
     name: str
     head: str
+    title: str
     function: Callable[..., tuple[Any, dict[str, Any]]]
     forward: Callable[..., tuple[Any, Any]]
     backward: Callable[..., dict[str, Any]]
@@ -103,9 +95,10 @@ LOSSES: Mapping[str, LossSpec] = MappingProxyType(
             LossSpec(
                 name="softmax_cross_entropy",
                 head="softmax",
-                function=softmax_cross_entropy,
-                forward=softmax_cross_entropy_forward,
-                backward=softmax_cross_entropy_backward,
+                title="softmax cross-entropy",
+                function=softmax.softmax_cross_entropy,
+                forward=softmax.softmax_cross_entropy_forward,
+                backward=softmax.softmax_cross_entropy_backward,
                 naive=naive.softmax_cross_entropy,
                 input_name="scores",
                 target="labels or probabilities",
@@ -115,9 +108,10 @@ LOSSES: Mapping[str, LossSpec] = MappingProxyType(
             LossSpec(
                 name="multiclass_svm",
                 head="svm",
-                function=multiclass_svm,
-                forward=multiclass_svm_forward,
-                backward=multiclass_svm_backward,
+                title="multiclass SVM (hinge)",
+                function=hinge.multiclass_svm,
+                forward=hinge.multiclass_svm_forward,
+                backward=hinge.multiclass_svm_backward,
                 naive=naive.multiclass_svm,
                 input_name="scores",
                 target="labels",
@@ -127,9 +121,10 @@ LOSSES: Mapping[str, LossSpec] = MappingProxyType(
             LossSpec(
                 name="squared_hinge",
                 head="squared_hinge",
-                function=squared_hinge,
-                forward=squared_hinge_forward,
-                backward=squared_hinge_backward,
+                title="squared hinge",
+                function=hinge.squared_hinge,
+                forward=hinge.squared_hinge_forward,
+                backward=hinge.squared_hinge_backward,
                 naive=naive.squared_hinge,
                 input_name="scores",
                 target="labels",
@@ -139,9 +134,10 @@ LOSSES: Mapping[str, LossSpec] = MappingProxyType(
             LossSpec(
                 name="l2",
                 head="l2",
-                function=l2,
-                forward=l2_forward,
-                backward=l2_backward,
+                title="L2",
+                function=l2.l2,
+                forward=l2.l2_forward,
+                backward=l2.l2_backward,
                 naive=naive.l2,
                 input_name="pred",
                 target="values",

@@ -28,11 +28,10 @@ from flatprop._validation import (
     as_labels,
     as_real_scalar,
     as_scores,
-    as_weights,
     check_reduction,
 )
 from flatprop.losses._reduction import (
-    example_weights,
+    checked_weighting,
     loss_gradient_per_example,
     mean_divisor,
     reduce_losses,
@@ -65,8 +64,13 @@ class HingeCache:
         ``max(0, s_j - s_y + margin)`` for ``j != y``, and 0 in each row's target column.
     losses : ndarray, shape (N,)
         The weighted per-example losses ``omega_i * L_i`` (what ``reduction="none"`` returns).
-    weights : ndarray, shape (N,), or None
-        The per-example weights ``omega_i``; None when unweighted (all ones).
+    weight : ndarray, shape (C,), or None
+        The per-class weights, as given (checked); None when not given.
+    sample_weight : ndarray, shape (N,), or None
+        The per-example weights, as given (checked); None when not given.
+    example_weight : ndarray, shape (N,), or None
+        ``omega_i = sample_weight[i] * weight[y[i]]``, example i's weight in ``losses``
+        and in the "mean"; None when neither is given (all ones).
     loss : float or ndarray
         The returned loss.
     reduction : {"mean", "sum", "none"}
@@ -80,7 +84,9 @@ class HingeCache:
     y: IntArray
     margins: FloatArray
     losses: FloatArray
-    weights: FloatArray | None
+    weight: FloatArray | None
+    sample_weight: FloatArray | None
+    example_weight: FloatArray | None
     loss: np.floating | FloatArray
     reduction: Reduction
     divisor: np.floating
@@ -103,16 +109,17 @@ def _hinge_forward(
     labels = as_labels(y, "y", num_examples=num_examples, num_classes=num_classes)
     margin = as_real_scalar(margin, "margin")
     reduction = check_reduction(reduction)
-    class_weight = None
-    if weight is not None:
-        class_weight = as_weights(
-            weight, "weight", length=num_classes, meaning="one weight per class", dtype=scores.dtype
-        )
-    weights = example_weights(
-        num_examples, scores.dtype, sample_weight=sample_weight, class_weight=class_weight, y=labels
+    weighting = checked_weighting(
+        scores.dtype,
+        num_examples=num_examples,
+        sample_weight=sample_weight,
+        weight=weight,
+        num_classes=num_classes,
+        y=labels,
     )
+    example_weight = weighting.example_weight
     divisor = (
-        mean_divisor(num_examples, weights, scores.dtype)
+        mean_divisor(num_examples, example_weight, scores.dtype)
         if reduction == "mean"
         else scores.dtype.type(1)
     )
@@ -129,14 +136,16 @@ def _hinge_forward(
         if squared
         else row_sums(margins)
     )
-    losses = example_losses if weights is None else example_losses * weights
+    losses = example_losses if example_weight is None else example_losses * example_weight
     loss = reduce_losses(losses, reduction, divisor)
     cache = HingeCache(
         scores=scores,
         y=labels,
         margins=margins,
         losses=losses,
-        weights=weights,
+        weight=weighting.weight,
+        sample_weight=weighting.sample_weight,
+        example_weight=example_weight,
         loss=loss,
         reduction=reduction,
         divisor=divisor,
@@ -161,7 +170,7 @@ def _hinge_backward(
     dlosses = loss_gradient_per_example(
         dloss, cache.reduction, cache.divisor, num_examples, margins.dtype
     )
-    coefficients = row_coefficients(dlosses, cache.weights)  # scalar or (N,)
+    coefficients = row_coefficients(dlosses, cache.example_weight)  # scalar or (N,)
 
     # The one-shot call owns the cache: its margins' memory can become dscores.
     out = margins if overwrite_cache else np.empty_like(margins)
@@ -190,7 +199,8 @@ _OPTIONS_DOC = """
     weight : array_like, shape (C,), optional
         Non-negative per-class weights; example i is weighted by ``weight[y[i]]``.
     sample_weight : array_like, shape (N,), optional
-        Non-negative per-example weights, multiplied into omega_i.
+        Non-negative per-example weights. Example i's weight is
+        ``omega_i = sample_weight[i] * weight[y[i]]`` (1 for what is not given).
     check_finite : bool, default True
         Reject NaN and +-inf in the scores (with False, the caller takes responsibility)."""
 

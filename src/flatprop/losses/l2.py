@@ -3,7 +3,7 @@ r"""The L2 (sum of squares) loss, staged.
 .. math:: L_i = \lVert \hat y_i - t_i \rVert_2^2 = \sum_k (\hat y_{ik} - t_{ik})^2,
     \qquad \frac{\partial L_i}{\partial \hat y_i} = 2 (\hat y_i - t_i)
 
-With no target (t = 0) this is the seed's matrix example, :math:`L = \lVert \hat y \rVert^2`.
+With no target (t = 0) this is the problem set's matrix example, :math:`L = \lVert \hat y \rVert^2`.
 Stages: ``diff``, per-example ``losses``, ``loss``; backward: ``dlosses``, ``dpred``.
 """
 
@@ -25,7 +25,7 @@ from flatprop._validation import (
     require_finite,
 )
 from flatprop.losses._reduction import (
-    example_weights,
+    checked_weighting,
     loss_gradient_per_example,
     mean_divisor,
     reduce_losses,
@@ -51,8 +51,11 @@ class L2Cache:
     losses : ndarray, shape (N,)
         The weighted per-example losses ``omega_i * L_i`` (what ``reduction="none"`` returns);
         computed on first access.
-    weights : ndarray, shape (N,), or None
-        The per-example weights; None when unweighted.
+    sample_weight : ndarray, shape (N,), or None
+        The per-example weights, as given (checked); None when not given.
+    example_weight : ndarray, shape (N,), or None
+        ``omega_i``, example i's weight in ``losses`` and in the "mean": the
+        ``sample_weight`` itself (the L2 loss has no per-class ``weight``).
     loss : float or ndarray
     reduction : {"mean", "sum", "none"}
     divisor : float
@@ -62,10 +65,15 @@ class L2Cache:
     pred: FloatArray
     target: FloatArray | None
     diff: FloatArray
-    weights: FloatArray | None
+    sample_weight: FloatArray | None
     loss: np.floating | FloatArray
     reduction: Reduction
     divisor: np.floating
+
+    @property
+    def example_weight(self) -> FloatArray | None:
+        """``omega_i``: the ``sample_weight`` (the L2 loss has no per-class weights)."""
+        return self.sample_weight
 
     @cached_property
     def losses(self) -> FloatArray:
@@ -75,7 +83,8 @@ class L2Cache:
         or "sum" takes the loss as one sum over all entries and never needs them.
         """
         squared_norms = _squared_norms(self.diff)
-        return squared_norms if self.weights is None else squared_norms * self.weights
+        omega = self.example_weight
+        return squared_norms if omega is None else squared_norms * omega
 
 
 def _squared_norms(diff: FloatArray) -> FloatArray:
@@ -124,7 +133,7 @@ def l2_forward(
         "mean" is ``sum_i omega_i L_i / sum_i omega_i``: an average over examples of the
         squared norm, *not* over all N K entries.
     sample_weight : array_like, shape (N,), optional
-        Non-negative per-example weights omega_i.
+        Non-negative per-example weights: example i's weight omega_i.
     check_finite : bool, default True
         Reject NaN and +-inf in ``pred`` and ``target``.
 
@@ -180,22 +189,25 @@ def l2_forward(
         if target_array is not None:
             require_finite(target_array, "target")
 
-    weights = example_weights(num_examples, pred.dtype, sample_weight=sample_weight)
+    weighting = checked_weighting(
+        pred.dtype, num_examples=num_examples, sample_weight=sample_weight
+    )
+    example_weight = weighting.example_weight  # the sample_weight: l2 has no class weights
     divisor = (
-        mean_divisor(num_examples, weights, pred.dtype)
+        mean_divisor(num_examples, example_weight, pred.dtype)
         if reduction == "mean"
         else pred.dtype.type(1)
     )
     if squared_norms is None:
         loss = sum_of_squares / divisor if reduction == "mean" else sum_of_squares
     else:
-        losses = squared_norms if weights is None else squared_norms * weights
+        losses = squared_norms if example_weight is None else squared_norms * example_weight
         loss = reduce_losses(losses, reduction, divisor)
     cache = L2Cache(
         pred=pred,
         target=target_array,
         diff=diff,
-        weights=weights,
+        sample_weight=weighting.sample_weight,
         loss=loss,
         reduction=reduction,
         divisor=divisor,
@@ -240,7 +252,7 @@ def _l2_backward(
     dlosses = loss_gradient_per_example(
         dloss, cache.reduction, cache.divisor, num_examples, diff.dtype
     )
-    coefficients = row_coefficients(dlosses, cache.weights)  # scalar or (N,)
+    coefficients = row_coefficients(dlosses, cache.example_weight)  # scalar or (N,)
     # The one-shot call owns the cache: diff's memory can become dpred, unless diff is
     # the caller's pred itself (no target).
     out = diff if overwrite_cache and cache.target is not None else None

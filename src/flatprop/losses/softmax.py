@@ -36,11 +36,10 @@ from flatprop._validation import (
     as_probabilities,
     as_real_scalar,
     as_scores,
-    as_weights,
     check_reduction,
 )
 from flatprop.losses._reduction import (
-    example_weights,
+    checked_weighting,
     loss_gradient_per_example,
     mean_divisor,
     reduce_losses,
@@ -85,10 +84,14 @@ class SoftmaxCrossEntropyCache:
         None for integer labels (whose targets are never built densely).
     losses : ndarray, shape (N,)
         The weighted per-example losses (what ``reduction="none"`` returns).
+    weight : ndarray, shape (C,), or None
+        The per-class weights w, as given (checked); None when not given (all ones).
     sample_weight : ndarray, shape (N,), or None
-        The per-example weights, None when not given.
-    class_weight : ndarray, shape (C,)
-        The class weights (all ones when not given).
+        The per-example weights v, as given (checked); None when not given.
+    example_weight : ndarray, shape (N,), or None
+        ``omega_i = sample_weight[i] * weight[y[i]]`` for labels, ``sample_weight[i]``
+        for probability targets: what the "mean" divides by the sum of; None when
+        unweighted.
     label_smoothing : float
     loss : float or ndarray
         The returned loss.
@@ -105,8 +108,9 @@ class SoftmaxCrossEntropyCache:
     target_nll: FloatArray | None
     targets: FloatArray | None
     losses: FloatArray
+    weight: FloatArray | None
     sample_weight: FloatArray | None
-    class_weight: FloatArray
+    example_weight: FloatArray | None
     label_smoothing: float
     loss: np.floating | FloatArray
     reduction: Reduction
@@ -244,13 +248,6 @@ def softmax_cross_entropy_forward(
     if not 0 <= smoothing <= 1:
         raise ValueError(f"label_smoothing must be in [0, 1], got {smoothing!r}")
     reduction = check_reduction(reduction)
-    given_class_weight = None
-    if weight is not None:
-        given_class_weight = as_weights(
-            weight, "weight", length=num_classes, meaning="one weight per class", dtype=dtype
-        )
-    class_weight = np.ones(num_classes, dtype) if given_class_weight is None else given_class_weight
-    sample_weights = example_weights(num_examples, dtype, sample_weight=sample_weight)
 
     labels: IntArray | None = None
     probability_targets: FloatArray | None = None
@@ -260,21 +257,24 @@ def softmax_cross_entropy_forward(
         )
     else:
         labels = as_labels(y, "y", num_examples=num_examples, num_classes=num_classes)
-
-    divisor = dtype.type(1)
-    if reduction == "mean":
-        # PyTorch's weighted mean divides by the class weights of the labels, but
-        # for probability targets by the number of examples alone.
-        divisor_weights = sample_weights
-        if labels is not None and given_class_weight is not None:
-            divisor_weights = example_weights(
-                num_examples,
-                dtype,
-                sample_weight=sample_weights,
-                class_weight=given_class_weight,
-                y=labels,
-            )
-        divisor = mean_divisor(num_examples, divisor_weights, dtype)
+    # PyTorch's weighted mean divides by the class weights of the labels, but for
+    # probability targets by the number of examples alone: omega_i is
+    # sample_weight[i] * weight[y_i] for labels, sample_weight[i] for probabilities.
+    weighting = checked_weighting(
+        dtype,
+        num_examples=num_examples,
+        sample_weight=sample_weight,
+        weight=weight,
+        num_classes=num_classes,
+        y=labels,
+    )
+    # w_c, the class weights, all ones when not given (they sit inside the target row).
+    weight_or_ones = np.ones(num_classes, dtype) if weighting.weight is None else weighting.weight
+    divisor = (
+        mean_divisor(num_examples, weighting.example_weight, dtype)
+        if reduction == "mean"
+        else dtype.type(1)
+    )
 
     row_max = row_maxima(scores)
     shifted = scores - row_max[:, np.newaxis]  # <= 0 everywhere, so exp cannot overflow
@@ -288,18 +288,21 @@ def softmax_cross_entropy_forward(
             # is 0: then `where` keeps it from meeting a -inf score (0 * -inf would be
             # NaN; the term is 0).
             uniform_shifted: FloatArray
-            if class_weight.all():
-                uniform_shifted = shifted @ class_weight
+            if weight_or_ones.all():
+                uniform_shifted = shifted @ weight_or_ones
             else:
                 uniform_shifted = row_sums(
                     np.multiply(
-                        shifted, class_weight, out=np.zeros_like(shifted), where=class_weight != 0
+                        shifted,
+                        weight_or_ones,
+                        out=np.zeros_like(shifted),
+                        where=weight_or_ones != 0,
                     )
                 )
     else:
         assert probability_targets is not None
         targets = probability_targets * (1 - smoothing) + smoothing / num_classes
-        targets *= class_weight
+        targets *= weight_or_ones
         # sum_c a_ic (s_ic - max_i); `where` keeps a zero target from meeting a -inf
         # score (0 * -inf would be NaN; the term is 0).
         weighted_shifted = np.multiply(
@@ -314,21 +317,23 @@ def softmax_cross_entropy_forward(
         # -log p_iy = log_sum_exp_i - (s_iy - max_i)
         target_nll = log_sum_exp - target_shifted
         example_losses: FloatArray
-        if given_class_weight is None and not smoothing:
+        if weighting.weight is None and not smoothing:
             # L_i = -log p_iy; its own array, since a caller may modify the returned losses.
             example_losses = target_nll.copy()
         else:
-            example_losses = (1 - smoothing) * class_weight[labels] * target_nll
+            example_losses = (1 - smoothing) * weight_or_ones[labels] * target_nll
         if smoothing:
             # sum_c w_c (-log p_ic) = W log_sum_exp_i - sum_c w_c (s_ic - max_i)
-            uniform_nll = class_weight.sum() * log_sum_exp - uniform_shifted
+            uniform_nll = weight_or_ones.sum() * log_sum_exp - uniform_shifted
             example_losses += smoothing / num_classes * uniform_nll
     else:
         assert targets is not None
         # sum_c a_ic (-log p_ic) = (sum_c a_ic) log_sum_exp_i - sum_c a_ic (s_ic - max_i)
         example_losses = row_sums(targets) * log_sum_exp - target_shifted
     example_losses = np.asarray(example_losses, dtype=dtype)
-    losses = example_losses if sample_weights is None else example_losses * sample_weights
+    losses = example_losses
+    if weighting.sample_weight is not None:  # v_i L_i: the class weights are inside L_i
+        losses = example_losses * weighting.sample_weight
     loss = reduce_losses(losses, reduction, divisor)
 
     cache = SoftmaxCrossEntropyCache(
@@ -340,8 +345,9 @@ def softmax_cross_entropy_forward(
         target_nll=target_nll,
         targets=targets,
         losses=losses,
-        sample_weight=sample_weights,
-        class_weight=class_weight,
+        weight=weighting.weight,
+        sample_weight=weighting.sample_weight,
+        example_weight=weighting.example_weight,
         label_smoothing=smoothing,
         loss=loss,
         reduction=reduction,
@@ -413,26 +419,26 @@ def _softmax_cross_entropy_backward(
     # Integer labels: a_ic = w_c ((1 - eps) [c = y_i] + eps / C), never built densely.
     labels: IntArray = cache.y  # type: ignore[assignment]  # integers when targets is None
     assert cache.target_nll is not None
-    class_weight = cache.class_weight
+    weight_or_ones = np.ones(num_classes, probs.dtype) if cache.weight is None else cache.weight
     uniform = cache.label_smoothing / num_classes  # eps / C
     # Equal class weights (the unweighted case) give every row the same w_{y_i}: a
     # scalar keeps the row scaling below one contiguous pass.
-    if class_weight.min() == class_weight.max():
-        label_weight = class_weight[0]
+    if weight_or_ones.min() == weight_or_ones.max():
+        label_weight = weight_or_ones[0]
     else:
-        label_weight = class_weight[labels]  # w_{y_i}
-    total_class_weight = class_weight.sum()  # W
-    target_mass = (1 - cache.label_smoothing) * label_weight + uniform * total_class_weight
+        label_weight = weight_or_ones[labels]  # w_{y_i}
+    total_weight = weight_or_ones.sum()  # W
+    target_mass = (1 - cache.label_smoothing) * label_weight + uniform * total_weight
     row_scale = coefficients * target_mass  # dloss/dL_i A_i
     dscores = scale_rows(probs, row_scale, out=out)  # A_i p_ic
     if uniform:
-        dscores -= np.outer(coefficients * uniform, class_weight)  # - (eps / C) w_c
+        dscores -= np.outer(coefficients * uniform, weight_or_ones)  # - (eps / C) w_c
     # The target column, A_i (p_iy - 1) + (eps / C)(W - w_y), with p_iy - 1 taken as
     # expm1(-nll_i): the same number, without the cancellation that rounds p - 1 to 0
     # in a confident row.
     target_entries = row_scale * np.expm1(-cache.target_nll)
     if uniform:
-        target_entries += coefficients * uniform * (total_class_weight - label_weight)
+        target_entries += coefficients * uniform * (total_weight - label_weight)
     set_entries(dscores, label_positions(labels, num_classes), target_entries)
     return {"scores": dscores}
 

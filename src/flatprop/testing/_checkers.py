@@ -17,10 +17,10 @@ softmax never underflows; the loss layer's rows are then shifted by whole number
 up to +-1000, which no loss notices but an overflowing softmax does.
 
 Half of the inputs (in Hypothesis's mix) are generic floats kept a relative gap of
-:data:`KINK_GAP` away from every kink, so that no rounding difference between two
+``KINK_GAP`` away from every kink, so that no rounding difference between two
 correct implementations can flip a hinge margin or a ReLU to the other side. With
 ``include_kinks=True`` (the default) the other half are multiples of
-:data:`KINK_GRID` in [-:data:`KINK_RANGE`, :data:`KINK_RANGE`], on which every sum is
+``KINK_GRID`` in [-``KINK_RANGE``, ``KINK_RANGE``], on which every sum is
 exact and margins and pre-activations land exactly on 0 often: there the reference
 takes the subgradient 0 (a hinge margin or a ReLU passes gradient only when > 0).
 
@@ -33,29 +33,26 @@ Tolerances
 A quantity (the loss, or a gradient array) passes when its largest absolute
 difference from the reference is at most ``atol + rtol * s``, ``s`` being the
 reference's largest absolute entry. The defaults depend on the dtype:
-:data:`FLOAT64_RTOL` and :data:`FLOAT64_ATOL` (1e-7 and 1e-9) for float64,
-:data:`FLOAT32_RTOL` and :data:`FLOAT32_ATOL` (1e-4 and 1e-5) for float32: far above
+``FLOAT64_RTOL`` and ``FLOAT64_ATOL`` (1e-7 and 1e-9) for float64,
+``FLOAT32_RTOL`` and ``FLOAT32_ATOL`` (1e-4 and 1e-5) for float32: far above
 the rounding differences of a correct implementation, far below any real bug.
+(These constants live in :mod:`flatprop.testing._draws`.)
 """
 
 from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from typing import Any, TypeVar
+from dataclasses import dataclass
+from typing import Any, NamedTuple, TypeVar
 
 import numpy as np
 import numpy.typing as npt
 
 from flatprop._validation import as_count, as_positive_scalar
+from flatprop.testing._arrays import Size
 from flatprop.testing._draws import (
-    FLOAT32_ATOL,
-    FLOAT32_RTOL,
-    FLOAT64_ATOL,
-    FLOAT64_RTOL,
     KINK_GAP,
-    KINK_GRID,
-    KINK_RANGE,
     Domain,
     dimension,
     hinge_margin,
@@ -70,6 +67,7 @@ from flatprop.testing._draws import (
 )
 from flatprop.testing._engine import Contract, accepts_targets, run_check
 from flatprop.testing._references import (
+    Reference,
     describe,
     linear_reference,
     loss_layer_reference,
@@ -80,7 +78,6 @@ from flatprop.testing._report import CheckReport
 from flatprop.testing.strategies import (
     ClassificationProblem,
     LinearProblem,
-    Size,
     TwoLayerProblem,
     classification_problems,
     linear_problems,
@@ -90,13 +87,6 @@ from flatprop.testing.strategies import (
 
 __all__ = [
     "DEFAULT_MAX_EXAMPLES",
-    "FLOAT32_ATOL",
-    "FLOAT32_RTOL",
-    "FLOAT64_ATOL",
-    "FLOAT64_RTOL",
-    "KINK_GAP",
-    "KINK_GRID",
-    "KINK_RANGE",
     "check_linear_loss",
     "check_loss_layer",
     "check_two_layer_loss",
@@ -105,6 +95,20 @@ __all__ = [
 DEFAULT_MAX_EXAMPLES = 100
 
 Checker = TypeVar("Checker", bound=Callable[..., CheckReport])
+
+
+class _Shared(NamedTuple):
+    """The options every checker takes, in the order of their signatures."""
+
+    max_examples: int
+    seed: int | None
+    dtype: npt.DTypeLike
+    rtol: float | None
+    atol: float | None
+    min_value: float
+    max_value: float
+    include_kinks: bool
+
 
 _SHARED_DOC = """
     max_examples : int, default 100
@@ -239,6 +243,7 @@ def check_loss_layer(
     check_loss_layer: svm_loss_summed(scores, y) returned a wrong loss.
     """
     __tracebackhide__ = True
+    shared = _Shared(max_examples, seed, dtype, rtol, atol, min_value, max_value, include_kinks)
     found, checked, classes, common = set_up(
         check_loss_layer,
         reference,
@@ -248,14 +253,7 @@ def check_loss_layer(
         num_classes=num_classes,
         default_classes=(2, 5),
         sizes={"num_examples": num_examples},
-        max_examples=max_examples,
-        seed=seed,
-        dtype=dtype,
-        rtol=rtol,
-        atol=atol,
-        min_value=min_value,
-        max_value=max_value,
-        include_kinks=include_kinks,
+        **shared._asdict(),
     )
     max_row_shift = as_count(max_row_shift, "max_row_shift", minimum=0)
     margin = hinge_margin(found, checked)
@@ -268,13 +266,7 @@ def check_loss_layer(
             dtype=common.dtype,
             kink_gap=KINK_GAP,
         )
-        low, high = common.kink_bounds
-        problems = common.mix(
-            problems_of_size(
-                min_value=common.min_value, max_value=common.max_value, hinge_margin=margin
-            ),
-            problems_of_size(min_value=low, max_value=high, grid=KINK_GRID),
-        )
+        problems = common.both_kinds(problems_of_size, hinge_margin=margin)
         if max_row_shift:
             problems = rows_shifted(problems, max_row_shift)
         problems = problems.filter(lambda problem: labels_ok(problem.y))
@@ -362,15 +354,15 @@ def check_linear_loss(
     Parameters
     ----------
     fn : callable or str
-        The candidate (or a target ``"path/to/file.py:function"``), as the seed's
-        ``svm_loss(W, X, y, reg)``: W (D, C), X (N, D), y (N,) labels (or (N, C)
+        The candidate (or a target ``"path/to/file.py:function"``), as the problem
+        set's ``svm_loss(W, X, y, reg)``: W (D, C), X (N, D), y (N,) labels (or (N, C)
         targets for "l2"), reg a float. It must return the loss (a number) and dW, an
         array of the shape of W.
     reference : {"multiclass_svm", "squared_hinge", "softmax_cross_entropy", "l2"}
         The loss on the scores (``"svm"`` and ``"softmax"`` also work).
     reg_scale : float > 0, default 1.0
         The regularization convention: the loss has ``reg_scale * reg * sum(W**2)``,
-        so dW has ``2 * reg_scale * reg * W``. 1.0 is ``reg * sum(W**2)`` (the seed's);
+        so dW has ``2 * reg_scale * reg * W``. 1.0 is ``reg * sum(W**2)`` (the problem set's);
         0.5 is ``0.5 * reg * sum(W**2)``, whose gradient is ``reg * W``.
     {shared}
     num_examples, num_features, num_classes : int or (int, int)
@@ -389,7 +381,7 @@ def check_linear_loss(
     Examples
     --------
     >>> import numpy as np
-    >>> def svm_loss(W, X, y, reg):  # vectorized, with the seed's reg * sum(W**2)
+    >>> def svm_loss(W, X, y, reg):  # vectorized, with the problem set's reg * sum(W**2)
     ...     scores = X @ W
     ...     rows = np.arange(len(y))
     ...     margins = np.maximum(0, scores - scores[rows, y][:, np.newaxis] + 1)
@@ -404,85 +396,9 @@ def check_linear_loss(
     reg * sum(W**2) on 20 examples
     """
     __tracebackhide__ = True
-    found, checked, classes, common = set_up(
-        check_linear_loss,
-        reference,
-        "reference",
-        options,
-        reductions=("mean", "sum"),
-        num_classes=num_classes,
-        default_classes=(2, 5),
-        sizes={"num_examples": num_examples, "num_features": num_features},
-        max_examples=max_examples,
-        seed=seed,
-        dtype=dtype,
-        rtol=rtol,
-        atol=atol,
-        min_value=min_value,
-        max_value=max_value,
-        include_kinks=include_kinks,
-    )
-    reg_scale = as_positive_scalar(reg_scale, "reg_scale")
-    margin = hinge_margin(found, checked)
-    labels_ok = mean_is_defined(checked)
-    problems_of_size = functools.partial(
-        linear_problems,
-        num_examples=num_examples,
-        num_features=num_features,
-        num_classes=classes,
-        dtype=common.dtype,
-        reg=reg,
-        regression=not found.classification,
-        kink_gap=KINK_GAP,
-    )
-    low, high = common.kink_bounds
-    problems = common.mix(
-        problems_of_size(
-            min_value=common.min_value, max_value=common.max_value, hinge_margin=margin
-        ),
-        problems_of_size(min_value=low, max_value=high, grid=KINK_GRID),
-    )
-    if found.classification:
-        problems = problems.filter(lambda problem: labels_ok(problem.y))
-    labels = "y" if found.classification else None
-    domain = Domain(
-        linear_scores,
-        margin,
-        common.include_kinks,
-        (common.min_value, common.max_value),
-        reg_range=reg_range(reg),
-        labels_ok=labels_ok,
-    )
-    probes = kink_probes(
-        "linear",
-        num_examples=num_examples,
-        num_features=num_features,
-        num_classes=classes,
-        dtype=common.dtype,
-        margin=margin,
-        reg=reg,
-    )
-    contract = Contract(
-        checker=common.checker,
-        argument_names=("W", "X", "y", "reg"),
-        gradient_name="dW",
-        quantities=("loss", "dW"),
-        problems=problems,
-        reference=linear_reference(found, checked, reg_scale),
-        reference_description=describe(found, checked, "LinearClassifier")
-        + f" with regularization {reg_term(reg_scale, 'sum(W**2)')}",
-        kink_note=domain.note,
-        rtol=common.rtol,
-        atol=common.atol,
-        dimensions=(
-            dimension("N", num_examples, (("X",), 0), (("y",), 0)),
-            dimension("D", num_features, (("X",), 1), (("W",), 0)),
-            dimension("C", classes, (("W",), 1), *([] if labels else [(("y",), 1)]), labels=labels),
-        ),
-        admissible=domain.admissible,
-        probes=tuple(LinearProblem(**probe) for probe in probes) if common.include_kinks else (),
-    )
-    return run_check(contract, fn, max_examples=common.max_examples, seed=common.seed)
+    shared = _Shared(max_examples, seed, dtype, rtol, atol, min_value, max_value, include_kinks)
+    sizes = {"num_examples": num_examples, "num_features": num_features}
+    return _check_model(_LINEAR, fn, reference, options, sizes, num_classes, reg, reg_scale, shared)
 
 
 @accepts_targets
@@ -553,57 +469,121 @@ def check_two_layer_loss(
     20
     """
     __tracebackhide__ = True
+    shared = _Shared(max_examples, seed, dtype, rtol, atol, min_value, max_value, include_kinks)
+    sizes = {"num_examples": num_examples, "num_features": num_features, "num_hidden": num_hidden}
+    return _check_model(_TWO_LAYER, fn, head, options, sizes, num_classes, reg, reg_scale, shared)
+
+
+@dataclass(frozen=True)
+class _Model:
+    """What tells the contract ``fn(W, X, y, reg)`` from ``fn(params, X, y, reg)``."""
+
+    checker: Callable[..., CheckReport]  # the public function
+    contract: str  # as kink_probes names it
+    argument: str  # the checker's argument that names the loss
+    default_classes: Size
+    problems: Callable[..., Any]  # the strategy of its inputs
+    off_kinks: dict[str, Any]  # the strategy's options that keep away from the kinks
+    scores: Callable[[dict[str, Any]], tuple[np.ndarray, Any]]  # for the Domain
+    argument_names: tuple[str, ...]
+    gradient_name: str
+    quantities: tuple[str, ...]
+    reference: Callable[[Reference, dict[str, Any], float], Callable[..., Any]]
+    net: str  # its class in flatprop.nets
+    regularized: str  # what reg multiplies
+    problem: Callable[..., Any]  # the NamedTuple of its inputs
+    # Where each size sits in the inputs, for the shrinking: letter -> ((path, axis), ...).
+    slots: dict[str, tuple[tuple[tuple[str, ...], int], ...]]
+    class_slots: tuple[tuple[tuple[str, ...], int], ...]  # the same for C
+
+
+_LINEAR = _Model(
+    checker=check_linear_loss,
+    contract="linear",
+    argument="reference",
+    default_classes=(2, 5),
+    problems=linear_problems,
+    off_kinks={},
+    scores=linear_scores,
+    argument_names=("W", "X", "y", "reg"),
+    gradient_name="dW",
+    quantities=("loss", "dW"),
+    reference=linear_reference,
+    net="LinearClassifier",
+    regularized="sum(W**2)",
+    problem=LinearProblem,
+    slots={"N": ((("X",), 0), (("y",), 0)), "D": ((("X",), 1), (("W",), 0))},
+    class_slots=((("W",), 1),),
+)
+
+_TWO_LAYER = _Model(
+    checker=check_two_layer_loss,
+    contract="two_layer",
+    argument="head",
+    default_classes=(2, 4),
+    problems=two_layer_problems,
+    off_kinks={"avoid_relu_kinks": True},
+    scores=two_layer_scores,
+    argument_names=("params", "X", "y", "reg"),
+    gradient_name="grads",
+    quantities=("loss", "grads['W1']", "grads['b1']", "grads['W2']", "grads['b2']"),
+    reference=two_layer_reference,
+    net="TwoLayerNet",
+    regularized="(sum(W1**2) + sum(W2**2))",
+    problem=TwoLayerProblem,
+    slots={
+        "N": ((("X",), 0), (("y",), 0)),
+        "D": ((("X",), 1), (("params", "W1"), 0)),
+        "H": ((("params", "W1"), 1), (("params", "b1"), 0), (("params", "W2"), 0)),
+    },
+    class_slots=((("params", "W2"), 1), (("params", "b2"), 0)),
+)
+
+_SIZE_NAMES = {"N": "num_examples", "D": "num_features", "H": "num_hidden"}
+
+
+def _check_model(
+    model: _Model,
+    fn: Callable[..., Any],
+    name: str,
+    options: dict[str, Any],
+    sizes: dict[str, Size],
+    num_classes: Size | None,
+    reg: float | tuple[float, float],
+    reg_scale: float,
+    shared: _Shared,
+) -> CheckReport:
+    """What :func:`check_linear_loss` and :func:`check_two_layer_loss` do, for ``model``."""
+    __tracebackhide__ = True
     found, checked, classes, common = set_up(
-        check_two_layer_loss,
-        head,
-        "head",
+        model.checker,
+        name,
+        model.argument,
         options,
         reductions=("mean", "sum"),
         num_classes=num_classes,
-        default_classes=(2, 4),
-        sizes={
-            "num_examples": num_examples,
-            "num_features": num_features,
-            "num_hidden": num_hidden,
-        },
-        max_examples=max_examples,
-        seed=seed,
-        dtype=dtype,
-        rtol=rtol,
-        atol=atol,
-        min_value=min_value,
-        max_value=max_value,
-        include_kinks=include_kinks,
+        default_classes=model.default_classes,
+        sizes=sizes,
+        **shared._asdict(),
     )
     reg_scale = as_positive_scalar(reg_scale, "reg_scale")
     margin = hinge_margin(found, checked)
     labels_ok = mean_is_defined(checked)
     problems_of_size = functools.partial(
-        two_layer_problems,
-        num_examples=num_examples,
-        num_features=num_features,
-        num_hidden=num_hidden,
+        model.problems,
+        **sizes,
         num_classes=classes,
         dtype=common.dtype,
         reg=reg,
         regression=not found.classification,
         kink_gap=KINK_GAP,
     )
-    low, high = common.kink_bounds
-    problems = common.mix(
-        problems_of_size(
-            min_value=common.min_value,
-            max_value=common.max_value,
-            hinge_margin=margin,
-            avoid_relu_kinks=True,
-        ),
-        problems_of_size(min_value=low, max_value=high, grid=KINK_GRID),
-    )
+    problems = common.both_kinds(problems_of_size, hinge_margin=margin, **model.off_kinks)
     if found.classification:
         problems = problems.filter(lambda problem: labels_ok(problem.y))
     labels = "y" if found.classification else None
     domain = Domain(
-        two_layer_scores,
+        model.scores,
         margin,
         common.include_kinks,
         (common.min_value, common.max_value),
@@ -611,38 +591,34 @@ def check_two_layer_loss(
         labels_ok=labels_ok,
     )
     probes = kink_probes(
-        "two_layer",
-        num_examples=num_examples,
-        num_features=num_features,
-        num_hidden=num_hidden,
+        model.contract,
+        **sizes,
         num_classes=classes,
         dtype=common.dtype,
         margin=margin,
         reg=reg,
         classification=found.classification,
     )
-    W1, b1, W2, b2 = (("params", name) for name in ("W1", "b1", "W2", "b2"))
+    dimensions = [
+        dimension(letter, sizes[_SIZE_NAMES[letter]], *slots)
+        for letter, slots in model.slots.items()
+    ]
+    target_columns = () if labels else ((("y",), 1),)  # real targets (N, C) have C columns
+    dimensions.append(dimension("C", classes, *model.class_slots, *target_columns, labels=labels))
     contract = Contract(
         checker=common.checker,
-        argument_names=("params", "X", "y", "reg"),
-        gradient_name="grads",
-        quantities=("loss", "grads['W1']", "grads['b1']", "grads['W2']", "grads['b2']"),
+        argument_names=model.argument_names,
+        gradient_name=model.gradient_name,
+        quantities=model.quantities,
         problems=problems,
-        reference=two_layer_reference(found, checked, reg_scale),
-        reference_description=describe(found, checked, "TwoLayerNet")
-        + f" with regularization {reg_term(reg_scale, '(sum(W1**2) + sum(W2**2))')}",
+        reference=model.reference(found, checked, reg_scale),
+        reference_description=describe(found, checked, model.net)
+        + f" with regularization {reg_term(reg_scale, model.regularized)}",
         kink_note=domain.note,
         rtol=common.rtol,
         atol=common.atol,
-        dimensions=(
-            dimension("N", num_examples, (("X",), 0), (("y",), 0)),
-            dimension("D", num_features, (("X",), 1), (W1, 0)),
-            dimension("H", num_hidden, (W1, 1), (b1, 0), (W2, 0)),
-            dimension(
-                "C", classes, (W2, 1), (b2, 0), *([] if labels else [(("y",), 1)]), labels=labels
-            ),
-        ),
+        dimensions=tuple(dimensions),
         admissible=domain.admissible,
-        probes=tuple(TwoLayerProblem(**probe) for probe in probes) if common.include_kinks else (),
+        probes=tuple(model.problem(**probe) for probe in probes) if common.include_kinks else (),
     )
     return run_check(contract, fn, max_examples=common.max_examples, seed=common.seed)

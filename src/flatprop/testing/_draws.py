@@ -21,17 +21,11 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from flatprop._validation import as_count, as_float_dtype, as_non_negative_scalar, as_real_scalar
+from flatprop.testing import _arrays
+from flatprop.testing._arrays import Size
 from flatprop.testing._references import Reference, checked_options, find_reference
 from flatprop.testing._report import CheckReport
 from flatprop.testing._shrink import Dimension
-from flatprop.testing.strategies import (
-    Size,
-    _near_a_kink,
-    _near_a_relu_kink,
-    _regularization_strengths,
-    _sizes,
-    _values,
-)
 
 __all__ = [
     "FLOAT32_ATOL",
@@ -118,9 +112,9 @@ class Common:
         if not low < high:
             raise ValueError(f"{checker}: min_value must be < max_value, got {low!r} and {high!r}")
         if include_kinks:  # the exact-kink draws need a multiple of KINK_GRID in range
-            _values(float_dtype, low, high, KINK_GRID)
+            _arrays.array_entries(float_dtype, low, high, KINK_GRID)
         for name, size in sizes.items():
-            _sizes(size, name, minimum=1)
+            _arrays.size_range(size, name, minimum=1)
         float64 = float_dtype == np.float64
         default_rtol, default_atol = (
             (FLOAT64_RTOL, FLOAT64_ATOL) if float64 else (FLOAT32_RTOL, FLOAT32_ATOL)
@@ -143,11 +137,20 @@ class Common:
         low, high = max(self.min_value, -KINK_RANGE), min(self.max_value, KINK_RANGE)
         return (low, high) if low <= high else (self.min_value, self.max_value)
 
-    def mix(
-        self, off_kinks: st.SearchStrategy[Any], on_the_grid: st.SearchStrategy[Any]
+    def both_kinds(
+        self, problems: Callable[..., st.SearchStrategy[Any]], **off_kinks: Any
     ) -> st.SearchStrategy[Any]:
-        """Both kinds of input, or only the one off the kinks."""
-        return off_kinks | on_the_grid if self.include_kinks else off_kinks
+        """Both kinds of input, or only the one off the kinks.
+
+        ``problems(min_value=..., max_value=..., ...)`` is a strategy of the
+        :mod:`~flatprop.testing.strategies` with its sizes set; ``off_kinks`` are its
+        options that keep the generic draws off the kinks (``hinge_margin=``, ...).
+        """
+        off_the_kinks = problems(min_value=self.min_value, max_value=self.max_value, **off_kinks)
+        if not self.include_kinks:
+            return off_the_kinks
+        low, high = self.kink_bounds
+        return off_the_kinks | problems(min_value=low, max_value=high, grid=KINK_GRID)
 
 
 def num_classes_of(options: dict[str, Any], num_classes: Size | None, default: Size) -> Size:
@@ -303,9 +306,9 @@ class Domain:
         near = False
         if layer is not None:
             X, W1, b1 = layer
-            near = _near_a_relu_kink(X, W1, b1, KINK_GAP)
+            near = _arrays.near_a_relu_kink(X, W1, b1, KINK_GAP)
         if self.margin is not None:
-            near = near or _near_a_kink(scores, inputs["y"], self.margin, KINK_GAP)
+            near = near or _arrays.near_a_hinge_kink(scores, inputs["y"], self.margin, KINK_GAP)
         return not near or (self.include_kinks and _on_the_grid(inputs))
 
     def _in_range(self, inputs: dict[str, Any]) -> bool:
@@ -343,7 +346,7 @@ def checker_options(checker: Callable[..., Any]) -> tuple[str, ...]:
 
 def reg_range(reg: float | tuple[float, float]) -> tuple[float, float]:
     """The range of the regularization strength (checked)."""
-    _regularization_strengths(reg)
+    _arrays.regularization_strengths(reg)
     low, high = reg if isinstance(reg, tuple) else (reg, reg)
     return float(low), float(high)
 
@@ -387,11 +390,10 @@ def scores_as_given(inputs: dict[str, Any]) -> tuple[np.ndarray, None]:
 
 
 def linear_scores(inputs: dict[str, Any]) -> tuple[np.ndarray, None]:
-    return inputs["X"].astype(np.float64) @ inputs["W"].astype(np.float64), None
+    return _arrays.linear_model_scores(inputs, inputs["X"]), None
 
 
 def two_layer_scores(inputs: dict[str, Any]) -> tuple[np.ndarray, tuple[np.ndarray, ...]]:
-    params = {name: array.astype(np.float64) for name, array in inputs["params"].items()}
-    X = inputs["X"].astype(np.float64)
-    hidden = np.maximum(X @ params["W1"] + params["b1"], 0)
-    return hidden @ params["W2"] + params["b2"], (X, params["W1"], params["b1"])
+    params, X = inputs["params"], inputs["X"]
+    pre_activation = tuple(array.astype(np.float64) for array in (X, params["W1"], params["b1"]))
+    return _arrays.two_layer_net_scores(params, X), pre_activation

@@ -93,11 +93,10 @@ def loss_layer_reference(
     reference: Reference, options: dict[str, Any]
 ) -> Callable[[Any, Any], tuple[Any, FloatArray]]:
     """``fn(scores, y) -> (loss, dscores)`` (or ``fn(pred, target) -> (loss, dpred)``)."""
-    gradient_name = "scores" if reference.classification else "pred"
 
     def evaluate(scores: Any, y: Any) -> tuple[Any, FloatArray]:
         loss, grads = reference.function(scores, y, **options)
-        return loss, grads[gradient_name]
+        return loss, grads[reference.input_name]
 
     return evaluate
 

@@ -23,7 +23,8 @@ come close to a kink. Pair it with exact tests that pin the convention at the ki
 
 from __future__ import annotations
 
-from typing import Literal, NamedTuple
+from collections.abc import Callable, Mapping
+from typing import NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -34,6 +35,19 @@ try:
     from hypothesis.extra import numpy as hnp
 except ImportError as error:  # pragma: no cover - depends on the environment
     raise ImportError('flatprop.testing needs Hypothesis: pip install "flatprop[test]"') from error
+
+from flatprop.testing._arrays import (
+    Size,
+    array_entries,
+    finite_values,
+    label_arrays,
+    linear_model_scores,
+    near_a_hinge_kink,
+    near_a_relu_kink,
+    regularization_strengths,
+    size_range,
+    two_layer_net_scores,
+)
 
 __all__ = [
     "ClassificationProblem",
@@ -48,8 +62,8 @@ __all__ = [
     "weights",
 ]
 
-Size = int | tuple[int, int]
-_WIDTHS: dict[int, Literal[16, 32, 64]] = {2: 16, 4: 32, 8: 64}  # itemsize -> bits
+
+FloatArray = npt.NDArray[np.floating]
 
 
 class ClassificationProblem(NamedTuple):
@@ -79,53 +93,6 @@ class RegressionProblem(NamedTuple):
 
     pred: npt.NDArray[np.floating]
     target: npt.NDArray[np.floating] | None
-
-
-def _sizes(size: Size, name: str, *, minimum: int = 0) -> st.SearchStrategy[int]:
-    low, high = (size, size) if isinstance(size, int) else size
-    if not minimum <= low <= high:
-        raise ValueError(
-            f"{name} must be an int >= {minimum} or a pair {minimum} <= low <= high, got {size!r}"
-        )
-    return st.integers(low, high)
-
-
-def _finite_values(dtype: np.dtype, min_value: float, max_value: float) -> st.SearchStrategy[float]:
-    """Finite values of ``dtype`` in [min_value, max_value].
-
-    The bounds are clipped to the dtype's range and rounded inward to values it can
-    represent (Hypothesis requires exactly representable bounds for float32).
-    """
-    if dtype.kind != "f" or dtype.itemsize not in _WIDTHS:
-        raise ValueError(f"dtype must be float16, float32 or float64, got {dtype}")
-    info = np.finfo(dtype)
-    low = dtype.type(max(min_value, float(info.min)))
-    high = dtype.type(min(max_value, float(info.max)))
-    if low < min_value:
-        low = np.nextafter(low, dtype.type(np.inf))
-    if high > max_value:
-        high = np.nextafter(high, dtype.type(-np.inf))
-    return st.floats(
-        float(low),
-        float(high),
-        width=_WIDTHS[dtype.itemsize],
-        allow_nan=False,
-        allow_infinity=False,
-    )
-
-
-def _near_a_kink(
-    scores: npt.NDArray[np.floating], y: npt.NDArray[np.int64], margin: float, gap: float
-) -> bool:
-    """True if some ``s_j - s_y + margin`` (j != y) is within ``gap * (1 + |s_j| + |s_y|)`` of 0."""
-    values = scores.astype(np.float64)
-    rows = np.arange(len(y))
-    correct = values[rows, y][:, np.newaxis]
-    with np.errstate(over="ignore"):  # an overflowing term is infinitely far from a kink
-        terms = values - correct + margin
-        scale = 1 + np.abs(values) + np.abs(correct)
-    terms[rows, y] = np.inf  # the target column has no kink
-    return bool(np.any(np.abs(terms) < gap * scale))
 
 
 @st.composite
@@ -180,14 +147,16 @@ def classification_problems(
     >>> test_svm_loss_is_non_negative()  # Hypothesis runs it on many draws: silent if it holds
     """
     scores_dtype = np.dtype(dtype)
-    n = draw(_sizes(num_examples, "num_examples"))
-    c = draw(_sizes(num_classes, "num_classes", minimum=1))
+    n = draw(size_range(num_examples, "num_examples"))
+    c = draw(size_range(num_classes, "num_classes", minimum=1))
     scores = draw(
-        hnp.arrays(scores_dtype, (n, c), elements=_values(scores_dtype, min_value, max_value, grid))
+        hnp.arrays(
+            scores_dtype, (n, c), elements=array_entries(scores_dtype, min_value, max_value, grid)
+        )
     )
     y = draw(hnp.arrays(np.int64, (n,), elements=st.integers(0, c - 1)))
     if hinge_margin is not None:
-        assume(not _near_a_kink(scores, y, hinge_margin, kink_gap))
+        assume(not near_a_hinge_kink(scores, y, hinge_margin, kink_gap))
     return ClassificationProblem(scores, y)
 
 
@@ -260,7 +229,7 @@ def weights(
     >>> class_weights = st.none() | weights(3)
     """
     weight_dtype = np.dtype(dtype)
-    elements = _finite_values(weight_dtype, min_value, max_value)
+    elements = finite_values(weight_dtype, min_value, max_value)
     if allow_zero:
         elements = st.just(0.0) | elements
     return draw(hnp.arrays(weight_dtype, (length,), elements=elements))
@@ -306,10 +275,10 @@ def regression_problems(
     >>> test_l2_loss_is_non_negative()
     """
     value_dtype = np.dtype(dtype)
-    n = draw(_sizes(num_examples, "num_examples"))
-    k = draw(_sizes(num_outputs, "num_outputs"))
+    n = draw(size_range(num_examples, "num_examples"))
+    k = draw(size_range(num_outputs, "num_outputs"))
     values = hnp.arrays(
-        value_dtype, (n, k), elements=_finite_values(value_dtype, min_value, max_value)
+        value_dtype, (n, k), elements=finite_values(value_dtype, min_value, max_value)
     )
     pred = draw(values)
     if with_target is None:
@@ -360,59 +329,6 @@ class TwoLayerProblem(NamedTuple):
     X: npt.NDArray[np.floating]
     y: npt.NDArray[np.int64] | npt.NDArray[np.floating]
     reg: float
-
-
-def _values(
-    dtype: np.dtype, min_value: float, max_value: float, grid: float | None
-) -> st.SearchStrategy[float]:
-    """Finite values of ``dtype`` in [min_value, max_value]; with ``grid``, its whole multiples.
-
-    Multiples of a power of two (0.5, 0.25, 1) are exact, and so are their sums and
-    products while they stay small: that is what lets computed margins and
-    pre-activations be exactly 0. Multiples shrink towards 0.
-    """
-    values = _finite_values(dtype, min_value, max_value)  # also checks the dtype
-    if grid is None:
-        return values
-    if not np.isfinite(grid) or grid <= 0:
-        raise ValueError(f"grid must be a finite float > 0, got {grid!r}")
-    low, high = int(np.ceil(min_value / grid)), int(np.floor(max_value / grid))
-    if low > high:
-        raise ValueError(
-            f"no multiple of grid={grid!r} lies in [min_value, max_value] = "
-            f"[{min_value!r}, {max_value!r}]"
-        )
-    return st.integers(low, high).map(lambda multiple: float(dtype.type(multiple * grid)))
-
-
-def _regularization_strengths(reg: float | tuple[float, float]) -> st.SearchStrategy[float]:
-    low, high = reg if isinstance(reg, tuple) else (reg, reg)
-    if not (np.isfinite(low) and np.isfinite(high) and 0 <= low <= high):
-        raise ValueError(
-            f"reg must be a float >= 0 or a pair 0 <= low <= high of finite floats, got {reg!r}"
-        )
-    return st.just(float(low)) if low == high else st.floats(float(low), float(high))
-
-
-def _labels(num_examples: int, num_classes: int) -> st.SearchStrategy[npt.NDArray[np.int64]]:
-    return hnp.arrays(np.int64, (num_examples,), elements=st.integers(0, num_classes - 1))
-
-
-def _near_a_relu_kink(
-    X: npt.NDArray[np.floating],
-    W1: npt.NDArray[np.floating],
-    b1: npt.NDArray[np.floating],
-    gap: float,
-) -> bool:
-    """True if some pre-activation ``z = X W1 + b1`` is within ``gap`` times its scale of 0.
-
-    The scale of ``z_ij`` is ``1 + sum_k |X_ik W1_kj| + |b1_j|``, what bounds its rounding
-    error whatever the order of the sum.
-    """
-    X, W1, b1 = (array.astype(np.float64) for array in (X, W1, b1))
-    z = X @ W1 + b1
-    scale = 1 + np.abs(X) @ np.abs(W1) + np.abs(b1)
-    return bool(np.any(np.abs(z) < gap * scale))
 
 
 @st.composite
@@ -477,23 +393,13 @@ def linear_problems(
     ...     assert loss >= reg * np.sum(W**2)
     >>> test_svm_loss_is_at_least_the_regularization()
     """
-    value_dtype = np.dtype(dtype)
-    values = _values(value_dtype, min_value, max_value, grid)
-    regs = _regularization_strengths(reg)
-    n = draw(_sizes(num_examples, "num_examples"))
-    d = draw(_sizes(num_features, "num_features", minimum=1))
-    c = draw(_sizes(num_classes, "num_classes", minimum=1))
-    W = draw(hnp.arrays(value_dtype, (d, c), elements=values))
-    X = draw(hnp.arrays(value_dtype, (n, d), elements=values))
-    y: npt.NDArray[np.int64] | npt.NDArray[np.floating]
-    if regression:
-        y = draw(hnp.arrays(value_dtype, (n, c), elements=values))
-    else:
-        y = labels = draw(_labels(n, c))
-        if hinge_margin is not None:
-            scores = X.astype(np.float64) @ W.astype(np.float64)
-            assume(not _near_a_kink(scores, labels, hinge_margin, kink_gap))
-    return LinearProblem(W, X, y, draw(regs))
+    sizes = {"N": (num_examples, "num_examples"), "D": (num_features, "num_features")}
+    sizes |= {"C": (num_classes, "num_classes")}
+    entries = _Entries(dtype, min_value, max_value, reg, regression, hinge_margin, kink_gap, grid)
+    params, X, y, drawn_reg = _draw_model_inputs(
+        draw, sizes, {"W": "DC"}, linear_model_scores, entries
+    )
+    return LinearProblem(params["W"], X, y, drawn_reg)
 
 
 @st.composite
@@ -564,28 +470,76 @@ def two_layer_problems(
     ...     }
     >>> test_grads_are_keyed_and_shaped_like_params()
     """
+
+    sizes = {"N": (num_examples, "num_examples"), "D": (num_features, "num_features")}
+    sizes |= {"H": (num_hidden, "num_hidden"), "C": (num_classes, "num_classes")}
+    shapes = {"W1": "DH", "b1": "H", "W2": "HC", "b2": "C"}
+    entries = _Entries(dtype, min_value, max_value, reg, regression, hinge_margin, kink_gap, grid)
+
+    def near_the_relu_kink(params: Mapping[str, FloatArray], X: FloatArray) -> bool:
+        return near_a_relu_kink(X, params["W1"], params["b1"], kink_gap)
+
+    params, X, y, drawn_reg = _draw_model_inputs(
+        draw,
+        sizes,
+        shapes,
+        two_layer_net_scores,
+        entries,
+        near_the_relu_kink if avoid_relu_kinks else None,
+    )
+    return TwoLayerProblem(params, X, y, drawn_reg)
+
+
+class _Entries(NamedTuple):
+    """The options of :func:`linear_problems` and :func:`two_layer_problems` beyond sizes."""
+
+    dtype: npt.DTypeLike
+    min_value: float
+    max_value: float
+    reg: float | tuple[float, float]
+    regression: bool
+    hinge_margin: float | None
+    kink_gap: float
+    grid: float | None
+
+
+def _draw_model_inputs(
+    draw: st.DrawFn,
+    sizes: dict[str, tuple[Size, str]],
+    shapes: dict[str, str],
+    scores: Callable[[Mapping[str, FloatArray], FloatArray], npt.NDArray[np.float64]],
+    entries: _Entries,
+    rejected: Callable[[Mapping[str, FloatArray], FloatArray], bool] | None = None,
+) -> tuple[dict[str, FloatArray], FloatArray, npt.NDArray[np.int64] | FloatArray, float]:
+    """What :func:`linear_problems` and :func:`two_layer_problems` draw, in this order.
+
+    The sizes of ``sizes`` (letter -> (size, argument name), N first); each parameter of
+    ``shapes`` (name -> its shape in letters); X (N, D), unless ``rejected(params, X)``;
+    y, labels (N,) or real targets (N, C), kept off the hinge kinks of
+    ``scores(params, X)`` when ``entries.hinge_margin`` is given; reg.
+    """
+    dtype, min_value, max_value, reg, regression, hinge_margin, kink_gap, grid = entries
     value_dtype = np.dtype(dtype)
-    values = _values(value_dtype, min_value, max_value, grid)
-    regs = _regularization_strengths(reg)
-    n = draw(_sizes(num_examples, "num_examples"))
-    d = draw(_sizes(num_features, "num_features", minimum=1))
-    h = draw(_sizes(num_hidden, "num_hidden", minimum=1))
-    c = draw(_sizes(num_classes, "num_classes", minimum=1))
-    shapes = {"W1": (d, h), "b1": (h,), "W2": (h, c), "b2": (c,)}
-    params = {
-        name: draw(hnp.arrays(value_dtype, shape, elements=values))
-        for name, shape in shapes.items()
+    values = array_entries(value_dtype, min_value, max_value, grid)
+    regs = regularization_strengths(reg)
+    size = {
+        letter: draw(size_range(given, name, minimum=0 if letter == "N" else 1))
+        for letter, (given, name) in sizes.items()
     }
-    X = draw(hnp.arrays(value_dtype, (n, d), elements=values))
-    if avoid_relu_kinks:
-        assume(not _near_a_relu_kink(X, params["W1"], params["b1"], kink_gap))
-    y: npt.NDArray[np.int64] | npt.NDArray[np.floating]
+    params = {
+        name: draw(
+            hnp.arrays(value_dtype, tuple(size[letter] for letter in letters), elements=values)
+        )
+        for name, letters in shapes.items()
+    }
+    X = draw(hnp.arrays(value_dtype, (size["N"], size["D"]), elements=values))
+    if rejected is not None:
+        assume(not rejected(params, X))
+    y: npt.NDArray[np.int64] | FloatArray
     if regression:
-        y = draw(hnp.arrays(value_dtype, (n, c), elements=values))
+        y = draw(hnp.arrays(value_dtype, (size["N"], size["C"]), elements=values))
     else:
-        y = labels = draw(_labels(n, c))
+        y = labels = draw(label_arrays(size["N"], size["C"]))
         if hinge_margin is not None:
-            W1, b1, W2, b2 = (params[name].astype(np.float64) for name in shapes)
-            scores = np.maximum(X.astype(np.float64) @ W1 + b1, 0) @ W2 + b2
-            assume(not _near_a_kink(scores, labels, hinge_margin, kink_gap))
-    return TwoLayerProblem(params, X, y, draw(regs))
+            assume(not near_a_hinge_kink(scores(params, X), labels, hinge_margin, kink_gap))
+    return params, X, y, draw(regs)

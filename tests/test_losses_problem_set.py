@@ -1,4 +1,4 @@
-"""The seed's table (the CS231n slide) and its questions a-e, worked by hand.
+"""The problem set's table (the CS231n slide) and its questions a-e, worked by hand.
 
 Scores per example, as (cat, car, frog), with labels cat, car, frog:
 
