@@ -242,11 +242,20 @@ def _strings(content: Any, count: int) -> bool:
 
 
 def _limit(memory_mib: int, output_bytes: int) -> None:
-    """Limits of the worker and of everything it starts: memory, files, no core dumps."""
+    """Limits of the worker and of everything it starts: memory, files, no core dumps.
+
+    Each as far as the system allows (macOS does not enforce ``RLIMIT_AS``).
+    """
     memory = memory_mib * 2**20
-    resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
-    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-    resource.setrlimit(resource.RLIMIT_FSIZE, (output_bytes, output_bytes))
+    for limit, value in (
+        (resource.RLIMIT_AS, memory),
+        (resource.RLIMIT_CORE, 0),
+        (resource.RLIMIT_FSIZE, output_bytes),
+    ):
+        try:
+            resource.setrlimit(limit, (value, value))
+        except (ValueError, OSError):  # pragma: no cover - depends on the system
+            continue
     signal.signal(signal.SIGXFSZ, signal.SIG_DFL)  # Python ignores it: past the limit, stop
 
 
