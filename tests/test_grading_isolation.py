@@ -8,8 +8,12 @@ same process, and checks their verdicts too; no test leaves a process behind.
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -462,3 +466,44 @@ def test_an_isolated_function_can_be_called_directly_and_closed(tmp_path):
     # (y=1) has margin 0 - (-2) + 1 = 3. Loss = (0 + 3) / 2.
     assert loss == 1.5
     np.testing.assert_array_equal(dW, np.array([[1.0, -1.0]]))  # x_1 (e_0 - e_1) / 2
+
+
+def test_a_pytest_file_over_a_class_reports_every_student_and_exits_honestly(tmp_path):
+    """The README's layout with targets: one test per student and function. A syntax
+    error, os._exit, pytest.skip, an endless loop or an atexit handler in one student's
+    file fails that student's test only, and pytest's summary and status say so."""
+    submissions = Path(__file__).resolve().parent / "grading_class" / "submissions"
+    students = ["ana", "ben", "gus", "hal", "ivy", "lee", "max", "ned"]
+    test_file = tmp_path / "test_class.py"
+    test_file.write_text(
+        "import pytest\n"
+        "from flatprop.testing import check_linear_loss, check_loss_layer\n"
+        f"SUBMISSIONS = {str(submissions)!r}\n"
+        f"@pytest.mark.parametrize('student', {students!r})\n"
+        "def test_svm(student):\n"
+        "    check_linear_loss(f'{SUBMISSIONS}/{student}/linear_svm.py:svm_loss_vectorized',\n"
+        "                      'multiclass_svm', max_examples=20, timeout=2)\n"
+        f"@pytest.mark.parametrize('student', {students!r})\n"
+        "def test_softmax(student):\n"
+        "    check_loss_layer(f'{SUBMISSIONS}/{student}/softmax.py:softmax_loss',\n"
+        "                     'softmax_cross_entropy', max_examples=20, timeout=2)\n",
+        encoding="utf-8",
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(test_file)],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=600,
+        env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
+    )
+    # By hand (tests/grading_class/README.md): the SVM is right for ana, hal and max;
+    # the softmax is wrong for hal (endless loop) and max (pytest.skip) only.
+    failed = {
+        *(f"test_svm[{name}]" for name in ("ben", "gus", "ivy", "lee", "ned")),
+        "test_softmax[hal]",
+        "test_softmax[max]",
+    }
+    assert done.returncode == 1, done.stdout
+    assert set(re.findall(r"FAILED \S+::(\S+)", done.stdout)) == failed
+    assert re.search(r"^7 failed, 9 passed in ", done.stdout.splitlines()[-1]), done.stdout
