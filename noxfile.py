@@ -44,7 +44,7 @@ nox.options.download_python = "never"
 
 ROOT = Path(__file__).resolve().parent
 PYPROJECT = nox.project.load_toml(ROOT / "pyproject.toml")
-TESTED_EXTRAS = ("test", "plot")
+TESTED_EXTRAS = ("test", "plot")  # test brings grade: flatprop[grade]
 LINTED = ("src", "tests", "examples", "benchmarks", "scripts", "noxfile.py")
 
 SHOW_VERSIONS = """\
@@ -56,20 +56,30 @@ print("Python", sys.version.split()[0], "| NumPy", numpy.__version__,
 """
 
 
+def requirements_of(extras: tuple[str, ...]) -> list[Requirement]:
+    """The run-time requirements and those of ``extras``, an extra's ``flatprop[...]`` expanded."""
+    optional = PYPROJECT["project"]["optional-dependencies"]
+    texts = list(PYPROJECT["project"]["dependencies"])
+    texts += [text for extra in extras for text in optional[extra]]
+    requirements = []
+    for requirement in map(Requirement, texts):
+        if requirement.name == "flatprop":  # an extra that brings other extras
+            requirements += requirements_of(tuple(sorted(requirement.extras)))
+        else:
+            requirements.append(requirement)
+    return requirements
+
+
 def floor_pins() -> list[str]:
     """``name==low`` for every run-time and tested extra's requirement, ``low`` its ``>=``."""
-    project = PYPROJECT["project"]
-    texts = list(project["dependencies"])
-    for extra in TESTED_EXTRAS:
-        texts += project["optional-dependencies"][extra]
     pins = []
-    for text in texts:
-        requirement = Requirement(text)
+    for requirement in requirements_of(TESTED_EXTRAS):
         lows = [spec.version for spec in requirement.specifier if spec.operator == ">="]
         if len(lows) != 1:
-            raise ValueError(f"pyproject.toml: {text!r} needs one lower bound (>=) to test")
-        pins.append(f"{requirement.name}=={lows[0]}")
-    return pins
+            raise ValueError(f"pyproject.toml: {requirement} needs one lower bound (>=) to test")
+        marker = f"; {requirement.marker}" if requirement.marker else ""
+        pins.append(f"{requirement.name}=={lows[0]}{marker}")
+    return sorted(set(pins))
 
 
 def dev_requirement(name: str) -> str:
