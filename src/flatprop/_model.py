@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from flatprop._display import html_table, preview, shape_text, text_table
 from flatprop._validation import (
     FloatArray,
     as_count,
@@ -118,6 +119,46 @@ class Model(ABC):
     def head_options(self) -> dict[str, Any]:
         """The head options given at construction (a copy)."""
         return dict(self._head_options)
+
+    def _extra_arguments(self) -> dict[str, Any]:
+        """Constructor arguments beyond the sizes, head and dtype that the repr shows."""
+        return {}
+
+    def _display_parts(self) -> tuple[str, list[tuple[str, str, str]]]:
+        """The constructor call that makes a model like this one, and a row per parameter.
+
+        Read from ``params`` as they are now (they may have been replaced), without
+        checking them: a repr never raises.
+        """
+        params = self.params if isinstance(self.params, dict) else {}
+        sizes: dict[str, int] = {}
+        for name, letters in self._param_shapes().items():
+            shape = np.shape(params.get(name, ()))
+            if len(shape) == len(letters):
+                for letter, size in zip(letters, shape, strict=True):
+                    sizes.setdefault(letter, size)
+        letters = {letter for shape in self._param_shapes().values() for letter in shape}
+        arguments = [
+            f"{name}={sizes.get(letter, '?')}"
+            for name, letter in _SIZE_LETTERS.items()
+            if letter in letters
+        ]
+        arguments.append(f"head={self._head!r}")
+        arguments += [f"{name}={value!r}" for name, value in self._head_options.items()]
+        arguments += [f"{name}={value!r}" for name, value in self._extra_arguments().items()]
+        arrays = [value for value in params.values() if isinstance(value, np.ndarray)]
+        if arrays:
+            arguments.append(f"dtype={np.result_type(*arrays)}")
+        rows = [(name, shape_text(value), preview(value)) for name, value in params.items()]
+        return f"{type(self).__name__}({', '.join(arguments)})", rows
+
+    def __repr__(self) -> str:
+        title, rows = self._display_parts()
+        return f"{title}\n{text_table(rows)}" if rows else title
+
+    def _repr_html_(self) -> str:
+        title, rows = self._display_parts()
+        return html_table(title, ("parameter", "shape, dtype", "values"), rows)
 
     @abstractmethod
     def _param_shapes(self) -> dict[str, tuple[str, ...]]:

@@ -277,6 +277,9 @@ class LinearClassifier(Model):
     def _param_shapes(self) -> dict[str, tuple[str, ...]]:
         return {"W": ("D", "C"), "b": ("C",)} if self._bias else {"W": ("D", "C")}
 
+    def _extra_arguments(self) -> dict[str, Any]:
+        return {} if self._bias else {"bias": False}
+
     def _affine_params(self, params: dict[str, FloatArray]) -> tuple[FloatArray, FloatArray]:
         W = params["W"]
         return W, params["b"] if self._bias else np.zeros(W.shape[1], W.dtype)

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from flatprop._display import StagesDisplay
 from flatprop._validation import (
     FloatArray,
     IntArray,
@@ -51,7 +52,7 @@ __all__ = [
 
 
 @dataclass(frozen=True, eq=False)
-class HingeCache:
+class HingeCache(StagesDisplay):
     """The stages of a hinge-loss forward pass, kept for the backward pass.
 
     Attributes
