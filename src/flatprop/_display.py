@@ -105,7 +105,9 @@ def html_table(caption: str, headers: Sequence[str], rows: Iterable[Sequence[str
     body = []
     for row in rows:
         cells = [f"<td style='text-align:left'>{html.escape(row[0])}</td>"]
-        cells += [f"<td style='text-align:left'><code>{html.escape(c)}</code></td>" for c in row[1:]]
+        cells += [
+            f"<td style='text-align:left'><code>{html.escape(c)}</code></td>" for c in row[1:]
+        ]
         body.append(f"<tr>{''.join(cells)}</tr>")
     return (
         f"<table><caption style='text-align:left'>{html.escape(caption)}</caption>"
@@ -146,10 +148,9 @@ class StagesDisplay:
             cls.__repr__ = StagesDisplay.__repr__  # type: ignore[method-assign]
 
     def _display_fields(self) -> list[tuple[str, Any]]:
-        """The record's (name, value) pairs, in order: a dataclass's fields."""
-        if dataclasses.is_dataclass(self):
-            return [(field.name, getattr(self, field.name)) for field in dataclasses.fields(self)]
-        return list(vars(self).items())
+        """The record's (name, value) pairs, in order: its dataclass fields."""
+        fields = dataclasses.fields(self)  # type: ignore[arg-type]  # a mixin of dataclasses
+        return [(field.name, getattr(self, field.name)) for field in fields]
 
     def _display_parts(self) -> tuple[str, list[tuple[str, str, str]], str]:
         """The title line, a row (name, shape, values) per stage, the stages that are None."""

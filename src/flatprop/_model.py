@@ -25,6 +25,7 @@ from flatprop._validation import (
     as_non_negative_scalar,
     as_positive_scalar,
 )
+from flatprop.graph import StageGraph
 from flatprop.losses import LOSSES, LossSpec
 
 __all__ = ["HEADS", "Model", "Seed", "require_finite_stage"]
@@ -137,11 +138,11 @@ class Model(ABC):
             if len(shape) == len(letters):
                 for letter, size in zip(letters, shape, strict=True):
                     sizes.setdefault(letter, size)
-        letters = {letter for shape in self._param_shapes().values() for letter in shape}
+        used = {letter for shape in self._param_shapes().values() for letter in shape}
         arguments = [
             f"{name}={sizes.get(letter, '?')}"
             for name, letter in _SIZE_LETTERS.items()
-            if letter in letters
+            if letter in used
         ]
         arguments.append(f"head={self._head!r}")
         arguments += [f"{name}={value!r}" for name, value in self._head_options.items()]
@@ -173,6 +174,74 @@ class Model(ABC):
         self, X: npt.ArrayLike, y: npt.ArrayLike | None = None, *, reg: float = 0.0
     ) -> tuple[np.floating, dict[str, FloatArray]]:
         """The loss on (X, y) and its gradient with respect to every entry of ``params``."""
+
+    @abstractmethod
+    def _staged_loss(self, X: npt.ArrayLike, y: npt.ArrayLike | None, reg: float) -> dict[str, Any]:
+        """Every named value of :meth:`loss`: its arguments, the stages, the gradients."""
+
+    @abstractmethod
+    def _operations(self, reg: float, has_target: bool) -> dict[str, tuple[str, tuple[str, ...]]]:
+        """Each stage of :meth:`_staged_loss`: its formula and its operands (none for a
+        gradient)."""
+
+    def _arguments(
+        self, X: FloatArray, params: dict[str, FloatArray], y: npt.NDArray[Any] | None
+    ) -> dict[str, Any]:
+        """The sources of the staged loss: X, the parameters, and y when there is one."""
+        return {"X": X, **params} if y is None else {"X": X, **params, "y": y}
+
+    def _head_formula(self, has_target: bool) -> str:
+        """The head's loss as a call: ``softmax_cross_entropy(scores, y, label_smoothing=0.1)``."""
+        arguments = ["scores", "y"] if has_target else ["scores"]
+        arguments += [f"{name}={value!r}" for name, value in self._head_options.items()]
+        return f"{self._spec.name}({', '.join(arguments)})"
+
+    def stages(
+        self, X: npt.ArrayLike, y: npt.ArrayLike | None = None, *, reg: float = 0.0
+    ) -> StageGraph:
+        """Every named stage of :meth:`loss`, forward and backward, as a computational graph.
+
+        The same computation as :meth:`loss`, with the same arguments and checks, keeping
+        what ``loss`` throws away: ``X``, the parameters and ``y``, each forward stage
+        (``z1``, ``h1``, ``scores``, ``data_loss``, ``reg_loss``, ``loss`` for the
+        two-layer net; ``scores`` on for the linear model) and each gradient (``dscores``,
+        ``dh1``, ``dW2``, ``db2``, ``dz1``, ``dW1``, ``db1``; ``dW``, ``db``).
+
+        Parameters
+        ----------
+        X, y, reg
+            As for :meth:`loss`.
+
+        Returns
+        -------
+        flatprop.graph.StageGraph
+            A mapping of every name to its value (``stages["dW1"]``) that draws itself:
+            ``to_dot()``, ``to_svg()``, ``render(path)``, and a picture in Jupyter.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from flatprop.nets import TwoLayerNet
+        >>> net = TwoLayerNet(2, 3, 2, seed=0)
+        >>> X = np.array([[0.2, 0.4]])
+        >>> stages = net.stages(X, [1], reg=0.1)
+        >>> stages.stages
+        ('z1', 'h1', 'scores', 'data_loss', 'reg_loss', 'loss')
+        >>> sorted(stages.gradients)
+        ['dW1', 'dW2', 'db1', 'db2', 'dh1', 'dscores', 'dz1']
+        >>> loss, grads = net.loss(X, [1], reg=0.1)
+        >>> bool(stages["loss"] == loss), bool(np.all(stages["dW1"] == grads["W1"]))
+        (True, True)
+        """
+        values = self._staged_loss(X, y, reg)
+        operations = self._operations(float(reg), "y" in values)
+        head = "" if self._spec.classification or "y" in values else ", no target"
+        return StageGraph(
+            values,
+            {name: operands for name, (_, operands) in operations.items() if operands},
+            formulas={name: formula for name, (formula, _) in operations.items()},
+            title=f"{type(self).__name__}.loss ({self._head!r} head{head}), staged",
+        )
 
     def _checked_params(self) -> tuple[dict[str, FloatArray], dict[str, int]]:
         """``params`` as float arrays of one common dtype, and the sizes D, H, C."""

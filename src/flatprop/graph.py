@@ -54,6 +54,7 @@ digraph "staged pass" {
 from __future__ import annotations
 
 import html
+import itertools
 import re
 import textwrap
 from collections.abc import Iterator, Mapping, Sequence
@@ -151,10 +152,12 @@ class StageGraph(Mapping[str, np.ndarray]):
             raise TypeError(f"title must be a string, got {type(title).__name__}")
         self.title = title
 
-    def _checked_inputs(self, inputs: Mapping[str, Sequence[str]] | None) -> dict[str, tuple[str, ...]]:
+    def _checked_inputs(
+        self, inputs: Mapping[str, Sequence[str]] | None
+    ) -> dict[str, tuple[str, ...]]:
         if inputs is None:
             chain = [name for name in self._values if name not in self._gradients]
-            return {after: (before,) for before, after in zip(chain, chain[1:], strict=False)}
+            return {after: (before,) for before, after in itertools.pairwise(chain)}
         if not isinstance(inputs, Mapping):
             raise TypeError(
                 f"inputs must map each stage to the names of its operands, got {type(inputs)}"
@@ -212,9 +215,7 @@ class StageGraph(Mapping[str, np.ndarray]):
         """The nodes computed by no operation here: the inputs (with a value or not)."""
         names = [name for name in self._values if name not in self._gradients]
         names += [name for operands in self._inputs.values() for name in operands]
-        return tuple(
-            dict.fromkeys(name for name in names if name not in self._inputs)
-        )
+        return tuple(dict.fromkeys(name for name in names if name not in self._inputs))
 
     @property
     def gradients(self) -> dict[str, str]:
@@ -274,7 +275,9 @@ class StageGraph(Mapping[str, np.ndarray]):
 
     def table_html(self) -> str:
         """The stages as an HTML table: name, formula, shape and dtype, a few values."""
-        return html_table(self._summary(), ("name", "formula", "shape, dtype", "values"), self.rows())
+        return html_table(
+            self._summary(), ("name", "formula", "shape, dtype", "values"), self.rows()
+        )
 
     # DOT.
 
@@ -293,10 +296,12 @@ class StageGraph(Mapping[str, np.ndarray]):
         Examples
         --------
         >>> import numpy as np
-        >>> dot = StageGraph({"a": np.ones(2), "b": 2.0}, formulas={"b": "sum(a)"}).to_dot()
-        >>> print("\\n".join(line for line in dot.splitlines() if "->" in line))
-          "a" -> "b" [label=<<FONT COLOR="#1b7a2f">[1 1]</FONT>>];
-          "b" -> "b:output" [label=<<FONT COLOR="#1b7a2f">2</FONT><BR/><FONT COLOR="#c0392b">1</FONT>>];
+        >>> graph = StageGraph({"a": np.ones(2), "b": 2.0}, formulas={"b": "sum(a)"})
+        >>> graph.edges, graph.outputs
+        ((('a', 'b'),), ('b',))
+        >>> dot = graph.to_dot()
+        >>> dot.startswith('digraph "staged pass" {'), '"a" -> "b"' in dot
+        (True, True)
         """
         lines = [
             f"digraph {_quote(self.title or 'staged pass')} {{",
@@ -394,9 +399,7 @@ class StageGraph(Mapping[str, np.ndarray]):
         target = Path(path)
         fmt = target.suffix.lower().lstrip(".")
         if fmt not in ("svg", "png", "pdf", "dot"):
-            raise ValueError(
-                f"path must end in .svg, .png, .pdf or .dot, got {str(path)!r}"
-            )
+            raise ValueError(f"path must end in .svg, .png, .pdf or .dot, got {str(path)!r}")
         data = self.to_dot().encode("utf-8") if fmt == "dot" else _run_dot(self.to_dot(), fmt)
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(data)
@@ -455,9 +458,7 @@ def _is_referenced(
         return True
     if inputs is None or not isinstance(inputs, Mapping):
         return False
-    return any(
-        not isinstance(operands, str) and name in operands for operands in inputs.values()
-    )
+    return any(not isinstance(operands, str) and name in operands for operands in inputs.values())
 
 
 def _count(number: int, noun: str) -> str:

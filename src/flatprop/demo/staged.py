@@ -647,9 +647,7 @@ def _matrix_stages(p: dict[str, FloatArray], X: FloatArray) -> tuple[list[Stage]
         Stage("z1", "X W1", z1, ("X", "W1")),
         Stage("h1", "max(0, z1)", h1, ("z1",)),
         Stage("y_hat", "h1 W2", y_hat, ("h1", "W2")),
-        Stage(
-            "loss", "||y_hat||^2, the sum of its squared entries", np.asarray(loss), ("y_hat",)
-        ),
+        Stage("loss", "||y_hat||^2, the sum of its squared entries", np.asarray(loss), ("y_hat",)),
     ]
     backward = [
         Stage("dy_hat", "2 y_hat", dy_hat),
