@@ -10,12 +10,14 @@ model defines the shapes of its ``params`` (in the letters D, H, C), ``scores`` 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
 from flatprop._display import html_table, preview, shape_text, text_table
+from flatprop._progress import TrainingProgress
 from flatprop._validation import (
     FloatArray,
     as_count,
@@ -353,6 +355,8 @@ class Model(ABC):
         batch_size: int = 200,
         seed: Seed = None,
         verbose: bool = False,
+        progress: bool = False,
+        callback: Callable[[dict[str, list[float]]], bool | None] | None = None,
     ) -> dict[str, list[float]]:
         """Minibatch stochastic gradient descent on ``params``, as in CS231n.
 
@@ -383,6 +387,16 @@ class Model(ABC):
             Seeds the minibatch sampling; the global NumPy random state is not used.
         verbose : bool, default False
             Print about ten progress lines: iteration, loss, and the latest accuracies.
+        progress : bool, default False
+            Show a progress bar instead, with the loss and the latest accuracies: tqdm's
+            (``tqdm.auto``, a widget in Jupyter) when tqdm is installed
+            (``pip install "flatprop[progress]"``), else the lines of ``verbose``.
+        callback : callable, optional
+            ``callback(history) -> bool | None``, called after every epoch (after the
+            learning rate's decay) with the history so far, the dict this method
+            returns (read it; do not modify it). Return False to stop training there;
+            anything else (None included) goes on. For plots that update while
+            training, early stopping, or keeping the best parameters.
 
         Returns
         -------
@@ -405,6 +419,16 @@ class Model(ABC):
         (30, 10)
         >>> bool(np.mean(model.predict(X) == y) > 0.9)
         True
+
+        A callback that stops as soon as the epoch's minibatch is all classified right:
+
+        >>> def stop_when_perfect(history):
+        ...     return history["train_acc_history"][-1] < 1.0
+        >>> model = LinearClassifier(2, 2, head="softmax", seed=0)
+        >>> history = model.train(X, y, learning_rate=0.5, num_iters=300, batch_size=20,
+        ...                       seed=0, callback=stop_when_perfect)
+        >>> history["train_acc_history"][-1], len(history["loss_history"]) < 300
+        (1.0, True)
         """
         _, sizes, data = self._checked_inputs(X)
         num_train = data.shape[0]
@@ -431,15 +455,18 @@ class Model(ABC):
         reg = as_non_negative_scalar(reg, "reg")
         num_iters = as_count(num_iters, "num_iters", minimum=0)
         batch_size = as_count(batch_size, "batch_size")
+        if callback is not None and not callable(callback):
+            raise TypeError(f"callback must be callable or None, got {callback!r}")
 
         rng = np.random.default_rng(seed)
         iterations_per_epoch = max(num_train // batch_size, 1)
-        report_every = max(num_iters // 10, 1)
+        report = TrainingProgress(num_iters, verbose=verbose, progress=progress)
         history: dict[str, list[float]] = {
             "loss_history": [],
             "train_acc_history": [],
             "val_acc_history": [],
         }
+        stop = False
         for iteration in range(1, num_iters + 1):
             batch = rng.integers(num_train, size=batch_size)  # with replacement
             batch_labels = None if labels is None else labels[batch]
@@ -456,13 +483,10 @@ class Model(ABC):
                         accuracy = np.mean(self.predict(val_data) == val_labels)
                         history["val_acc_history"].append(float(accuracy))
                 rate *= decay
+                stop = callback is not None and callback(history) is False
 
-            if verbose and (
-                iteration == 1 or iteration % report_every == 0 or iteration == num_iters
-            ):
-                line = f"iteration {iteration}/{num_iters}: loss {float(loss):.6f}"
-                for key, label in (("train_acc_history", "train"), ("val_acc_history", "val")):
-                    if history[key]:
-                        line += f", {label} acc {history[key][-1]:.3f}"
-                print(line)
+            report.step(iteration, float(loss), history, last=stop)
+            if stop:
+                break
+        report.close()
         return history
