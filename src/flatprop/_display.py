@@ -99,15 +99,16 @@ def text_table(rows: Sequence[Sequence[str]], *, indent: str = "  ") -> str:
     return "\n".join(lines)
 
 
+_CELL_STYLE = "style='text-align: left; padding: 0.1em 1.2em 0.1em 0'"
+
+
 def html_table(caption: str, headers: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
     """A small HTML table (every cell escaped; the values in ``<code>``)."""
-    head = "".join(f"<th style='text-align:left'>{html.escape(h)}</th>" for h in headers)
+    head = "".join(f"<th {_CELL_STYLE}>{html.escape(h)}</th>" for h in headers)
     body = []
     for row in rows:
-        cells = [f"<td style='text-align:left'>{html.escape(row[0])}</td>"]
-        cells += [
-            f"<td style='text-align:left'><code>{html.escape(c)}</code></td>" for c in row[1:]
-        ]
+        cells = [f"<td {_CELL_STYLE}>{html.escape(row[0])}</td>"]
+        cells += [f"<td {_CELL_STYLE}><code>{html.escape(c)}</code></td>" for c in row[1:]]
         body.append(f"<tr>{''.join(cells)}</tr>")
     return (
         f"<table><caption style='text-align:left'>{html.escape(caption)}</caption>"

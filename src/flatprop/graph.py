@@ -415,7 +415,8 @@ class StageGraph(Mapping[str, np.ndarray]):
                 f"{_escape(GRAPHVIZ_HINT)}.</small></p>"
             )
             return self.table_html() + note
-        return svg[svg.find("<svg") :]
+        svg = svg[svg.find("<svg") :]  # without the XML prolog: inline in HTML
+        return svg.replace("<svg ", '<svg style="max-width: 100%; height: auto" ', 1)
 
 
 def graphviz_available() -> bool:
