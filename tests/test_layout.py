@@ -78,6 +78,7 @@ def test_the_demo_modules_live_in_flatprop_demo_and_nowhere_above_the_core() -> 
         "__main__",
         "_display",
         "_model",
+        "_progress",
         "_validation",
         "cli",
         "datasets",
