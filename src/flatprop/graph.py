@@ -420,7 +420,13 @@ class StageGraph(Mapping[str, np.ndarray]):
 
 
 def graphviz_available() -> bool:
-    """Whether the ``graphviz`` package and the ``dot`` program can draw (tries it)."""
+    """Whether the ``graphviz`` package and the ``dot`` program can draw (tries it).
+
+    Examples
+    --------
+    >>> graphviz_available() in (True, False)  # True with pip's graphviz and the dot program
+    True
+    """
     try:
         _run_dot("digraph { a }", "svg")
     except (ImportError, RuntimeError, OSError):
