@@ -57,8 +57,8 @@ def matplotlib_available() -> bool:
     return True
 
 
-def _two_axes(ax: Sequence[Axes] | None, width: float, height: float) -> tuple[Axes, Axes]:
-    """The two panels to draw into: ``ax``, checked, or those of a new Figure.
+def _two_axes(ax: Sequence[Axes] | None, width: float, height: float) -> tuple[Figure, Axes, Axes]:
+    """The Figure and the two panels to draw into: ``ax``, checked, or a new Figure's.
 
     A new Figure is not attached to any GUI (no pyplot, no global state).
     """
@@ -69,15 +69,16 @@ def _two_axes(ax: Sequence[Axes] | None, width: float, height: float) -> tuple[A
                 f"ax must be two matplotlib Axes (the loss panel and the other), e.g. "
                 f"plt.subplots(1, 2)[1], got {ax!r}"
             )
-        return axes[0], axes[1]
+        return _root_figure(axes[0]), axes[0], axes[1]
     try:
         from matplotlib.figure import Figure
     except ModuleNotFoundError as error:
         raise ModuleNotFoundError(
             f"drawing a figure needs matplotlib, which is not installed: {MATPLOTLIB_HINT}"
         ) from error
-    left, right = Figure(figsize=(width, height), layout="constrained").subplots(1, 2)
-    return left, right
+    figure = Figure(figsize=(width, height), layout="constrained")
+    left, right = figure.subplots(1, 2)
+    return figure, left, right
 
 
 def loss_shapes(margins: npt.ArrayLike) -> dict[str, tuple[FloatArray, FloatArray]]:
@@ -162,8 +163,7 @@ def plot_loss_shapes(
     ModuleNotFoundError
         Without matplotlib.
     """
-    left, right = _two_axes(ax, 10, 4)
-    figure = _root_figure(left)
+    figure, left, right = _two_axes(ax, 10, 4)
     margins = np.linspace(low, high, 601)
     shapes = loss_shapes(margins)
     for spec, (name, (losses, slopes)) in zip(LOSSES.values(), shapes.items(), strict=True):
@@ -224,8 +224,7 @@ def plot_training(
     ModuleNotFoundError
         Without matplotlib.
     """
-    left, right = _two_axes(ax, 10, 4)
-    figure = _root_figure(left)
+    figure, left, right = _two_axes(ax, 10, 4)
     losses = np.asarray(history["loss_history"], dtype=np.float64)
     left.plot(np.arange(1, len(losses) + 1), losses, linewidth=0.8, alpha=0.5, label="minibatch")
     window = max(1, len(losses) // 50)
