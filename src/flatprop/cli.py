@@ -73,13 +73,13 @@ def train(args: argparse.Namespace) -> int:
             f"A {model} ({settings.head} head) on {settings.data}: held-out accuracy "
             f"{result.test_accuracy:.3f}"
         )
-        path = figures.plot_training(
+        figures.plot_training(
             result.history,
             args.plot,
             title=title,
             iterations_per_epoch=result.iterations_per_epoch,
         )
-        print(f"wrote {path}")
+        print(f"wrote {args.plot}")
     return 0
 
 

@@ -22,6 +22,7 @@ import numpy as np
 import numpy.typing as npt
 
 from flatprop._docstrings import fill_in
+from flatprop._display import StagesDisplay
 from flatprop._validation import (
     FloatArray,
     IntArray,
@@ -52,7 +53,7 @@ __all__ = [
 
 
 @dataclass(frozen=True, eq=False)
-class HingeCache:
+class HingeCache(StagesDisplay):
     """The stages of a hinge-loss forward pass, kept for the backward pass.
 
     Attributes

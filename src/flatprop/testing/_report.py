@@ -13,6 +13,8 @@ from typing import Any
 
 import numpy as np
 
+from flatprop._display import html_table
+
 __all__ = [
     "CheckFailedError",
     "CheckReport",
@@ -57,6 +59,17 @@ class CheckReport:
             f"{self.candidate} passed {self.checker}: {listing(self.quantities)} matched "
             f"{self.reference} on {self.examples_passed} examples"
         )
+
+    def _repr_html_(self) -> str:
+        """Jupyter's view: the verdict, then a table of what was checked."""
+        rows = [
+            ("checker", self.checker),
+            ("candidate", self.candidate),
+            ("reference", self.reference),
+            ("examples passed", str(self.examples_passed)),
+            ("compared", listing(self.quantities)),
+        ]
+        return html_table(f"{self.candidate} passed {self.checker}", ("", ""), rows)
 
 
 class CheckFailedError(AssertionError):
