@@ -183,8 +183,7 @@ class Model(ABC):
 
     @abstractmethod
     def _operations(self, reg: float, has_target: bool) -> dict[str, tuple[str, tuple[str, ...]]]:
-        """Each stage of :meth:`_staged_loss`: its formula and its operands (none for a
-        gradient)."""
+        """Each stage of :meth:`_staged_loss`: its formula and operands (none for a gradient)."""
 
     def _arguments(
         self, X: FloatArray, params: dict[str, FloatArray], y: npt.NDArray[Any] | None

@@ -52,8 +52,10 @@ class TrainingProgress:
     def step(
         self, iteration: int, loss: float, history: dict[str, list[float]], *, last: bool = False
     ) -> None:
-        """Report the step ``iteration`` (from 1) and its minibatch ``loss``; ``last`` if
-        training stops there before ``num_iters``."""
+        """Report the step ``iteration`` (from 1) and its minibatch ``loss``.
+
+        ``last`` is True if training stops there, before ``num_iters``.
+        """
         due = last or iteration in (1, self._num_iters) or iteration % self._every == 0
         if self._bar is not None:
             self._bar.update(1)
@@ -71,7 +73,7 @@ class TrainingProgress:
 
 
 def _new_bar(num_iters: int) -> Any:
-    """tqdm's notebook-aware bar, or None when tqdm is not installed."""
+    """The notebook-aware bar of tqdm, or None when tqdm is not installed."""
     try:
         from tqdm.auto import tqdm
     except ImportError:

@@ -87,10 +87,12 @@ class CheckResult:
 
     @property
     def score(self) -> float:
+        """The points earned: the sum over the tests."""
         return math.fsum(test.score for test in self.tests)
 
     @property
     def max_score(self) -> float:
+        """The points available: the sum over the tests."""
         return math.fsum(test.max_score for test in self.tests)
 
 
@@ -121,10 +123,12 @@ class SubmissionResult:
 
     @property
     def score(self) -> float:
+        """The points earned: the sum over the checks."""
         return math.fsum(check.score for check in self.checks)
 
     @property
     def max_score(self) -> float:
+        """The points available: the sum over the checks."""
         return math.fsum(check.max_score for check in self.checks)
 
     def gradescope(self) -> dict[str, Any]:
@@ -426,8 +430,10 @@ def _in_executor(
 
 
 def _ignore_interrupts() -> None:
-    """In a grading process: Ctrl-C is for the parent (which stops the pool), and a
-    submission cannot stop its grading process with SIGINT."""
+    """Ignore SIGINT in a grading process: Ctrl-C is for the parent, which stops the pool.
+
+    So a submission cannot stop its grading process with SIGINT either.
+    """
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 

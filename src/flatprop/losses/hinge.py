@@ -21,8 +21,8 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from flatprop._docstrings import fill_in
 from flatprop._display import StagesDisplay
+from flatprop._docstrings import fill_in
 from flatprop._validation import (
     FloatArray,
     IntArray,

@@ -144,8 +144,10 @@ class _StopSearch(BaseException):
 
 @dataclass(frozen=True)
 class Candidate:
-    """What a check runs: a callable (a function, or the proxy of a target) and what of
-    its outputs is compared (None: all)."""
+    """What a check runs: a function or the proxy of a target, and which outputs it compares.
+
+    ``quantities`` None compares all of them.
+    """
 
     function: Callable[..., Any]
     quantities: tuple[str, ...] | None = None
