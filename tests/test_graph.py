@@ -279,7 +279,7 @@ def test_a_two_layer_nets_stages_match_the_problem_sets_staged_net() -> None:
     net.params.update({name: value.copy() for name, value in params.items()})
     stages = net.stages(X, y, reg=0.05)
     staged = staged_two_layer_softmax(params, X, y, reg=0.05)
-    for name in ("z1", "h1", "scores", "data_loss", "reg_loss", "loss"):
+    for name in ("z1", "h1", "scores", "shifted", "log_probs", "data_loss", "reg_loss", "loss"):
         assert_close(stages[name], staged[name], rtol=REORDERED_RTOL)
     for name in ("dscores", "dh1", "dz1", "dW1", "db1", "dW2", "db2"):
         assert_close(stages[name], staged[name], rtol=REORDERED_RTOL)
@@ -291,7 +291,9 @@ def test_a_two_layer_nets_stages_match_the_problem_sets_staged_net() -> None:
         ("h1", "scores"),
         ("W2", "scores"),
         ("b2", "scores"),
-        ("scores", "data_loss"),
+        ("scores", "shifted"),
+        ("shifted", "log_probs"),
+        ("log_probs", "data_loss"),
         ("y", "data_loss"),
         ("W1", "reg_loss"),
         ("W2", "reg_loss"),
@@ -306,9 +308,12 @@ def test_a_linear_svms_stages_match_the_problem_sets_staged_svm() -> None:
     model.params["W"] = W
     stages = model.stages(X, y, reg=0.1)
     staged = staged_svm(W, X, y, reg=0.1)
-    for name in ("scores", "data_loss", "reg_loss", "loss", "dscores", "dW"):
+    names = ("scores", "margins", "data_loss", "reg_loss", "loss", "dmargins", "dscores", "dW")
+    for name in names:
         assert_close(stages[name], staged[name], rtol=REORDERED_RTOL)
-    assert stages.stages == ("scores", "data_loss", "reg_loss", "loss")
+    assert stages.stages == ("scores", "margins", "data_loss", "reg_loss", "loss")
+    assert list(stages) == ["X", "W", "y", *names]  # the problem set's flat backprop, in order
+    assert stages.outputs == ("loss",)
     assert "b" not in stages
     assert "db" not in stages
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -30,7 +30,7 @@ from flatprop._validation import (
 from flatprop.graph import StageGraph
 from flatprop.losses import LOSSES, LossSpec
 
-__all__ = ["HEADS", "Model", "Seed", "require_finite_stage"]
+__all__ = ["HEADS", "HeadStage", "Model", "Seed", "head_stages", "require_finite_stage"]
 
 
 _HEADS: dict[str, LossSpec] = {spec.head: spec for spec in LOSSES.values()}
@@ -51,6 +51,72 @@ def require_finite_stage(stage: FloatArray | np.floating, name: str) -> None:
             f"the {name} overflowed (not finite) with these params; lower the learning "
             "rate, the weight scale std or the scale of X"
         )
+
+
+class HeadStage(NamedTuple):
+    """A named stage of a head's loss: its formula, its operands, its value."""
+
+    formula: str
+    operands: tuple[str, ...]
+    value: Any
+
+
+def head_stages(
+    spec: LossSpec, cache: Any, dscores: FloatArray
+) -> tuple[dict[str, HeadStage], tuple[str, tuple[str, ...]] | None, dict[str, HeadStage]]:
+    """The named stages inside a head's loss, from its forward cache and its ``dscores``.
+
+    The problem set's flat backprop names them: for the hinge heads ``margins`` (the
+    cache's, 0 at j = y_i) and, backward, ``dmargins``, the gradient reaching each margin
+    ``s_j - s_{y_i} + margin`` through its max (``1[margins > 0] / N`` for the SVM,
+    ``2 margins / N`` for the squared hinge, weighted like the loss): ``dscores`` with
+    each row's target entry set to 0. For the softmax head ``shifted`` (each row minus
+    its max) and ``log_probs``. Returns the forward stages, ``data_loss``'s
+    formula and operands (None for a head with no stages: L2), and the backward stages.
+    """
+    reduced = "mean" if cache.reduction == "mean" else "sum"
+    weighted = ", weighted" if getattr(cache, "weight", None) is not None else ""
+    if spec.has_margin:
+        rows = np.arange(len(cache.y))
+        dmargins = dscores.copy()
+        dmargins[rows, cache.y] = 0
+        power = "**2" if cache.squared else ""
+        slope = "2 margins" if cache.squared else "1[margins > 0]"
+        scale = " times the example's weight" if weighted else ""
+        scale += " / N" if reduced == "mean" and not weighted else ""
+        scale += " / the total weight" if reduced == "mean" and weighted else ""
+        forward = {
+            "margins": HeadStage(
+                "max(0, scores - scores[i, y_i] + margin), 0 at j = y_i",
+                ("scores", "y"),
+                cache.margins,
+            )
+        }
+        data_loss = (f"{reduced} over i of sum_j margins{power}{weighted}", ("margins",))
+        backward = {
+            "dmargins": HeadStage(
+                f"{slope}{scale}, for the margins j != y_i",
+                (),
+                dmargins,
+            )
+        }
+        return forward, data_loss, backward
+    if spec.name == "softmax_cross_entropy":
+        forward = {
+            "shifted": HeadStage(
+                "scores - max over j of scores, row by row",
+                ("scores",),
+                cache.scores - cache.row_max[:, np.newaxis],
+            ),
+            "log_probs": HeadStage(
+                "shifted - log(sum over j of exp(shifted))", ("shifted",), cache.log_probs
+            ),
+        }
+        labels_only = cache.y.ndim == 1 and cache.label_smoothing == 0
+        picked = "log_probs[i, y_i]" if labels_only else "sum_c t_ic log_probs[i, c]"
+        data_loss = (f"-{reduced} over i of {picked}{weighted}", ("log_probs", "y"))
+        return forward, data_loss, {}
+    return {}, None, {}
 
 
 class Model(ABC):
@@ -204,9 +270,12 @@ class Model(ABC):
 
         The same computation as :meth:`loss`, with the same arguments and checks, keeping
         what ``loss`` throws away: ``X``, the parameters and ``y``, each forward stage
-        (``z1``, ``h1``, ``scores``, ``data_loss``, ``reg_loss``, ``loss`` for the
-        two-layer net; ``scores`` on for the linear model) and each gradient (``dscores``,
-        ``dh1``, ``dW2``, ``db2``, ``dz1``, ``dW1``, ``db1``; ``dW``, ``db``).
+        (``z1``, ``h1``, ``scores``, the head's stages, ``data_loss``, ``reg_loss``,
+        ``loss`` for the two-layer net; ``scores`` on for the linear model) and each
+        gradient (``dscores``, ``dh1``, ``dW2``, ``db2``, ``dz1``, ``dW1``, ``db1``; ``dW``,
+        ``db``). The head's stages are those of the problem set's flat backprop
+        (:func:`head_stages`): ``margins`` and ``dmargins`` for the hinge heads,
+        ``shifted`` and ``log_probs`` for the softmax head.
 
         Parameters
         ----------
@@ -227,7 +296,7 @@ class Model(ABC):
         >>> X = np.array([[0.2, 0.4]])
         >>> stages = net.stages(X, [1], reg=0.1)
         >>> stages.stages
-        ('z1', 'h1', 'scores', 'data_loss', 'reg_loss', 'loss')
+        ('z1', 'h1', 'scores', 'shifted', 'log_probs', 'data_loss', 'reg_loss', 'loss')
         >>> sorted(stages.gradients)
         ['dW1', 'dW2', 'db1', 'db2', 'dh1', 'dscores', 'dz1']
         >>> loss, grads = net.loss(X, [1], reg=0.1)
@@ -236,6 +305,7 @@ class Model(ABC):
         """
         values = self._staged_loss(X, y, reg)
         operations = self._operations(float(reg), "y" in values)
+        values, operations = self._with_head_stages(values, operations)
         head = "" if self._spec.classification or "y" in values else ", no target"
         return StageGraph(
             values,
@@ -243,6 +313,32 @@ class Model(ABC):
             formulas={name: formula for name, (formula, _) in operations.items()},
             title=f"{type(self).__name__}.loss ({self._head!r} head{head}), staged",
         )
+
+    def _with_head_stages(
+        self, values: dict[str, Any], operations: dict[str, tuple[str, tuple[str, ...]]]
+    ) -> tuple[dict[str, Any], dict[str, tuple[str, tuple[str, ...]]]]:
+        """The stages with the head's own (:func:`head_stages`) spliced in.
+
+        The head's forward stages go before ``data_loss``, which then reads them, and
+        its backward stages before ``dscores``. The head's forward pass runs again on
+        the scores, for the cache that :meth:`loss` does not keep.
+        """
+        _, cache = self._data_loss(values["scores"], values.get("y"))
+        forward, data_loss, backward = head_stages(self._spec, cache, values["dscores"])
+        if data_loss is None:
+            return values, operations
+        spliced: dict[str, Any] = {}
+        spliced_operations = dict(operations)
+        for name, value in values.items():
+            if name == "data_loss":
+                spliced.update((stage, head.value) for stage, head in forward.items())
+            if name == "dscores":
+                spliced.update((stage, head.value) for stage, head in backward.items())
+            spliced[name] = value
+        for stage, head in {**forward, **backward}.items():
+            spliced_operations[stage] = (head.formula, head.operands)
+        spliced_operations["data_loss"] = data_loss
+        return spliced, spliced_operations
 
     def _checked_params(self) -> tuple[dict[str, FloatArray], dict[str, int]]:
         """``params`` as float arrays of one common dtype, and the sizes D, H, C."""
