@@ -13,8 +13,22 @@ How inputs are drawn
 --------------------
 Sizes are small (N up to 5, C up to 5) and values moderate (scores in +-10, W and X
 in +-5, a two-layer net's params and X in +-2), so that a correct implementation's
-softmax never underflows; the loss layer's rows are then shifted by whole numbers
-up to +-1000, which no loss notices but an overflowing softmax does.
+softmax never underflows within a row, even one that takes ``np.log`` of its
+probabilities.
+
+Rows far apart. A softmax must subtract each row's own maximum. Subtracting the
+batch's maximum (the global max) is exact while the rows' maxima lie within a few
+hundred of each other, and underflows to ``log(0)`` once a row lies more than about
+745 below the batch's maximum (104 in float32); subtracting none overflows past 709.
+So the checkers draw rows far apart while each row stays moderate: the loss layer's
+rows are shifted by whole numbers up to +-``max_row_shift`` (1000), which no loss
+notices. With a softmax head, a third of a model's inputs put ``max_row_shift`` (1000)
+as the weight of the last feature (for every class of a linear model; into the first
+hidden unit alone of a two-layer net, whose row of W2 is then constant), so that each
+example's scores are offset by 1000 times its last feature (drawn in the usual range)
+and its spread stays what it is; on those inputs ``reg`` is the low end of its range.
+A small input of two rows 1000 apart is tried first. A per-row shift makes every one
+of them as exact as the moderate ones.
 
 Half of the inputs (in Hypothesis's mix) are generic floats kept a relative gap of
 ``KINK_GAP`` away from every kink, so that no rounding difference between two
@@ -55,6 +69,7 @@ from flatprop.testing._arrays import Size
 from flatprop.testing._draws import (
     KINK_GAP,
     Domain,
+    FarRows,
     dimension,
     hinge_margin,
     kink_probes,
@@ -339,6 +354,7 @@ def check_linear_loss(
     min_value: float = -5.0,
     max_value: float = 5.0,
     reg: float | tuple[float, float] = (0.0, 1.0),
+    max_row_shift: int | None = None,
     include_kinks: bool = True,
     **options: Any,
 ) -> CheckReport:
@@ -368,6 +384,12 @@ def check_linear_loss(
         The range of the entries of W and X (and of the targets, for "l2").
     reg : float or (float, float), default (0.0, 1.0)
         The regularization strength: fixed, or drawn from an inclusive range.
+    max_row_shift : int >= 0, optional
+        For the softmax: a third of the inputs have the last feature's weights set to
+        ``max_row_shift``, which offsets each example's scores by that times its last
+        feature (see the module's notes); 0 draws none. A softmax that subtracts the
+        batch's max, or none, fails on them. By default 1000 (100 for float32, whose
+        rounding grows with the offsets).
     **options
         The reference's settings: ``margin`` (hinge losses), ``label_smoothing``
         (softmax), ``weight`` (per class), ``reduction`` ("mean" or "sum").
@@ -394,7 +416,9 @@ def check_linear_loss(
     __tracebackhide__ = True
     shared = _Shared(max_examples, seed, dtype, rtol, atol, min_value, max_value, include_kinks)
     sizes = {"num_examples": num_examples, "num_features": num_features}
-    return _check_model(_LINEAR, fn, reference, options, sizes, num_classes, reg, reg_scale, shared)
+    return _check_model(
+        _LINEAR, fn, reference, options, sizes, num_classes, reg, reg_scale, max_row_shift, shared
+    )
 
 
 @accepts_targets
@@ -416,6 +440,7 @@ def check_two_layer_loss(
     min_value: float = -2.0,
     max_value: float = 2.0,
     reg: float | tuple[float, float] = (0.0, 1.0),
+    max_row_shift: int | None = None,
     include_kinks: bool = True,
     **options: Any,
 ) -> CheckReport:
@@ -445,6 +470,12 @@ def check_two_layer_loss(
         The range of the entries of the params and X (and of the targets, for "l2").
     reg : float or (float, float), default (0.0, 1.0)
         The regularization strength: fixed, or drawn from an inclusive range.
+    max_row_shift : int >= 0, optional
+        For the softmax head: a third of the inputs have the weight from the last
+        feature to the first hidden unit set to ``max_row_shift``, which offsets each
+        example's scores through that unit (see the module's notes); 0 draws none. By
+        default 1000 for float64, none for float32 (the gradient that reaches that
+        unit is 0 up to rounding, which grows with the offsets past float32's atol).
     **options
         The head's settings: ``margin`` (hinge heads), ``label_smoothing`` (softmax),
         ``weight`` (per class), ``reduction`` ("mean" or "sum").
@@ -467,7 +498,9 @@ def check_two_layer_loss(
     __tracebackhide__ = True
     shared = _Shared(max_examples, seed, dtype, rtol, atol, min_value, max_value, include_kinks)
     sizes = {"num_examples": num_examples, "num_features": num_features, "num_hidden": num_hidden}
-    return _check_model(_TWO_LAYER, fn, head, options, sizes, num_classes, reg, reg_scale, shared)
+    return _check_model(
+        _TWO_LAYER, fn, head, options, sizes, num_classes, reg, reg_scale, max_row_shift, shared
+    )
 
 
 @dataclass(frozen=True)
@@ -491,6 +524,10 @@ class _Model:
     # Where each size sits in the inputs, for the shrinking: letter -> ((path, axis), ...).
     slots: dict[str, tuple[tuple[tuple[str, ...], int], ...]]
     class_slots: tuple[tuple[tuple[str, ...], int], ...]  # the same for C
+    # The default max_row_shift, (float32, float64): past where a shift by the batch's max
+    # underflows (exp(-745) is 0 in float64, exp(-104) in float32), short of where the
+    # rounding of a correct float32 softmax, which grows with the offsets, would show.
+    row_shift: tuple[int, int]
 
 
 _LINEAR = _Model(
@@ -510,6 +547,7 @@ _LINEAR = _Model(
     problem=LinearProblem,
     slots={"N": ((("X",), 0), (("y",), 0)), "D": ((("X",), 1), (("W",), 0))},
     class_slots=((("W",), 1),),
+    row_shift=(100, 1000),
 )
 
 _TWO_LAYER = _Model(
@@ -533,6 +571,7 @@ _TWO_LAYER = _Model(
         "H": ((("params", "W1"), 1), (("params", "b1"), 0), (("params", "W2"), 0)),
     },
     class_slots=((("params", "W2"), 1), (("params", "b2"), 0)),
+    row_shift=(0, 1000),  # float32: the gradient reaching the offset unit is all rounding
 )
 
 _SIZE_NAMES = {"N": "num_examples", "D": "num_features", "H": "num_hidden"}
@@ -547,6 +586,7 @@ def _check_model(
     num_classes: Size | None,
     reg: float | tuple[float, float],
     reg_scale: float,
+    max_row_shift: int | None,
     shared: _Shared,
 ) -> CheckReport:
     """What :func:`check_linear_loss` and :func:`check_two_layer_loss` do, for ``model``."""
@@ -563,6 +603,9 @@ def _check_model(
         **shared._asdict(),
     )
     reg_scale = as_positive_scalar(reg_scale, "reg_scale")
+    if max_row_shift is None:
+        max_row_shift = model.row_shift[common.dtype == np.float64]
+    max_row_shift = as_count(max_row_shift, "max_row_shift", minimum=0)
     margin = hinge_margin(found, checked)
     labels_ok = mean_is_defined(checked)
     problems_of_size = functools.partial(
@@ -575,9 +618,9 @@ def _check_model(
         kink_gap=KINK_GAP,
     )
     problems = common.both_kinds(problems_of_size, hinge_margin=margin, **model.off_kinks)
-    if found.classification:
-        problems = problems.filter(lambda problem: labels_ok(problem.y))
-    labels = "y" if found.classification else None
+    far_rows = None
+    if found.name == "softmax_cross_entropy" and max_row_shift:
+        far_rows = FarRows(model.contract, max_row_shift, common.constant, reg_range(reg)[0])
     domain = Domain(
         model.scores,
         margin,
@@ -585,7 +628,19 @@ def _check_model(
         (common.min_value, common.max_value),
         reg_range=reg_range(reg),
         labels_ok=labels_ok,
+        far_rows=far_rows,
     )
+    if far_rows is not None:
+        moderate = problems_of_size(
+            min_value=common.min_value, max_value=common.max_value, **model.off_kinks
+        )
+        far = far_rows.strategy(moderate).filter(
+            lambda problem: domain.admissible(problem._asdict())
+        )
+        problems = problems | far
+    if found.classification:
+        problems = problems.filter(lambda problem: labels_ok(problem.y))
+    labels = "y" if found.classification else None
     probes = kink_probes(
         model.contract,
         **sizes,
@@ -615,6 +670,17 @@ def _check_model(
         atol=common.atol,
         dimensions=tuple(dimensions),
         admissible=domain.admissible,
-        probes=tuple(model.problem(**probe) for probe in probes) if common.include_kinks else (),
+        probes=(
+            *(tuple(model.problem(**probe) for probe in probes) if common.include_kinks else ()),
+            *(
+                ()
+                if far_rows is None
+                else (
+                    model.problem(
+                        **far_rows.probe(**sizes, num_classes=classes, dtype=common.dtype)
+                    ),
+                )
+            ),
+        ),
     )
     return run_check(contract, fn, max_examples=common.max_examples, seed=common.seed)

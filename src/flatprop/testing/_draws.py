@@ -26,6 +26,7 @@ from flatprop.testing._arrays import Size
 from flatprop.testing._references import Reference, checked_options, find_reference
 from flatprop.testing._report import CheckReport
 from flatprop.testing._shrink import Dimension
+from flatprop.testing.strategies import LinearProblem, TwoLayerProblem
 
 __all__ = [
     "FLOAT32_ATOL",
@@ -37,6 +38,7 @@ __all__ = [
     "KINK_RANGE",
     "Common",
     "Domain",
+    "FarRows",
     "checker_options",
     "dimension",
     "hinge_margin",
@@ -130,6 +132,13 @@ class Common:
             max_value=high,
             include_kinks=include_kinks,
         )
+
+    @property
+    def constant(self) -> float:
+        """A non-zero value in range for the weights that carry row offsets: 1 if it can be."""
+        if self.min_value <= 1 <= self.max_value:
+            return 1.0
+        return self.max_value if self.max_value > 0 else self.min_value
 
     @property
     def kink_bounds(self) -> tuple[float, float]:
@@ -251,6 +260,101 @@ def rows_shifted(draw: st.DrawFn, problems: st.SearchStrategy[Any], max_row_shif
     return problem._replace(scores=scores)
 
 
+@dataclass(frozen=True)
+class FarRows:
+    """Inputs of a model whose rows of scores lie far apart while each row stays moderate.
+
+    A softmax must subtract each row's own maximum: subtracting the batch's underflows
+    when rows lie hundreds apart (and subtracting none overflows), while a correct
+    softmax is as exact as ever, whatever the offsets. A model's scores can only be
+    offset row by row through a feature: here the last feature's weight is large,
+    ``max_row_shift``, so that example i's scores are offset by ``max_row_shift`` times
+    its last feature, drawn in the checker's range like every entry of X. For a linear
+    model that weight is W's whole last row (every class gets the offset); for a
+    two-layer net it feeds the first hidden unit alone (``W1[-1] = (max_row_shift, 0,
+    ..., 0)``; the ReLU passes the positive offsets) and W2's row for that unit is
+    constant. The large weight sits in the params, not in X, so that no gradient
+    multiplies a rounding error by it; ``reg`` is the low end of its range, so that
+    ``reg * sum(W**2)`` does not swamp the data loss. Each row's spread, and its own
+    softmax, stay those of the checker's value range.
+    """
+
+    contract: str  # "linear" or "two_layer"
+    max_row_shift: int
+    constant: float  # a value in range: W2's row for the offset unit, probes' entries
+    reg: float  # the low end of the reg range
+
+    def strategy(self, problems: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
+        """``problems`` (of the model's NamedTuple, moderate) with the large weight put in."""
+        return problems.map(self.offset)
+
+    def offset(self, problem: Any) -> Any:
+        """The problem with the offsets' weight put in (see the class), and the low reg."""
+        if self.contract == "linear":
+            W = problem.W.copy()
+            W[-1, :] = self.max_row_shift
+            return problem._replace(W=W, reg=self.reg)
+        params = {name: value.copy() for name, value in problem.params.items()}
+        params["W1"][-1, :] = 0
+        params["W1"][-1, 0] = self.max_row_shift
+        params["W2"][0, :] = self.constant
+        return problem._replace(params=params, reg=self.reg)
+
+    def probe(
+        self,
+        *,
+        num_examples: Size,
+        num_features: Size,
+        num_classes: Size,
+        dtype: np.dtype,
+        num_hidden: Size = 1,
+    ) -> dict[str, Any]:
+        """A small input with two rows ``max_row_shift`` times ``constant`` apart.
+
+        Tried before the drawn inputs (with one row when N must be 1): a softmax shifted
+        by the batch's maximum fails on it, and so does one with no shift at all, once
+        the offset is past where ``exp`` overflows.
+        """
+        high = num_examples if isinstance(num_examples, int) else num_examples[1]
+        n = min(max(smallest(num_examples), 2), high)
+        d, c = smallest(num_features), smallest(num_classes)
+        X = np.zeros((n, d), dtype)
+        X[-1, -1] = self.constant
+        y = np.zeros(n, dtype=np.int64)
+        if self.contract == "linear":
+            problem: Any = LinearProblem(np.zeros((d, c), dtype), X, y, self.reg)
+        else:
+            h = smallest(num_hidden)
+            params = {
+                "W1": np.zeros((d, h), dtype),
+                "b1": np.full(h, self.constant, dtype),  # every unit off its kink
+                "W2": np.zeros((h, c), dtype),
+                "b2": np.zeros(c, dtype),
+            }
+            problem = TwoLayerProblem(params, X, y, self.reg)
+        return dict(self.offset(problem)._asdict())
+
+    def moderate_part(self, inputs: dict[str, Any]) -> dict[str, Any] | None:
+        """The inputs without the offsets' weight, if they have this structure; else None."""
+        if self.contract == "linear":
+            W = inputs["W"]
+            if W.ndim != 2 or W.shape[0] == 0 or not self._constant(W[-1]):
+                return None
+            return {**inputs, "W": W[:-1]}
+        params = inputs["params"]
+        W1, W2 = params["W1"], params["W2"]
+        if W1.ndim != 2 or 0 in W1.shape or W2.ndim != 2 or W2.shape[0] == 0:
+            return None
+        if np.any(W1[-1, 1:] != 0) or abs(W1[-1, 0]) > self.max_row_shift:
+            return None
+        if not np.all(W2[0] == W2[0, :1]):
+            return None
+        return {**inputs, "params": {**params, "W1": W1[:-1]}}
+
+    def _constant(self, row: np.ndarray) -> bool:
+        return bool(np.all(row == row[:1]) and np.all(np.abs(row) <= self.max_row_shift))
+
+
 def _on_the_grid(inputs: dict[str, Any]) -> bool:
     arrays = [
         array
@@ -285,6 +389,7 @@ class Domain:
     reg_range: tuple[float, float] | None = None  # None: no reg argument
     max_row_shift: int = 0  # of the scores of a loss layer
     labels_ok: Callable[[np.ndarray], bool] = lambda labels: True
+    far_rows: FarRows | None = None  # a model's inputs with rows far apart (softmax heads)
 
     def note(self, inputs: dict[str, Any]) -> str | None:
         """What to say about the kinks an input sits on exactly, if any."""
@@ -301,7 +406,15 @@ class Domain:
     def admissible(self, inputs: dict[str, Any]) -> bool:
         """Whether the checker could have drawn this input."""
         if not self._in_range(inputs):
-            return False
+            moderate = None if self.far_rows is None else self.far_rows.moderate_part(inputs)
+            # rows far apart: drawn off the kinks only (the softmax has none; the ReLU's)
+            return moderate is not None and self._in_range(moderate) and not self._near(inputs)
+        if self._near(inputs):
+            return self.include_kinks and _on_the_grid(inputs)
+        return True
+
+    def _near(self, inputs: dict[str, Any]) -> bool:
+        """Whether an input comes close to a kink (a hinge margin or a ReLU at 0)."""
         scores, layer = self.forward(inputs)
         near = False
         if layer is not None:
@@ -309,7 +422,7 @@ class Domain:
             near = _arrays.near_a_relu_kink(X, W1, b1, KINK_GAP)
         if self.margin is not None:
             near = near or _arrays.near_a_hinge_kink(scores, inputs["y"], self.margin, KINK_GAP)
-        return not near or (self.include_kinks and _on_the_grid(inputs))
+        return near
 
     def _in_range(self, inputs: dict[str, Any]) -> bool:
         low, high = self.value_range
