@@ -39,6 +39,7 @@ except ImportError as error:  # pragma: no cover - depends on the environment
 from flatprop.testing import strategies
 from flatprop.testing._checkers import check_linear_loss, check_loss_layer, check_two_layer_loss
 from flatprop.testing._report import CheckFailedError, CheckReport
+from flatprop.testing._staged import check_staged_linear_loss, check_staged_two_layer_loss
 
 CheckFailedError.__module__ = CheckReport.__module__ = __name__  # their public home
 
@@ -47,6 +48,8 @@ __all__ = [
     "CheckReport",
     "check_linear_loss",
     "check_loss_layer",
+    "check_staged_linear_loss",
+    "check_staged_two_layer_loss",
     "check_two_layer_loss",
     "strategies",
 ]

@@ -82,15 +82,20 @@ from flatprop.testing._draws import (
     two_layer_scores,
 )
 from flatprop.testing._engine import Contract, accepts_targets, run_check
+from flatprop.testing._extras import InputSpace, diagnostic_inputs
+from flatprop.testing._outputs import LossAndGradient, Outputs, StageOutputs
 from flatprop.testing._references import (
     Reference,
     describe,
     linear_reference,
     loss_layer_reference,
     reg_term,
+    stage_names,
+    stages_reference,
     two_layer_reference,
 )
 from flatprop.testing._report import CheckReport
+from flatprop.testing._variants import loss_layer_variants, model_variants
 from flatprop.testing.strategies import (
     ClassificationProblem,
     LinearProblem,
@@ -332,6 +337,20 @@ def check_loss_layer(
         probes=tuple(ClassificationProblem(**probe) for probe in probes)
         if common.include_kinks
         else (),
+        variants=loss_layer_variants(found, checked),
+        diagnostic_inputs=diagnostic_inputs(
+            InputSpace(
+                "loss_layer",
+                {"N": num_examples, "C": classes},
+                common.dtype,
+                (common.min_value, common.max_value),
+                domain.admissible,
+                kink_range=common.kink_bounds if common.include_kinks else None,
+                classification=found.classification,
+                row_shift=max_row_shift if found.name == "softmax_cross_entropy" else 0,
+                probes=tuple(probes) if common.include_kinks else (),
+            )
+        ),
     )
     return run_check(contract, fn, max_examples=common.max_examples, seed=common.seed)
 
@@ -524,6 +543,8 @@ class _Model:
     # Where each size sits in the inputs, for the shrinking: letter -> ((path, axis), ...).
     slots: dict[str, tuple[tuple[tuple[str, ...], int], ...]]
     class_slots: tuple[tuple[tuple[str, ...], int], ...]  # the same for C
+    # The candidate's result (loss, gradient) from every stage of a model, for the variants
+    result: Callable[[dict[str, Any]], Any]
     # The default max_row_shift, (float32, float64): past where a shift by the batch's max
     # underflows (exp(-745) is 0 in float64, exp(-104) in float32), short of where the
     # rounding of a correct float32 softmax, which grows with the offsets, would show.
@@ -547,6 +568,7 @@ _LINEAR = _Model(
     problem=LinearProblem,
     slots={"N": ((("X",), 0), (("y",), 0)), "D": ((("X",), 1), (("W",), 0))},
     class_slots=((("W",), 1),),
+    result=lambda stages: (stages["loss"], stages["dW"]),
     row_shift=(100, 1000),
 )
 
@@ -571,6 +593,10 @@ _TWO_LAYER = _Model(
         "H": ((("params", "W1"), 1), (("params", "b1"), 0), (("params", "W2"), 0)),
     },
     class_slots=((("params", "W2"), 1), (("params", "b2"), 0)),
+    result=lambda stages: (
+        stages["loss"],
+        {name: stages[f"d{name}"] for name in ("W1", "b1", "W2", "b2")},
+    ),
     row_shift=(0, 1000),  # float32: the gradient reaching the offset unit is all rounding
 )
 
@@ -588,11 +614,16 @@ def _check_model(
     reg_scale: float,
     max_row_shift: int | None,
     shared: _Shared,
+    checker: Callable[..., CheckReport] | None = None,
 ) -> CheckReport:
-    """What :func:`check_linear_loss` and :func:`check_two_layer_loss` do, for ``model``."""
+    """What :func:`check_linear_loss` and :func:`check_two_layer_loss` do, for ``model``.
+
+    With ``checker`` (a staged checker), the candidate returns its stages.
+    """
     __tracebackhide__ = True
+    staged = checker is not None
     found, checked, classes, common = set_up(
-        model.checker,
+        checker or model.checker,
         name,
         model.argument,
         options,
@@ -656,31 +687,53 @@ def _check_model(
     ]
     target_columns = () if labels else ((("y",), 1),)  # real targets (N, C) have C columns
     dimensions.append(dimension("C", classes, *model.class_slots, *target_columns, labels=labels))
+    all_probes = [probe for probe in probes if common.include_kinks]
+    if far_rows is not None:
+        all_probes.append(far_rows.probe(**sizes, num_classes=classes, dtype=common.dtype))
+    if staged:
+        names = stage_names(found, checked, model.contract)
+        reference = stages_reference(found, checked, reg_scale, model.contract, names)
+        outputs: Outputs = StageOutputs(names)
+        quantities = names
+
+        def result(stages: dict[str, Any]) -> Any:
+            return {name: stages[name] for name in names}
+    else:
+        reference = model.reference(found, checked, reg_scale)
+        outputs = LossAndGradient(model.gradient_name, model.argument_names[0])
+        quantities, result = model.quantities, model.result
+    letters = {"N": "num_examples", "D": "num_features", "H": "num_hidden"}
+    space = InputSpace(
+        model.contract,
+        {letter: sizes[name] for letter, name in letters.items() if name in sizes} | {"C": classes},
+        common.dtype,
+        (common.min_value, common.max_value),
+        domain.admissible,
+        kink_range=common.kink_bounds if common.include_kinks else None,
+        reg_range=reg_range(reg),
+        classification=found.classification,
+        far_rows=far_rows,
+        probes=tuple(all_probes),
+    )
     contract = Contract(
         checker=common.checker,
         argument_names=model.argument_names,
         gradient_name=model.gradient_name,
-        quantities=model.quantities,
+        quantities=quantities,
         problems=problems,
-        reference=model.reference(found, checked, reg_scale),
+        reference=reference,
         reference_description=describe(found, checked, model.net)
-        + f" with regularization {reg_term(reg_scale, model.regularized)}",
+        + f" with regularization {reg_term(reg_scale, model.regularized)}"
+        + (", staged" if staged else ""),
         kink_note=domain.note,
         rtol=common.rtol,
         atol=common.atol,
         dimensions=tuple(dimensions),
         admissible=domain.admissible,
-        probes=(
-            *(tuple(model.problem(**probe) for probe in probes) if common.include_kinks else ()),
-            *(
-                ()
-                if far_rows is None
-                else (
-                    model.problem(
-                        **far_rows.probe(**sizes, num_classes=classes, dtype=common.dtype)
-                    ),
-                )
-            ),
-        ),
+        probes=tuple(model.problem(**probe) for probe in all_probes),
+        outputs=outputs,
+        staged=staged,
+        variants=model_variants(model.contract, found, checked, reg_scale, result),
+        diagnostic_inputs=diagnostic_inputs(space),
     )
     return run_check(contract, fn, max_examples=common.max_examples, seed=common.seed)

@@ -30,7 +30,7 @@ import textwrap
 import threading
 import traceback
 import warnings
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from types import FrameType
@@ -42,16 +42,26 @@ from hypothesis import HealthCheck, Phase, Verbosity, given, settings
 from hypothesis import strategies as st
 from hypothesis.errors import Flaky
 
+from flatprop.testing._diagnosis import (
+    Diagnosis,
+    Observation,
+    diagnose,
+    mutation_diagnosis,
+    shape_diagnosis,
+)
+from flatprop.testing._outputs import LossAndGradient, OutputError, Outputs
 from flatprop.testing._report import (
     CheckFailedError,
     CheckReport,
     Difference,
     Opaque,
     assignment_block,
+    listing,
     literal,
     value_summary,
 )
 from flatprop.testing._shrink import Dimension, shrink_further
+from flatprop.testing._variants import Variant
 
 __all__ = ["Candidate", "CandidateError", "Contract", "accepts_targets", "covers", "run_check"]
 
@@ -64,17 +74,18 @@ _TESTING_DIRECTORY = os.path.dirname(__file__)
 class Contract:
     """What a checker checks: the candidate's signature, its inputs and its reference.
 
-    The candidate is called as ``fn(*arguments)`` and must return ``(loss, gradient)``,
-    the gradient being with respect to the first argument: an array of its shape, or,
-    when the first argument is a dict of arrays, a dict with the same keys and shapes.
+    The candidate is called as ``fn(*arguments)``; ``outputs`` says what it must return
+    (by default ``(loss, gradient)``, the gradient being with respect to the first
+    argument: an array of its shape, or, when the first argument is a dict of arrays, a
+    dict with the same keys and shapes). The reference returns the same.
     """
 
     checker: str  # "check_linear_loss"
     argument_names: tuple[str, ...]  # ("W", "X", "y", "reg")
     gradient_name: str  # "dW", or "grads" for a dict of gradients
-    quantities: tuple[str, ...]  # what is compared, for the report: ("loss", "dW")
+    quantities: tuple[str, ...]  # what is compared, in order: ("loss", "dW")
     problems: st.SearchStrategy[Any]  # draws NamedTuples of the arguments
-    reference: Callable[..., tuple[Any, Any]]
+    reference: Callable[..., Any]
     reference_description: str
     kink_note: Callable[[dict[str, Any]], str | None]  # on a gradient mismatch
     rtol: float
@@ -82,6 +93,18 @@ class Contract:
     dimensions: tuple[Dimension, ...]  # N, D, H, C: for the last shrinking pass
     admissible: Callable[[dict[str, Any]], bool]  # could the checker have drawn this input?
     probes: tuple[Any, ...] = ()  # problems tried before the drawn ones (exact kinks)
+    outputs: Outputs | None = None  # None: LossAndGradient(gradient_name, first argument)
+    staged: bool = False  # the quantities are stages, compared in order (forward, backward)
+    variants: tuple[Variant, ...] = ()  # the known mistakes, to diagnose a failure with
+    # More inputs to run a failing candidate on, given its failing input (admissible ones)
+    diagnostic_inputs: Callable[[dict[str, Any]], list[dict[str, Any]]] = lambda inputs: []
+
+    @property
+    def returns(self) -> Outputs:
+        """What the candidate returns, and how it is read."""
+        if self.outputs is not None:
+            return self.outputs
+        return LossAndGradient(self.gradient_name, self.argument_names[0])
 
 
 class CandidateError(Exception):
@@ -261,15 +284,6 @@ def _where_raised(error: BaseException, fn: Callable[..., Any]) -> list[str]:
     return [where, f"    {frame.line.strip()}"] if frame.line else [where]
 
 
-def _as_numeric_array(value: Any) -> np.ndarray | None:
-    """``value`` as a real (integer or float) array, or None if it is not one."""
-    try:
-        array = np.asarray(value)
-    except (ValueError, TypeError):  # ragged sequences, odd objects
-        return None
-    return array if array.dtype.kind in "iuf" else None
-
-
 def _unchanged(before: Any, after: Any) -> bool:
     if isinstance(before, np.ndarray):
         return (
@@ -325,13 +339,7 @@ def _first_change(name: str, before: Any, after: Any) -> str:
     )
 
 
-class _ReturnProblemError(Exception):
-    """A return value of the wrong kind: the quantity at fault and what was wrong."""
-
-    def __init__(self, quantity: str | None, detail: str):
-        super().__init__(detail)
-        self.quantity = quantity
-        self.detail = detail
+Got = dict[str, np.ndarray] | OutputError  # the candidate's outputs, or what is wrong
 
 
 class _Example:
@@ -346,6 +354,7 @@ class _Example:
         compared: tuple[str, ...],
     ):
         self.contract = contract
+        self.returns = contract.returns
         self.fn = fn
         self.compared = compared
         self.name = _name(fn)
@@ -354,8 +363,8 @@ class _Example:
         self.pristine = copy.deepcopy(arguments)
         with _pinned_numerics():
             try:
-                loss, gradient = contract.reference(*copy.deepcopy(arguments).values())
-                expected = {"loss": np.asarray(loss), **self._labelled(gradient)}
+                result = contract.reference(*copy.deepcopy(arguments).values())
+                expected = self.returns.labelled(result)
                 if not all(np.all(np.isfinite(value)) for value in expected.values()):
                     raise FloatingPointError("the reference's outputs are not all finite")
             except Exception as error:  # pragma: no cover - a bug in flatprop, not the candidate
@@ -365,19 +374,23 @@ class _Example:
                     f"report it with this input: {self.pristine!r}"
                 ) from error
         self.expected = expected
-        self.reference_outputs = {"loss": np.asarray(loss), contract.gradient_name: gradient}
+        self.reference_outputs = self.returns.shown(result)
 
-    def _labelled(self, gradient: Any) -> dict[str, np.ndarray]:
-        if self.contract.gradient_name == "grads":
-            return {f"grads[{key!r}]": np.asarray(value) for key, value in gradient.items()}
-        return {self.contract.gradient_name: np.asarray(gradient)}
-
-    def check(self) -> None:
+    def check(self) -> tuple[str, ...]:
+        """Raise this input's failure, if any; else return the labels compared."""
         got, after = self._call()
         with _pinned_numerics():
             self._judge(got, after)
+        return () if isinstance(got, OutputError) else tuple(got)
 
-    def _call(self) -> tuple[dict[str, np.ndarray] | _ReturnProblemError, dict[str, Any]]:
+    def observe(self) -> Got:
+        """The candidate's outputs on this input, unjudged (for the diagnosis).
+
+        Raises its :class:`CheckFailedError` if it raised (or :class:`_StopSearch`).
+        """
+        return self._call()[0]
+
+    def _call(self) -> tuple[Got, dict[str, Any]]:
         """The guarded block: the candidate's outputs and the inputs after the call.
 
         Everything that can run the candidate's code happens here: the call, reading
@@ -389,8 +402,10 @@ class _Example:
                 result = self.fn(*self.arguments.values())
                 after = {name: _snapshot(value) for name, value in self.arguments.items()}
                 try:
-                    got: dict[str, np.ndarray] | _ReturnProblemError = self._unpacked(result)
-                except _ReturnProblemError as problem:
+                    got: Got = self.returns.unpack(
+                        result, self.pristine, self.expected, self.compared, self.name
+                    )
+                except OutputError as problem:
                     got = problem
         except CandidateError as error:  # from a proxy: its own account of what happened
             failure = self._failure(
@@ -414,9 +429,7 @@ class _Example:
             ) from None
         return got, after
 
-    def _judge(
-        self, got: dict[str, np.ndarray] | _ReturnProblemError, after: dict[str, Any]
-    ) -> None:
+    def _judge(self, got: Got, after: dict[str, Any]) -> None:
         """Raise the failure of the outputs, if any: plain data against the reference."""
         for name, before in self.pristine.items():
             if not _unchanged(before, after[name]):
@@ -426,14 +439,14 @@ class _Example:
                     f"wrote into its input {name}",
                     [
                         _first_change(name, before, after[name]),
-                        "A loss function must not modify its arguments: compute into new "
-                        "arrays, or work on a copy.",
+                        "A function must not modify its arguments: compute into new arrays, "
+                        "or work on a copy.",
                     ],
                     got={name: after[name]},
                     got_heading=f"After the call to {self.name}, {name} holds:",
                 )
-        if isinstance(got, _ReturnProblemError):
-            raise self._return_failure(got.quantity, got.detail)
+        if isinstance(got, OutputError):
+            raise self._failure(got.kind, got.quantity, got.headline, [got.detail])
         for quantity, value in got.items():
             finite = np.isfinite(value)
             if not finite.all():
@@ -441,7 +454,7 @@ class _Example:
                     "non-finite",
                     quantity,
                     f"returned a {quantity} that is not finite (NaN or inf)",
-                    [_where_not_finite(quantity, value, finite)],
+                    [*self._progress(got, quantity), _where_not_finite(quantity, value, finite)],
                     got=self._shown(got, quantity),
                 )
         for quantity, value in got.items():
@@ -453,71 +466,27 @@ class _Example:
                     "mismatch",
                     quantity,
                     f"returned a wrong {quantity}",
-                    details + (["", note] if note else []),
+                    [*self._progress(got, quantity), *details, *(["", note] if note else [])],
                     got=self._shown(got, quantity),
                 )
 
-    def _unpacked(self, result: Any) -> dict[str, np.ndarray]:
-        """The candidate's loss and gradient(s), labelled, as arrays of its own.
-
-        Raises :class:`_ReturnProblemError` for a wrong type or shape. Reading ``result`` runs
-        the candidate's code: this runs inside the guarded block.
-        """
-        gradient_name = self.contract.gradient_name
-        if not isinstance(result, tuple | list) or len(result) != 2:
-            raise _ReturnProblemError(
-                None,
-                f"{self.name} must return a pair (loss, {gradient_name}), "
-                f"got {value_summary(result)}",
-            )
-        loss, gradient = result
-        labelled: dict[str, np.ndarray] = {}
-        if "loss" in self.compared:
-            loss_shape = self.expected["loss"].shape
-            loss_array = _as_numeric_array(loss)
-            if loss_array is None or loss_array.shape != loss_shape:
-                wanted = "a number" if loss_shape == () else f"an array of shape {loss_shape}"
-                raise _ReturnProblemError(
-                    "loss", f"loss must be {wanted}, got {value_summary(loss)}"
-                )
-            labelled["loss"] = loss_array.copy()
-        first_name = self.contract.argument_names[0]
-        first = self.pristine[first_name]
-        if gradient_name == "grads":
-            entries = {f"grads[{key!r}]": key for key in first}
-            if any(label in self.compared for label in entries) and (
-                not isinstance(gradient, Mapping) or set(gradient) != set(first)
-            ):
-                keys = list(gradient) if isinstance(gradient, Mapping) else None
-                got = f"keys {keys}" if keys is not None else value_summary(gradient)
-                raise _ReturnProblemError(
-                    "grads",
-                    f"grads must be a dict keyed like {first_name}, {list(first)}, got {got}",
-                )
-            pairs = {
-                label: (gradient[key], first[key])
-                for label, key in entries.items()
-                if label in self.compared
-            }
-        else:
-            pairs = {gradient_name: (gradient, first)} if gradient_name in self.compared else {}
-        for label, (value, like) in pairs.items():
-            array = _as_numeric_array(value)
-            if array is None or array.shape != like.shape:
-                raise _ReturnProblemError(
-                    label,
-                    f"{label} must be an array of shape {like.shape}, the shape of "
-                    f"{first_name}, got {value_summary(value)}",
-                )
-            labelled[label] = array.copy()
-        return labelled
+    def _progress(self, got: dict[str, np.ndarray], quantity: str) -> list[str]:
+        """For stages: which matched before the wrong one, and which were not compared."""
+        if not self.contract.staged:
+            return []
+        names = list(got)
+        before, after = names[: names.index(quantity)], names[names.index(quantity) + 1 :]
+        matched = (
+            f"{listing(before)} {'match' if len(before) > 1 else 'matches'}; " if before else ""
+        )
+        later = f"; the later stages ({listing(after)}) were not compared" if after else ""
+        return [f"{matched}{quantity} is the first wrong stage{later}.", ""]
 
     def _shown(self, got: dict[str, np.ndarray], quantity: str) -> dict[str, np.ndarray]:
         """The loss (if compared) and the failing quantity: what a mismatch message shows."""
+        if self.contract.staged:
+            return {quantity: got[quantity]}
         return {name: got[name] for name in dict.fromkeys(("loss", quantity)) if name in got}
-
-    def _return_failure(self, quantity: str | None, detail: str) -> CheckFailedError:
-        return self._failure("return", quantity, "returned the wrong kind of value", [detail])
 
     def _failure(
         self,
@@ -530,33 +499,77 @@ class _Example:
         got_heading: str = "",
         about_input: bool = True,
     ) -> CheckFailedError:
-        """The error for this input: what went wrong, the input, expected and got."""
+        """The error for this input: what went wrong, the input, expected and got.
+
+        Its message is in two parts (kept on the error as ``_parts``), between which the
+        diagnosis goes: the headline with its details, then the input and the outputs.
+        """
         contract = self.contract
-        call = f"{self.name}({', '.join(contract.argument_names)})"
-        outputs = f"loss, {contract.gradient_name}"
+        call = self.returns.call_text(self.name, contract.argument_names)
         expected = self.reference_outputs
         if got is not None and kind in ("mismatch", "non-finite"):
             expected = {name: self.expected[name] for name in got}
-        lines = [f"{contract.checker}: {call if about_input else self.name} {headline}.", ""]
+        head = [f"{contract.checker}: {call if about_input else self.name} {headline}.", ""]
         for detail in details:
-            lines += textwrap.wrap(detail, _WIDTH, initial_indent="    ", subsequent_indent="    ")
-            lines += [] if detail else [""]
+            head += textwrap.wrap(detail, _WIDTH, initial_indent="    ", subsequent_indent="    ")
+            head += [] if detail else [""]
         if not about_input:
-            message = "\n".join(lines).rstrip() + "\n"
-            return CheckFailedError(message, kind=kind, quantity=quantity, inputs={})
-        lines += ["", "The smallest failing input found:", ""]
-        lines += ["    import numpy as np", *assignment_block(self.pristine)]
-        lines += [f"    {outputs} = {call}", ""]
-        lines += [f"Expected, from {contract.reference_description}:"]
-        lines += assignment_block(_displayed(expected))
+            return _error(head, [], kind=kind, quantity=quantity, inputs={}, contract=contract)
+        body = ["The smallest failing input found:", ""]
+        body += ["    import numpy as np", *assignment_block(self.pristine)]
+        body += [
+            f"    {line}" for line in self.returns.call_lines(self.name, contract.argument_names)
+        ]
+        body += ["", f"Expected, from {contract.reference_description}:"]
+        body += assignment_block(_displayed(expected))
         if got is not None:
-            lines += [got_heading or f"Got, from {self.name}:", *assignment_block(_displayed(got))]
-        return CheckFailedError(
-            "\n".join(lines).rstrip() + "\n",
+            body += [got_heading or f"Got, from {self.name}:", *assignment_block(_displayed(got))]
+        return _error(
+            head,
+            body,
             kind=kind,
             quantity=quantity,
             inputs=copy.deepcopy(self.pristine),
+            contract=contract,
         )
+
+
+def _error(
+    head: list[str],
+    body: list[str],
+    *,
+    kind: str,
+    quantity: str | None,
+    inputs: dict[str, Any],
+    contract: Contract,
+    diagnosis: Diagnosis | None = None,
+) -> CheckFailedError:
+    """A :class:`CheckFailedError` from the parts of its message (and a diagnosis)."""
+    head = [line.rstrip() for line in head]
+    while head and not head[-1]:
+        head.pop()
+    lines = list(head)
+    if diagnosis is not None and diagnosis.lines:
+        lines += [""] + [
+            wrapped
+            for line in diagnosis.lines
+            for wrapped in textwrap.wrap(
+                line, _WIDTH, initial_indent="    ", subsequent_indent="    "
+            )
+        ]
+    if body:
+        lines += ["", *body]
+    stage = quantity if contract.staged and quantity in contract.quantities else None
+    error = CheckFailedError(
+        "\n".join(lines).rstrip() + "\n",
+        kind=kind,
+        quantity=quantity,
+        inputs=inputs,
+        diagnosis=None if diagnosis is None else diagnosis.mistake,
+        stage=stage,
+    )
+    error._parts = (head, body)  # type: ignore[attr-defined]
+    return error
 
 
 def _where_not_finite(quantity: str, value: np.ndarray, finite: np.ndarray) -> str:
@@ -629,11 +642,12 @@ def _search(
     """The Hypothesis search, the replay of its failure and the last shrinking pass."""
     __tracebackhide__ = True
     started = passed = 0
+    seen: set[str] = set()  # the outputs compared (a staged candidate's, those it returns)
 
     def check_one_example(problem: Any) -> None:
         nonlocal started, passed
         started += 1
-        _Example(contract, fn, problem._asdict(), interrupts, compared).check()
+        seen.update(_Example(contract, fn, problem._asdict(), interrupts, compared).check())
         passed += 1
 
     probes = [probe for probe in contract.probes if contract.admissible(probe._asdict())]
@@ -672,8 +686,16 @@ def _search(
         if replay(error.inputs) is None:
             raise not_deterministic(error) from None
         smallest = shrink_further(error, fails, contract.dimensions)
-        raise CheckFailedError(
-            str(smallest), kind=smallest.kind, quantity=smallest.quantity, inputs=smallest.inputs
+        diagnosis = _diagnosis(contract, fn, interrupts, compared, smallest)
+        head, body = getattr(smallest, "_parts", ([str(smallest)], []))
+        raise _error(
+            head,
+            body,
+            kind=smallest.kind,
+            quantity=smallest.quantity,
+            inputs=smallest.inputs,
+            contract=contract,
+            diagnosis=diagnosis,
         ) from None
     except Flaky as error:
         failures = [e for e in getattr(error, "exceptions", ()) if isinstance(e, CheckFailedError)]
@@ -694,8 +716,85 @@ def _search(
         candidate=_name(fn),
         reference=contract.reference_description,
         examples_passed=passed,
-        quantities=compared,
+        quantities=tuple(label for label in compared if label in seen) or compared,
     )
+
+
+def _diagnosis(
+    contract: Contract,
+    fn: Callable[..., Any],
+    interrupts: _Interrupts,
+    compared: tuple[str, ...],
+    failure: CheckFailedError,
+) -> Diagnosis | None:
+    """What known mistake the failure is, from the candidate's outputs on more inputs.
+
+    Runs the candidate on the failing input again and on the contract's diagnostic
+    inputs (its calls only; the comparison stays here), until one of them ends the
+    candidate's process (a timeout, a crash): the inputs tried are those it answered.
+    """
+    if failure.kind == "mutation":
+        return mutation_diagnosis(failure.quantity)
+    if failure.kind not in ("mismatch", "non-finite", "return") or not failure.inputs:
+        return None
+    inputs = [failure.inputs, *contract.diagnostic_inputs(failure.inputs)]
+    observed: list[tuple[_Example, Got]] = []
+    for index, arguments in enumerate(inputs):
+        example = _Example(contract, fn, copy.deepcopy(arguments), interrupts, compared)
+        try:
+            got = example.observe()
+        except (CheckFailedError, _StopSearch) as error:
+            if index == 0:  # it did not answer on the failing input this time
+                return None
+            if isinstance(error, _StopSearch):  # its process ended: no more inputs
+                break
+            continue  # it raised on this input: not one it answered
+        observed.append((example, got))
+    with _pinned_numerics():
+        if failure.kind == "return":
+            return _shape_diagnosis(contract, failure, observed)
+        observations = [
+            Observation(example.pristine, got, {label: example.expected[label] for label in got})
+            for example, got in observed
+            if not isinstance(got, OutputError)
+        ]
+        if not observations:
+            return None
+        return diagnose(
+            observations,
+            contract.variants,
+            contract.returns.labelled,
+            failure.quantity if failure.quantity in observations[0].got else None,
+            rtol=contract.rtol,
+            atol=contract.atol,
+            staged=contract.staged,
+        )
+
+
+def _shape_diagnosis(
+    contract: Contract, failure: CheckFailedError, observed: list[tuple[_Example, Got]]
+) -> Diagnosis | None:
+    """For an output of the wrong shape: its values, next to the reference's."""
+    quantity = failure.quantity
+    if quantity is None:
+        return None
+    pairs: list[tuple[np.ndarray | None, np.ndarray]] = []
+    for example, got in observed:
+        expected = example.expected.get(quantity)
+        if expected is None:
+            return None
+        if isinstance(got, OutputError):
+            if got.quantity != quantity or got.value is None:
+                return None
+            pairs.append((got.value, expected))
+        elif quantity in got:
+            if Difference.between(got[quantity], expected).exceeds(contract.rtol, contract.atol):
+                return None
+            pairs.append((None, expected))
+    reshaped = (
+        "dx_not_reshaped" if contract.checker == "check_layer_pair" and quantity == "dx" else None
+    )
+    return shape_diagnosis(quantity, pairs, reshaped, contract.rtol, contract.atol)
 
 
 Checker = TypeVar("Checker", bound=Callable[..., CheckReport])

@@ -27,6 +27,8 @@ __all__ = [
     "linear_reference",
     "loss_layer_reference",
     "reg_term",
+    "stage_names",
+    "stages_reference",
     "two_layer_reference",
 ]
 
@@ -137,5 +139,70 @@ def two_layer_reference(
         )
         net.params = dict(params)
         return net.loss(X, y, reg=reg_scale * reg)
+
+    return evaluate
+
+
+def _model(
+    reference: Reference, options: dict[str, Any], contract: str, params: dict[str, Any]
+) -> LinearClassifier | TwoLayerNet:
+    """The net of ``contract`` ("linear" or "two_layer") with these params."""
+    if contract == "linear":
+        W = params["W"]
+        model: LinearClassifier | TwoLayerNet = LinearClassifier(
+            *W.shape, head=reference.head, bias=False, seed=0, dtype=W.dtype, **options
+        )
+    else:
+        (input_size, hidden_size), output_size = params["W1"].shape, params["b2"].shape[0]
+        model = TwoLayerNet(
+            input_size,
+            hidden_size,
+            output_size,
+            head=reference.head,
+            seed=0,
+            dtype=params["W1"].dtype,
+            **options,
+        )
+    model.params = dict(params)
+    return model
+
+
+def stage_names(reference: Reference, options: dict[str, Any], contract: str) -> tuple[str, ...]:
+    """The named stages of a model's loss with this head: forward, then backward.
+
+    As :meth:`flatprop.nets.TwoLayerNet.stages` names them (the head's own included):
+    ``scores, margins, data_loss, reg_loss, loss, dmargins, dscores, dW`` for the linear
+    SVM.
+    """
+    if contract == "linear":
+        params: dict[str, Any] = {"W": np.zeros((1, 2))}
+    else:
+        params = {
+            "W1": np.zeros((1, 1)),
+            "b1": np.zeros(1),
+            "W2": np.zeros((1, 2)),
+            "b2": np.zeros(2),
+        }
+    target = np.zeros(1, dtype=np.int64) if reference.classification else np.zeros((1, 2))
+    options = {**options, "weight": None} if "weight" in options else options
+    options = {name: value for name, value in options.items() if value is not None}
+    graph = _model(reference, options, contract, params).stages(np.zeros((1, 1)), target)
+    return graph.stages + tuple(graph.gradients)
+
+
+def stages_reference(
+    reference: Reference,
+    options: dict[str, Any],
+    reg_scale: float,
+    contract: str,
+    names: tuple[str, ...],
+) -> Callable[..., dict[str, Any]]:
+    """``fn(W, X, y, reg)`` (or ``fn(params, ...)``) returning every named stage."""
+    reg_scale = as_positive_scalar(reg_scale, "reg_scale")
+
+    def evaluate(first: Any, X: Any, y: Any, reg: float) -> dict[str, Any]:
+        params = {"W": first} if contract == "linear" else first
+        graph = _model(reference, options, contract, params).stages(X, y, reg=reg_scale * reg)
+        return {name: graph[name] for name in names}
 
     return evaluate

@@ -88,24 +88,49 @@ class CheckFailedError(AssertionError):
         for a mutation, the input written into; None for an exception.
     inputs : dict
         The smallest failing input found, by argument name (unmodified copies).
+    diagnosis : str or None
+        The id of the known mistake that reproduces the candidate's outputs on every
+        input tried (see :mod:`flatprop.testing.mistakes`), or None.
+    stage : str or None
+        For the staged checkers, the first wrong stage (``"data_loss"``); None for the
+        others, and when no stage is at fault (an exception).
     """
 
-    def __init__(self, message: str, *, kind: str, quantity: str | None, inputs: dict[str, Any]):
+    def __init__(
+        self,
+        message: str,
+        *,
+        kind: str,
+        quantity: str | None,
+        inputs: dict[str, Any],
+        diagnosis: str | None = None,
+        stage: str | None = None,
+    ):
         super().__init__(message)
         self.kind = kind
         self.quantity = quantity
         self.inputs = inputs
+        self.diagnosis = diagnosis
+        self.stage = stage
 
     def __reduce__(self) -> tuple[Any, ...]:
         # BaseException pickles its args alone; the attributes are keyword-only here.
-        return (_check_failed_error, (str(self), self.kind, self.quantity, self.inputs))
+        state = (str(self), self.kind, self.quantity, self.inputs, self.diagnosis, self.stage)
+        return (_check_failed_error, state)
 
 
 def _check_failed_error(
-    message: str, kind: str, quantity: str | None, inputs: dict[str, Any]
+    message: str,
+    kind: str,
+    quantity: str | None,
+    inputs: dict[str, Any],
+    diagnosis: str | None = None,
+    stage: str | None = None,
 ) -> CheckFailedError:
     """Rebuild a :class:`CheckFailedError` from what it pickled."""
-    return CheckFailedError(message, kind=kind, quantity=quantity, inputs=inputs)
+    return CheckFailedError(
+        message, kind=kind, quantity=quantity, inputs=inputs, diagnosis=diagnosis, stage=stage
+    )
 
 
 @dataclass(frozen=True)
