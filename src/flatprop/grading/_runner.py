@@ -55,7 +55,7 @@ TAIL_BYTES = 2_000  # of its output, shown when it dies
 TAIL_LINES = 12
 STOP_GRACE = 1.0  # seconds a worker has to exit when told to stop, before SIGKILL
 TOKEN_VARIABLE = "FLATPROP_WORKER"  # marks every process a worker starts
-_TARGET = re.compile(r"^(?P<path>.+\.py):(?P<function>[A-Za-z_][A-Za-z0-9_]*)$")
+_TARGET = re.compile(r"^(?P<path>.+\.py):(?P<function>[A-Za-z_][A-Za-z0-9_]*(?:\.loss)?)$")
 _SIGNAL_NOTES: dict[int, str] = {
     signal.SIGSEGV: "A segmentation fault: memory read or written where it must not be "
     "(by C code, or through ctypes).",
@@ -79,6 +79,9 @@ _THREADS = {  # one thread per worker: the memory limit and the machine's cores 
 
 def parse_target(target: str) -> tuple[Path, str]:
     """The file and the function of a target ``"path/to/file.py:function"``.
+
+    The function may be ``Class.loss``: a class-based two-layer net (see
+    :func:`flatprop.testing.net_loss`).
 
     Raises
     ------
@@ -133,6 +136,11 @@ class IsolatedFunction:
         is killed and the call fails.
     memory : int > 0, default 2048
         MiB of address space of the worker (``RLIMIT_AS``).
+    call : tuple of str, optional
+        How the worker calls into the file (see :mod:`flatprop.testing._calls`):
+        ``("function", name)``, the default; ``("net", class)``, for a target
+        ``file.py:Class.loss``; ``("pair", forward, backward)``, a CS231n layer pair run
+        as one call, forward then backward, so that its cache never leaves the worker.
 
     Notes
     -----
@@ -141,9 +149,18 @@ class IsolatedFunction:
     """
 
     def __init__(
-        self, target: str, *, timeout: float = DEFAULT_TIMEOUT, memory: int = DEFAULT_MEMORY
+        self,
+        target: str,
+        *,
+        timeout: float = DEFAULT_TIMEOUT,
+        memory: int = DEFAULT_MEMORY,
+        call: tuple[str, ...] | None = None,
     ):
         self.path, self.function = parse_target(target)
+        if call is None:
+            net = self.function.removesuffix(".loss")
+            call = ("net", net) if net != self.function else ("function", self.function)
+        self.call = call
         self.timeout = _as_positive(timeout, "timeout")
         self.memory = int(_as_positive(memory, "memory", integer=True))
         if self.memory < MINIMUM_MEMORY:
@@ -263,7 +280,7 @@ class IsolatedFunction:
             environment["TMPDIR"] = os.environ["TMPDIR"]
         command = [sys.executable, "-I", "-B", "-u", _worker.__file__, str(os.getpid())]
         command += [str(requests_read), str(replies_write), str(self.memory), str(OUTPUT_LIMIT)]
-        command += [str(path), self.function]
+        command += [str(path), *self.call]
         try:
             self._process = subprocess.Popen(
                 command,

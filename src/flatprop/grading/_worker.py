@@ -1,5 +1,8 @@
 """The worker: the process that imports one submitted file and calls one of its functions.
 
+Or an adapter around its names (a class-based net, a layer pair: flatprop's
+``testing/_calls.py``, loaded by its path, as this file needs nothing of flatprop).
+
 The grader runs this file as a script, ``python -I -B -u _worker.py ...``, in a new
 session (see :mod:`flatprop.grading._runner`); the submission's code runs only there.
 The grader imports it as a module for the wire format alone, so it needs nothing but
@@ -363,10 +366,56 @@ def _import(path: str) -> Any:
     return module
 
 
+def _load_calls() -> Any:
+    """The adapters of flatprop (``testing/_calls.py``), loaded by their path, not imported."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    path = os.path.join(os.path.dirname(here), "testing", "_calls.py")
+    spec = importlib.util.spec_from_file_location("_flatprop_calls", path)
+    if spec is None or spec.loader is None:  # pragma: no cover - flatprop is installed whole
+        raise ImportError(f"cannot load {path}")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _callee(module: Any, call: list[str], path: str) -> tuple[Callable[..., Any] | None, str]:
+    """What each request calls: the function, or an adapter around the file's names.
+
+    ``call`` is ``["function", name]``, ``["net", class]`` or ``["pair", forward,
+    backward]``. Returns the callable, or None and what is missing.
+    """
+    kind, names = call[0], call[1:]
+    found = [getattr(module, name, None) for name in names]
+    for name, value in zip(names, found, strict=True):
+        wanted = "class" if kind == "net" else "function"
+        if not callable(value) or (kind == "net" and not isinstance(value, type)):
+            defined = sorted(
+                item
+                for item, thing in vars(module).items()
+                if callable(thing) and not item.startswith("_") and not isinstance(thing, type(sys))
+            )
+            what = (
+                f"no {wanted}"
+                if value is None
+                else f"a {type(value).__name__}, not a {wanted}, called"
+            )
+            defines = f"; it defines {', '.join(defined[:20])}" if defined else ""
+            return None, f"{os.path.basename(path)} has {what} {name}{defines}"
+    if kind == "function":
+        return found[0], ""
+    calls = _load_calls()
+    if kind == "net":
+        return calls.net_loss(found[0]), ""
+    return calls.layer_pair(*found), ""
+
+
 def main(argv: list[str]) -> None:
-    """``_worker.py GRADER_PID REQUEST_FD REPLY_FD MEMORY_MIB OUTPUT_BYTES FILE FUNCTION``."""
+    """``_worker.py GRADER_PID REQUEST_FD REPLY_FD MEMORY_MIB OUTPUT_BYTES FILE CALL...``.
+
+    ``CALL...`` is ``function NAME``, ``net CLASS`` or ``pair FORWARD BACKWARD``.
+    """
     grader, request_fd, reply_fd, memory_mib, output_bytes = (int(value) for value in argv[:5])
-    path, function = os.path.abspath(argv[5]), argv[6]
+    path, call = os.path.abspath(argv[5]), argv[6:]
     folder = os.path.dirname(path)
     _die_with(grader)
     _limit(memory_mib, output_bytes)
@@ -383,16 +432,9 @@ def main(argv: list[str]) -> None:
             ["import-failed", type(error).__name__, _message(error), _where(error, folder), detail],
         )
         os._exit(0)
-    fn = getattr(module, function, None)
-    if not callable(fn):
-        names = sorted(
-            name
-            for name, value in vars(module).items()
-            if callable(value) and not name.startswith("_") and not isinstance(value, type(sys))
-        )
-        what = "no function" if fn is None else f"a {type(fn).__name__}, not a function, called"
-        defines = f"; it defines {', '.join(names[:20])}" if names else ""
-        _send(replies, ["missing", f"{os.path.basename(path)} has {what} {function}{defines}"])
+    fn, missing = _callee(module, call, path)
+    if fn is None:
+        _send(replies, ["missing", missing])
         os._exit(0)
     _send(replies, ["ready", _threads_left()])
     while True:

@@ -36,8 +36,10 @@ except ImportError as error:  # pragma: no cover - depends on the environment
         'flatprop.testing needs Hypothesis, which is not installed: pip install "flatprop[test]"'
     ) from error
 
-from flatprop.testing import strategies
+from flatprop.testing import mistakes, strategies
+from flatprop.testing._calls import net_loss
 from flatprop.testing._checkers import check_linear_loss, check_loss_layer, check_two_layer_loss
+from flatprop.testing._layers import check_layer_pair
 from flatprop.testing._report import CheckFailedError, CheckReport
 from flatprop.testing._staged import check_staged_linear_loss, check_staged_two_layer_loss
 
@@ -46,10 +48,13 @@ CheckFailedError.__module__ = CheckReport.__module__ = __name__  # their public 
 __all__ = [
     "CheckFailedError",
     "CheckReport",
+    "check_layer_pair",
     "check_linear_loss",
     "check_loss_layer",
     "check_staged_linear_loss",
     "check_staged_two_layer_loss",
     "check_two_layer_loss",
+    "mistakes",
+    "net_loss",
     "strategies",
 ]

@@ -89,10 +89,16 @@ def shape_diagnosis(
         got.size == expected.size and _close(got.reshape(expected.shape), expected, rtol, atol)
         for got, expected in wrong
     ):
-        shapes = ", ".join(sorted({str(got.shape) for got, _ in wrong}))
-        evidence = (
-            f"{quantity} holds the reference's values in the shape {shapes}, where they differ"
-        )
+        flat = all(got.shape == (len(e), e.size // max(len(e), 1)) for got, e in wrong)
+        if flat:
+            shape = "in the shape (N, D) wherever x has more than 2 axes"
+        elif all(got.shape == (1, *e.shape) for got, e in wrong):
+            shape = "with an extra axis of length 1 in front"
+        elif all(got.shape == (*e.shape, 1) for got, e in wrong):
+            shape = "with an extra axis of length 1 at the end"
+        else:
+            shape = "in the shape " + " or ".join(sorted({str(got.shape) for got, _ in wrong}))
+        evidence = f"{quantity} has the reference's values, {shape}"
         if reshaped_mistake is not None:
             return Diagnosis(reshaped_mistake, [_known(reshaped_mistake, evidence, count)])
         return Diagnosis(None, [f"On {_inputs_tried(count)}, {evidence}."])
@@ -264,6 +270,8 @@ def _relation(
             k = known[0]
             if abs(k + 1) <= 1e-6:
                 return f"{quantity} is -1 times the reference's: its sign is flipped"
+            if k == 0:
+                return f"{quantity} is 0" + ("" if pairs[0][1].ndim == 0 else " everywhere")
             return f"{quantity} is {_number(k)} times the reference's"
         for name, size in _SIZE_RATIOS.items():
             if all(

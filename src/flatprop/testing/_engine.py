@@ -63,7 +63,16 @@ from flatprop.testing._report import (
 from flatprop.testing._shrink import Dimension, shrink_further
 from flatprop.testing._variants import Variant
 
-__all__ = ["Candidate", "CandidateError", "Contract", "accepts_targets", "covers", "run_check"]
+__all__ = [
+    "Candidate",
+    "CandidateError",
+    "Contract",
+    "Target",
+    "accepts_targets",
+    "covers",
+    "run_candidate",
+    "run_check",
+]
 
 _WIDTH = 92  # of the wrapped lines of a message
 _NUMPY_DIRECTORY = os.path.dirname(np.__file__)
@@ -166,6 +175,19 @@ class _StopSearch(BaseException):
 
 
 @dataclass(frozen=True)
+class Target:
+    """Names in a submitted file and how the worker calls them: a target of several names.
+
+    ``text`` is a target ``"path/to/file.py:name"`` (the file, and the first name);
+    ``call`` what the worker calls, e.g. ``("pair", "affine_forward", "affine_backward")``
+    (see :class:`flatprop.grading._runner.IsolatedFunction`).
+    """
+
+    text: str
+    call: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class Candidate:
     """What a check runs: a function or the proxy of a target, and which outputs it compares.
 
@@ -251,7 +273,8 @@ class _Interrupts:
 
 def _name(fn: Callable[..., Any]) -> str:
     name = getattr(fn, "__name__", "")
-    return name if isinstance(name, str) and name.isidentifier() else "fn"
+    plain = isinstance(name, str) and all(part.isidentifier() for part in name.split("."))
+    return name if plain else "fn"
 
 
 def _message(error: BaseException) -> str:
@@ -523,7 +546,8 @@ class _Example:
         body += ["", f"Expected, from {contract.reference_description}:"]
         body += assignment_block(_displayed(expected))
         if got is not None:
-            body += [got_heading or f"Got, from {self.name}:", *assignment_block(_displayed(got))]
+            heading = got_heading or f"Got, from {self.returns.candidate(self.name)}:"
+            body += [heading, *assignment_block(_displayed(got))]
         return _error(
             head,
             body,
@@ -713,7 +737,7 @@ def _search(
         )
     return CheckReport(
         checker=contract.checker,
-        candidate=_name(fn),
+        candidate=contract.returns.candidate(_name(fn)),
         reference=contract.reference_description,
         examples_passed=passed,
         quantities=tuple(label for label in compared if label in seen) or compared,
@@ -813,6 +837,49 @@ def _names(quantities: Sequence[str] | None, checker: str) -> tuple[str, ...] | 
     return tuple(quantities)
 
 
+def run_candidate(
+    checker: str,
+    fn: Any,
+    check: Callable[[Candidate], CheckReport],
+    *,
+    quantities: Sequence[str] | None,
+    timeout: float | None,
+    memory: int | None,
+) -> CheckReport:
+    """Run ``check`` on ``fn`` as a :class:`Candidate`: in this process, or isolated.
+
+    A target (a str, or a :class:`Target`) becomes a proxy callable
+    (:class:`flatprop.grading._runner.IsolatedFunction`) that calls it in a worker
+    process, limited by ``timeout`` and ``memory``, stopped when ``check`` returns or
+    raises. What :func:`accepts_targets` does, for a checker that makes its candidate
+    itself (:func:`flatprop.testing.check_layer_pair`, from two functions).
+    """
+    __tracebackhide__ = True
+    names = _names(quantities, checker)
+    if not isinstance(fn, str | Target):
+        if timeout is not None or memory is not None:
+            raise TypeError(
+                f"{checker}: timeout and memory limit a target 'path/to/file.py:function', "
+                "which runs in a worker process; a function object runs in this process"
+            )
+        return check(Candidate(fn, names))
+    # The one place where testing reaches into grading (whose runner sits below it).
+    from flatprop.grading._runner import DEFAULT_MEMORY, DEFAULT_TIMEOUT, IsolatedFunction
+
+    text, call = (fn, None) if isinstance(fn, str) else (fn.text, fn.call)
+    try:
+        isolated = IsolatedFunction(
+            text,
+            timeout=DEFAULT_TIMEOUT if timeout is None else timeout,
+            memory=DEFAULT_MEMORY if memory is None else memory,
+            call=call,
+        )
+    except (TypeError, ValueError) as error:
+        raise type(error)(f"{checker}: {error}") from None
+    with isolated:
+        return check(Candidate(isolated, names))
+
+
 def accepts_targets(checker: Checker) -> Checker:
     """Let a checker take a target ``"path/to/file.py:function"`` in place of a function.
 
@@ -835,28 +902,14 @@ def accepts_targets(checker: Checker) -> Checker:
         **kwargs: Any,
     ) -> CheckReport:
         __tracebackhide__ = True
-        names = _names(quantities, checker.__name__)
-        if not isinstance(fn, str):
-            if timeout is not None or memory is not None:
-                raise TypeError(
-                    f"{checker.__name__}: timeout and memory limit a target "
-                    "'path/to/file.py:function', which runs in a worker process; a function "
-                    "object runs in this process"
-                )
-            return checker(Candidate(fn, names), *args, **kwargs)
-        # The one place where testing reaches into grading (whose runner sits below it).
-        from flatprop.grading._runner import DEFAULT_MEMORY, DEFAULT_TIMEOUT, IsolatedFunction
-
-        try:
-            isolated = IsolatedFunction(
-                fn,
-                timeout=DEFAULT_TIMEOUT if timeout is None else timeout,
-                memory=DEFAULT_MEMORY if memory is None else memory,
-            )
-        except (TypeError, ValueError) as error:
-            raise type(error)(f"{checker.__name__}: {error}") from None
-        with isolated:
-            return checker(Candidate(isolated, names), *args, **kwargs)
+        return run_candidate(
+            checker.__name__,
+            fn,
+            lambda candidate: checker(candidate, *args, **kwargs),
+            quantities=quantities,
+            timeout=timeout,
+            memory=memory,
+        )
 
     parameters = list(inspect.signature(checker).parameters.values())
     limits = [

@@ -97,6 +97,10 @@ class Outputs(ABC):
         """The call, as the first line of a message names it."""
         return f"{name}({', '.join(argument_names)})"
 
+    def candidate(self, name: str) -> str:
+        """The candidate, as a report names it."""
+        return name
+
 
 @dataclass(frozen=True)
 class LossAndGradient(Outputs):
@@ -157,15 +161,16 @@ class LossAndGradient(Outputs):
                     f"got {got}",
                 )
             pairs = {
-                label: (gradient[key], first[key])
+                label: (gradient[key], first[key], f"{self.first_argument}[{key!r}]")
                 for label, key in entries.items()
                 if label in compared
             }
         else:
-            pairs = {gradient_name: (gradient, first)} if gradient_name in compared else {}
-        of = f"the shape of {self.first_argument}"
-        for label, (value, like) in pairs.items():
-            labelled[label] = _array_of_shape(label, value, like.shape, of)
+            pairs = {}
+            if gradient_name in compared:
+                pairs[gradient_name] = (gradient, first, self.first_argument)
+        for label, (value, like, source) in pairs.items():
+            labelled[label] = _array_of_shape(label, value, like.shape, f"the shape of {source}")
         return labelled
 
     def call_lines(self, name: str, argument_names: tuple[str, ...]) -> list[str]:
@@ -311,3 +316,6 @@ class LayerOutputs(Outputs):
 
     def call_text(self, name: str, argument_names: tuple[str, ...]) -> str:
         return f"{self.forward}({', '.join(self.inputs)}) then {self.backward}(dout, cache)"
+
+    def candidate(self, name: str) -> str:
+        return f"{self.forward} and {self.backward}"

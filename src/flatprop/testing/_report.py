@@ -291,7 +291,8 @@ def value_summary(value: Any, limit: int = 200) -> str:
     kind = type(value).__name__
     if isinstance(value, np.ndarray):
         kind = f"array of shape {value.shape} and dtype {value.dtype}"
-    return f"a {kind}: {text}"
+    article = "an" if kind[:1].lower() in "aeiou" else "a"
+    return f"{article} {kind}: {text}"
 
 
 def assignment_block(names_and_values: Mapping[str, Any], depth: int = 1) -> list[str]:
