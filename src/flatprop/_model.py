@@ -92,7 +92,10 @@ def head_stages(
                 cache.margins,
             )
         }
-        data_loss = (f"{reduced} over i of sum_j margins{power}{weighted}", ("margins",))
+        data_loss: tuple[str, tuple[str, ...]] = (
+            f"{reduced} over i of sum_j margins{power}{weighted}",
+            ("margins",),
+        )
         backward = {
             "dmargins": HeadStage(
                 f"{slope}{scale}, for the margins j != y_i",

@@ -13,6 +13,13 @@ A TOML file (read with :mod:`tomllib`, or ``tomli`` on Python 3.10)::
     points = 10                                    # or { loss = 2, dW = 8 }: partial credit
     options = { max_examples = 50 }                # the checker's keyword options
 
+    [[checks]]
+    name = "affine_layer"
+    target = ["layers.py:affine_forward", "layers.py:affine_backward"]
+    checker = "check_layer_pair"                   # two targets: forward, backward
+    reference = "affine"                           # its second argument: the layer
+    points = { out = 1, dx = 2, dw = 1, db = 1 }
+
 A check may also set its own ``timeout`` and ``memory``. With ``points`` a table, each
 key names outputs the checker compares (``loss``, ``dW``, ``dscores``, ``grads``, or a
 key of grads such as ``W1``), and earns its points when they are right on every input;
@@ -57,8 +64,9 @@ class Check:
     ----------
     name : str
         The column of the gradebook, and the test's name in Gradescope's results.
-    target : str
-        ``"file.py:function"``, relative to the submission's folder.
+    target : str or tuple of str
+        ``"file.py:function"``, relative to the submission's folder; for
+        ``check_layer_pair``, two: the forward and the backward function, of one file.
     checker : str
         The name of a checker of :mod:`flatprop.testing`, e.g. ``"check_linear_loss"``.
     reference : str
@@ -77,7 +85,7 @@ class Check:
     """
 
     name: str
-    target: str
+    target: str | tuple[str, ...]
     checker: str
     reference: str
     points: float
@@ -231,23 +239,13 @@ def _check(
     if name in taken or name in _RESERVED_NAMES or name != name.strip() or "\n" in name:
         why = "taken by another check" if name in taken else "not a usable column name"
         raise AssignmentError(f"{where}: the name {name!r} is {why}")
-    target = _string(table, "target", where)
-    try:
-        path, _function = parse_target(target)
-    except ValueError as error:
-        raise AssignmentError(f"{where}: {error}") from None
-    relative = PurePosixPath(path.as_posix())
-    if relative.is_absolute() or ".." in relative.parts:
-        raise AssignmentError(
-            f"{where}: the target's file must be inside the submission's folder (a relative "
-            f"path without '..'), got {target!r}"
-        )
     checker = _string(table, "checker", where)
     checkers = _checkers()
     if checker not in checkers:
         raise AssignmentError(
             f"{where}: checker must be one of {', '.join(checkers)}, got {checker!r}"
         )
+    target = _target(table, checker, where)
     reference = _string(table, "reference", where)
     points, parts = _points(table["points"], where)
     options = table.get("options", {})
@@ -270,6 +268,38 @@ def _check(
         timeout=_timeout(table.get("timeout", timeout), f"{where}: timeout"),
         memory=_memory(table.get("memory", memory), f"{where}: memory"),
     )
+
+
+def _target(table: Mapping[str, Any], checker: str, where: str) -> str | tuple[str, ...]:
+    """The target, or for a layer pair the two targets (forward, backward), checked."""
+    if checker == "check_layer_pair":
+        value = table["target"]
+        if not (
+            isinstance(value, list)
+            and len(value) == 2
+            and all(isinstance(item, str) and item.strip() for item in value)
+        ):
+            raise AssignmentError(
+                f"{where}: the target of check_layer_pair must be two targets, "
+                f'["file.py:layer_forward", "file.py:layer_backward"], got {value!r}'
+            )
+        targets: tuple[str, ...] = tuple(value)
+    else:
+        targets = (_string(table, "target", where),)
+    for target in targets:
+        try:
+            path, _function = parse_target(target)
+        except ValueError as error:
+            raise AssignmentError(f"{where}: {error}") from None
+        relative = PurePosixPath(path.as_posix())
+        if relative.is_absolute() or ".." in relative.parts:
+            raise AssignmentError(
+                f"{where}: the target's file must be inside the submission's folder (a "
+                f"relative path without '..'), got {target!r}"
+            )
+    if len({parse_target(target)[0] for target in targets}) > 1:
+        raise AssignmentError(f"{where}: the two targets of a layer pair must name one file")
+    return targets if len(targets) > 1 else targets[0]
 
 
 def _points(value: Any, where: str) -> tuple[float, dict[str, float] | None]:
@@ -304,9 +334,10 @@ def _dry_run(check: Check, source: str) -> None:
     """Run the check once on a stand-in that raises: the checker checks its arguments."""
     from flatprop.testing import CheckFailedError
 
+    stand_ins = [_stand_in] * (1 if isinstance(check.target, str) else len(check.target))
     try:
         check.checker_function()(
-            _stand_in,
+            *stand_ins,
             check.reference,
             **{**check.options, "max_examples": 1},
             **({"quantities": list(check.parts)} if check.parts else {}),

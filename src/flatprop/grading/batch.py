@@ -193,13 +193,15 @@ def grade_check(check: Check, folder: str | Path) -> CheckResult:
 
 
 def _tests(check: Check, folder: Path) -> tuple[TestResult, ...]:
-    file, function = check.target.rsplit(":", 1)
-    if not (folder / file).is_file():
-        output = f"The submission has no file {file}: {check.name} cannot be graded."
-        return _tests_of(check, {}, dict.fromkeys(check.parts or [check.name], output))
-    target = f"{folder / file}:{function}"
+    targets = [check.target] if isinstance(check.target, str) else list(check.target)
+    for index, target in enumerate(targets):
+        file, function = target.rsplit(":", 1)
+        if not (folder / file).is_file():
+            output = f"The submission has no file {file}: {check.name} cannot be graded."
+            return _tests_of(check, {}, dict.fromkeys(check.parts or [check.name], output))
+        targets[index] = f"{folder / file}:{function}"
     if check.parts is None:
-        outcome = _run(check, target, None)
+        outcome = _run(check, targets, None)
         if isinstance(outcome, CheckReport):
             return _tests_of(check, {check.name: str(outcome)}, {})
         return _tests_of(check, {}, {check.name: str(outcome)})
@@ -207,7 +209,7 @@ def _tests(check: Check, folder: Path) -> tuple[TestResult, ...]:
     failed: dict[str, str] = {}
     report = None
     while remaining:
-        outcome = _run(check, target, remaining)
+        outcome = _run(check, targets, remaining)
         if isinstance(outcome, CheckReport):
             report = outcome
             break
@@ -220,10 +222,12 @@ def _tests(check: Check, folder: Path) -> tuple[TestResult, ...]:
     return _tests_of(check, dict.fromkeys(remaining, str(report)), failed)
 
 
-def _run(check: Check, target: str, parts: list[str] | None) -> CheckReport | CheckFailedError:
+def _run(
+    check: Check, targets: list[str], parts: list[str] | None
+) -> CheckReport | CheckFailedError:
     try:
         report: CheckReport = check.checker_function()(
-            target,
+            *targets,
             check.reference,
             timeout=check.timeout,
             memory=check.memory,

@@ -50,14 +50,43 @@ def layer_pair(forward: Callable[..., Any], backward: Callable[..., Any]) -> Cal
 
 
 def net_loss(make_net: Callable[..., Any]) -> Callable[..., Any]:
-    """``fn(params, X, y, reg) -> (loss, grads)`` from a class-based two-layer net.
+    """A class-based two-layer net as the function ``fn(params, X, y, reg) -> (loss, grads)``.
 
-    For each call, ``make_net(D, H, C)`` builds a net (CS231n's ``TwoLayerNet(input_size,
-    hidden_size, output_size)`` and ``TwoLayerNet(input_dim, hidden_dim, num_classes)``
-    take their sizes in this order), its ``params`` become copies of ``params``, and
-    ``net.loss(X, y, reg=reg)`` gives the result; a ``loss`` with no ``reg`` parameter
+    What :func:`check_two_layer_loss` checks is a function; CS231n's nets are classes
+    whose ``loss`` reads the parameters from ``self.params``. For each call, the
+    adapter builds a net with ``make_net(D, H, C)`` (CS231n's
+    ``TwoLayerNet(input_size, hidden_size, output_size)`` and ``TwoLayerNet(input_dim,
+    hidden_dim, num_classes)`` take their sizes in this order, and so does
+    :class:`flatprop.nets.TwoLayerNet`), sets its ``params`` to copies of the drawn ones,
+    and returns ``net.loss(X, y, reg=reg)``. A ``loss`` with no ``reg`` parameter
     (assignment 2's, which reads ``self.reg``) is called as ``net.loss(X, y)`` after
     ``net.reg = reg``.
+
+    Parameters
+    ----------
+    make_net : callable
+        The net's class, or any callable ``(D, H, C) -> net``.
+
+    Returns
+    -------
+    callable
+        ``fn(params, X, y, reg) -> (loss, grads)``, named ``"<class>.loss"``.
+
+    Notes
+    -----
+    To run a class of a submitted file in a worker process, give the checker the target
+    ``"path/to/file.py:TwoLayerNet.loss"``: the same adapter runs there. Assignment 2's
+    nets regularize with ``0.5 * reg * sum(W**2)``: check them with ``reg_scale=0.5``.
+
+    Examples
+    --------
+    >>> from flatprop.nets import TwoLayerNet
+    >>> from flatprop.testing import check_two_layer_loss
+    >>> fn = net_loss(TwoLayerNet)
+    >>> fn.__name__
+    'TwoLayerNet.loss'
+    >>> check_two_layer_loss(fn, "softmax", max_examples=10).examples_passed
+    10
     """
 
     def loss(params: Mapping[str, Any], X: Any, y: Any, reg: float) -> Any:
@@ -75,6 +104,7 @@ def net_loss(make_net: Callable[..., Any]) -> Callable[..., Any]:
         net.reg = reg
         return method(X, y)
 
+    loss.__name__ = loss.__qualname__ = f"{getattr(make_net, '__name__', 'net')}.loss"
     return loss
 
 

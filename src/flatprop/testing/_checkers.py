@@ -690,6 +690,7 @@ def _check_model(
     all_probes = [probe for probe in probes if common.include_kinks]
     if far_rows is not None:
         all_probes.append(far_rows.probe(**sizes, num_classes=classes, dtype=common.dtype))
+    result: Callable[[dict[str, Any]], Any] = model.result
     if staged:
         names = stage_names(found, checked, model.contract)
         reference = stages_reference(found, checked, reg_scale, model.contract, names)
@@ -698,10 +699,11 @@ def _check_model(
 
         def result(stages: dict[str, Any]) -> Any:
             return {name: stages[name] for name in names}
+
     else:
         reference = model.reference(found, checked, reg_scale)
         outputs = LossAndGradient(model.gradient_name, model.argument_names[0])
-        quantities, result = model.quantities, model.result
+        quantities = model.quantities
     letters = {"N": "num_examples", "D": "num_features", "H": "num_hidden"}
     space = InputSpace(
         model.contract,

@@ -281,7 +281,7 @@ def _relation(
                 for k, (observation, _, _) in zip(ratios, pairs, strict=True)
             ):
                 return f"{quantity} is {name} times the reference's"
-    offsets = []
+    offsets: list[float] = []
     for _, got, expected in pairs:
         difference = got.astype(np.float64) - expected.astype(np.float64)
         if not np.all(np.isfinite(difference)) or np.ptp(difference) > atol + rtol * np.max(

@@ -315,9 +315,14 @@ def check_layer_pair(
     admissible = _admissible(layer, common)
 
     def problems(**bounds: Any) -> st.SearchStrategy[Any]:
-        return _pair_problems(layer, **sizes, dtype=common.dtype, **bounds).filter(
-            lambda problem: admissible(problem._asdict())
-        )
+        return _pair_problems(
+            layer,
+            num_examples=num_examples,
+            num_dims=num_dims,
+            num_outputs=num_outputs,
+            dtype=common.dtype,
+            **bounds,
+        ).filter(lambda problem: admissible(problem._asdict()))
 
     drawn = problems(min_value=common.min_value, max_value=common.max_value)
     if layer == "relu" and include_kinks:
