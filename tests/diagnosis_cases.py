@@ -198,7 +198,7 @@ def _softmax_head(scores, y):
 def net_without_relu_backward(params, X, y, reg):
     """The ReLU in the forward pass, but its backward passes dh1 through unmasked."""
     W1, W2 = params["W1"], params["W2"]
-    z1, h1 = _net_forward(params, X)
+    _, h1 = _net_forward(params, X)
     data_loss, dscores = _softmax_head(h1 @ W2 + params["b2"], y)
     dh1 = dscores @ W2.T
     grads = {"W2": h1.T @ dscores + 2 * reg * W2, "b2": dscores.sum(axis=0)}

@@ -88,7 +88,12 @@ MISTAKES = {
     "m17_crammer_singer": ("linear_svm.py:svm_loss_vectorized", "linear", "svm", "crammer_singer"),
     "m18_relu_backward_inplace": ("layers.py", "pair", "relu", "writes_input"),
     "m19_affine_dx_not_reshaped": ("layers.py", "pair", "affine", "dx_not_reshaped"),
-    "m20_writes_into_W": ("softmax.py:softmax_loss_vectorized", "linear", "softmax", "writes_input"),
+    "m20_writes_into_W": (
+        "softmax.py:softmax_loss_vectorized",
+        "linear",
+        "softmax",
+        "writes_input",
+    ),
 }
 CHECKERS = {
     "linear": check_linear_loss,

@@ -194,7 +194,8 @@ def kink_probes(
     sure it cannot. For loss layers and linear models, example 0 has every hinge margin
     exactly 0 and the other examples have active margins; for two-layer nets, W1 = 0 and
     b1 = 0 put every ReLU pre-activation at exactly 0, and W2 keeps a gradient flowing to
-    the first hidden unit. Sizes are the smallest the checker may draw.
+    the first hidden unit (with a hinge head, a second probe puts every margin of example
+    0 exactly at 0 through b2). Sizes are the smallest the checker may draw.
     """
     n, c = smallest(num_examples), smallest(num_classes)
     d, h = smallest(num_features), smallest(num_hidden)
@@ -223,7 +224,14 @@ def kink_probes(
         "b2": np.zeros(c, dtype),
     }
     target = y if classification else np.ones((n, c), dtype)  # a zero target gives no gradient
-    return [{"params": params, "X": X, "y": target, "reg": reg_low}]
+    probes = [{"params": params, "X": X, "y": target, "reg": reg_low}]
+    if margin is not None:  # a hinge head: every margin of example 0 exactly 0 too
+        b1 = np.ones(h, dtype)  # every hidden unit on, off its kink
+        b2 = np.full(c, -delta, dtype)
+        b2[0] = 0  # scores b2 (W2 = 0): s_j - s_y + margin = 0 for j != y = 0
+        hinge = {"W1": np.zeros((d, h), dtype), "b1": b1, "W2": np.zeros((h, c), dtype), "b2": b2}
+        probes.append({"params": hinge, "X": X, "y": y, "reg": reg_low})
+    return probes
 
 
 def smallest(size: Size) -> int:

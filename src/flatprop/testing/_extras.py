@@ -153,15 +153,16 @@ def _make_all(space: InputSpace) -> list[dict[str, Any]]:
     builder = _Builder(space)
     large = {letter: _high(size) for letter, size in space.sizes.items()}
     small = {letter: _low(size) for letter, size in space.sizes.items()}
-    if "C" in large and large["C"] < 3 <= _high(space.sizes["C"]):
-        large["C"] = 3  # more than one active margin per row
+    wide = dict(large)  # the most classes; large has 3, so that N != C somewhere
+    if "C" in large and _low(space.sizes["C"]) <= 3 <= large["C"]:
+        large["C"] = 3  # more than one active margin per row, and fewer classes than N
     low_reg, high_reg = space.reg_range or (0.0, 0.0)
     wanted: list[tuple[dict[str, int], dict[str, Any]]] = [
         (large, {"reg": high_reg}),
         (large, {"reg": low_reg}),
         (large, {"reg": high_reg, "grid": True}),
         (small, {"reg": (low_reg + high_reg) / 2}),
-        (large, {"reg": high_reg}),
+        (wide, {"reg": high_reg}),
     ]
     if space.kind == "affine":
         wanted += [({**large, "k": _low(space.sizes["k"])}, {}), ({**large, "k": 1}, {})]
