@@ -229,8 +229,13 @@ def kink_probes(
         b1 = np.ones(h, dtype)  # every hidden unit on, off its kink
         b2 = np.full(c, -delta, dtype)
         b2[0] = 0  # scores b2 (W2 = 0): s_j - s_y + margin = 0 for j != y = 0
-        hinge = {"W1": np.zeros((d, h), dtype), "b1": b1, "W2": np.zeros((h, c), dtype), "b2": b2}
-        probes.append({"params": hinge, "X": X, "y": y, "reg": reg_low})
+        at_margins = {
+            "W1": np.zeros((d, h), dtype),
+            "b1": b1,
+            "W2": np.zeros((h, c), dtype),
+            "b2": b2,
+        }
+        probes.append({"params": at_margins, "X": X, "y": y, "reg": reg_low})
     return probes
 
 

@@ -470,7 +470,12 @@ class _Example:
                 )
         if isinstance(got, OutputError):
             raise self._failure(got.kind, got.quantity, got.headline, [got.detail])
-        for quantity, value in got.items():
+        # NaN or inf first (anywhere), then values; stages one by one, in their order
+        for group in [[quantity] for quantity in got] if self.contract.staged else [list(got)]:
+            self._judge_values({quantity: got[quantity] for quantity in group}, got)
+
+    def _judge_values(self, values: dict[str, np.ndarray], got: dict[str, np.ndarray]) -> None:
+        for quantity, value in values.items():
             finite = np.isfinite(value)
             if not finite.all():
                 raise self._failure(
@@ -480,7 +485,7 @@ class _Example:
                     [*self._progress(got, quantity), _where_not_finite(quantity, value, finite)],
                     got=self._shown(got, quantity),
                 )
-        for quantity, value in got.items():
+        for quantity, value in values.items():
             difference = Difference.between(value, self.expected[quantity])
             if difference.exceeds(self.contract.rtol, self.contract.atol):
                 details = difference.describe(quantity, self.contract.rtol, self.contract.atol)

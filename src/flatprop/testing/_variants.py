@@ -50,16 +50,23 @@ class Variant:
     """A known mistake, as a candidate that makes it.
 
     ``run(inputs)`` returns what a candidate with this mistake returns on ``inputs`` (in
-    the contract's format), or None where the variant is not defined. ``numeric``
-    variants (an overflow, an underflow) are matched by where their outputs are wrong,
-    not by their values: the NaN, inf and rounding of a breakdown depend on the exact
-    formula.
+    the contract's format), or None where the variant is not defined. A numeric
+    breakdown (an overflow, an underflow) has ``alternatives``: the same mistake written
+    with other formulas (``log(p)`` or ``shifted - log(sum(exp))``, ...). Its NaN, inf
+    and the rounding of its subnormal numbers depend on the formula, so it is matched by
+    where the outputs are wrong: wrong where every formula is, right where every formula
+    is, either where they disagree.
     """
 
     mistake: str
     evidence: str  # what its outputs are, next to the reference's
     run: Callable[[Inputs], Any]
-    numeric: bool = False
+    alternatives: tuple[Callable[[Inputs], Any], ...] = ()
+
+    @property
+    def numeric(self) -> bool:
+        """Whether it is matched by where its outputs are wrong (see the class)."""
+        return bool(self.alternatives)
 
 
 class HeadResult(NamedTuple):
@@ -72,6 +79,7 @@ class HeadResult(NamedTuple):
 
 
 Head = Callable[[np.ndarray, Any], HeadResult]
+_HeadVariant = tuple[str, str, Head, tuple[Head, ...]]  # mistake, evidence, head, alternatives
 
 
 def reference_head(spec: LossSpec, options: dict[str, Any]) -> Head:
@@ -195,12 +203,16 @@ def _softmax_head(
     shift: str = "row",
     subtract_target: bool = True,
     smoothing_over_others: bool = False,
+    formula: str = "log_sum_exp",
 ) -> Head:
     """The softmax cross-entropy from its formula, unweighted, with a mistake's knobs.
 
     ``shift``: "row" (each row's max), "global" (the batch's) or "none". Written as
     textbook code is (``exp``, its sum, ``log``), so that it breaks down where such code
-    does. ``subtract_target``: False returns p for the gradient. ``smoothing_over_others``:
+    does; ``formula`` says how: "log_sum_exp" (``log_probs = shifted - log(sum(exps))``,
+    ``p = exps / sum(exps)``), "exp_of_log" (the same, but ``p = exp(log_probs)``) or
+    "log_of_probs" (``p = exps / sum(exps)``, ``log_probs = log(p)``).
+    ``subtract_target``: False returns p for the gradient. ``smoothing_over_others``:
     targets 1 - eps at y_i and eps / (C - 1) elsewhere.
     """
 
@@ -222,8 +234,10 @@ def _softmax_head(
             shifted = scores.copy()
         exps = np.exp(shifted)
         sums = exps.sum(axis=1, keepdims=True)
-        log_probs = shifted - np.log(sums)
         probs = exps / sums
+        log_probs = np.log(probs) if formula == "log_of_probs" else shifted - np.log(sums)
+        if formula == "exp_of_log":
+            probs = np.exp(log_probs)
         losses = -np.where(targets != 0, targets * log_probs, 0).sum(axis=1)
         coefficient = _coefficients(num_examples, reduction, scores.dtype)
         dscores = (probs - targets if subtract_target else probs) * coefficient
@@ -233,10 +247,14 @@ def _softmax_head(
     return head
 
 
-def _head_variants(spec: LossSpec, options: dict[str, Any]) -> list[tuple[str, str, Head, bool]]:
-    """(mistake, evidence, head, numeric) for each mistake of a head on its scores."""
+def _head_variants(spec: LossSpec, options: dict[str, Any]) -> list[_HeadVariant]:
+    """(mistake, evidence, head, alternatives) for each mistake of a head on its scores.
+
+    ``alternatives`` are the same mistake written with other formulas, for a numeric
+    breakdown (see :class:`Variant`); empty for the others.
+    """
     reduction = options.get("reduction", "mean")
-    variants: list[tuple[str, str, Head, bool]] = []
+    variants: list[_HeadVariant] = []
     reference = reference_head(spec, options)
     if reduction == "mean":
         summed = reference_head(spec, {**options, "reduction": "sum"})
@@ -245,33 +263,33 @@ def _head_variants(spec: LossSpec, options: dict[str, Any]) -> list[tuple[str, s
                 "no_mean",
                 "the data loss and its gradient are N times the reference's: sums, not means",
                 summed,
-                False,
+                (),
             ),
             (
                 "gradient_not_averaged",
                 "the loss is right, but the gradient of the data loss is N times the "
                 "reference's: not divided by N",
                 _joined(reference, summed),
-                False,
+                (),
             ),
             (
                 "gradient_not_averaged",
                 "the gradient is right, but the data loss is N times the reference's: "
                 "not divided by N",
                 _joined(summed, reference),
-                False,
+                (),
             ),
             (
                 "mean_over_classes",
                 "the data loss and its gradient are 1/C times the reference's: divided by N·C",
                 _scaled(reference, lambda n, c: 1 / c, np.nan),
-                False,
+                (),
             ),
             (
                 "mean_over_classes",
                 "the data loss and its gradient are N/C times the reference's: divided by C",
                 _scaled(summed, lambda n, c: 1 / c, np.nan),
-                False,
+                (),
             ),
         ]
     variants.append(
@@ -279,7 +297,7 @@ def _head_variants(spec: LossSpec, options: dict[str, Any]) -> list[tuple[str, s
             "gradient_sign",
             "the loss is right, and the gradient of the data loss is -1 times the reference's",
             _scaled(reference, lambda n, c: 1, -1.0),
-            False,
+            (),
         )
     )
     if options.get("weight") is not None or reduction not in ("mean", "sum", "none"):
@@ -297,14 +315,14 @@ def _head_variants(spec: LossSpec, options: dict[str, Any]) -> list[tuple[str, s
                 "target_in_hinge_sum",
                 f"each example's loss has the extra term j = y_i, {extra}; the gradient is right",
                 hinge(target_term="loop"),
-                False,
+                (),
             ),
             (
                 "target_in_hinge_sum",
                 f"each example's loss has the extra term j = y_i, {extra}, and the gradient "
                 "for its target class counts that term too",
                 hinge(target_term="vectorized"),
-                False,
+                (),
             ),
         ]
         if squared:
@@ -314,7 +332,7 @@ def _head_variants(spec: LossSpec, options: dict[str, Any]) -> list[tuple[str, s
                     "the loss is right, and the gradient of the data loss is half the "
                     "reference's: 2 · margins without its 2",
                     hinge(slope_factor=0.5),
-                    False,
+                    (),
                 )
             )
         else:
@@ -324,13 +342,13 @@ def _head_variants(spec: LossSpec, options: dict[str, Any]) -> list[tuple[str, s
                     "the loss is right, and the gradient differs from the reference's only "
                     "where a margin is exactly 0, which it counts as active",
                     hinge(kink_active=True),
-                    False,
+                    (),
                 ),
                 (
                     "crammer_singer",
                     "each example's loss is its largest margin, not the sum of its margins",
                     hinge(crammer_singer=True),
-                    False,
+                    (),
                 ),
             ]
     if spec.name == "softmax_cross_entropy":
@@ -345,21 +363,27 @@ def _head_variants(spec: LossSpec, options: dict[str, Any]) -> list[tuple[str, s
                 "its outputs are NaN, inf or wrong exactly where a row's scores lie far below "
                 "the batch's largest score, and right elsewhere",
                 softmax(shift="global"),
-                True,
+                (
+                    softmax(shift="global", formula="exp_of_log"),
+                    softmax(shift="global", formula="log_of_probs"),
+                ),
             ),
             (
                 "no_max_shift",
                 "its outputs are NaN, inf or wrong exactly where exp of a score overflows "
                 "(or a whole row's underflows), and right elsewhere",
                 softmax(shift="none"),
-                True,
+                (
+                    softmax(shift="none", formula="exp_of_log"),
+                    softmax(shift="none", formula="log_of_probs"),
+                ),
             ),
             (
                 "target_not_subtracted",
                 "the loss is right, and the gradient of the scores is the probabilities "
                 "p / N, without - onehot(y) / N",
                 softmax(subtract_target=False),
-                False,
+                (),
             ),
         ]
         if smoothing > 0:
@@ -369,7 +393,7 @@ def _head_variants(spec: LossSpec, options: dict[str, Any]) -> list[tuple[str, s
                     "the targets are 1 - ε at y_i and ε/(C - 1) at the other classes, not "
                     "(1 - ε) onehot(y) + ε/C",
                     softmax(smoothing_over_others=True),
-                    False,
+                    (),
                 )
             )
     return variants
@@ -387,8 +411,8 @@ def loss_layer_variants(spec: LossSpec, options: dict[str, Any]) -> tuple[Varian
         return result
 
     return tuple(
-        Variant(mistake, evidence, run(head), numeric)
-        for mistake, evidence, head, numeric in _head_variants(spec, options)
+        Variant(mistake, evidence, run(head), tuple(map(run, alternatives)))
+        for mistake, evidence, head, alternatives in _head_variants(spec, options)
     )
 
 
@@ -575,8 +599,13 @@ def model_variants(
     reference = reference_head(spec, options)
     return tuple(
         [
-            Variant(mistake, evidence, run(head, _Knobs()), numeric)
-            for mistake, evidence, head, numeric in _head_variants(spec, options)
+            Variant(
+                mistake,
+                evidence,
+                run(head, _Knobs()),
+                tuple(run(alternative, _Knobs()) for alternative in alternatives),
+            )
+            for mistake, evidence, head, alternatives in _head_variants(spec, options)
         ]
         + [
             Variant(mistake, evidence, run(reference, knobs))
