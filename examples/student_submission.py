@@ -1,14 +1,20 @@
 """A sample submission for a CS231n-style assignment, as a learner might hand it in.
 
-Every function but ``svm_loss_vectorized`` carries one bug that learners really make
-(named in its docstring); ``grade_submission.py`` grades them all with flatprop.testing.
+Every function but ``svm_loss_vectorized``, ``affine_forward`` and ``relu_forward``
+carries one bug that learners really make, named in its docstring: one per known
+mistake of flatprop's catalogue (``flatprop.testing.mistakes``), and one that is in no
+catalogue (``svm_loss_labels_ignored``). ``grade_submission.py`` grades them all with
+flatprop.testing and shows each diagnosis.
 
 Contracts:
 
-- loss layers ``fn(scores, y) -> (loss, dscores)``;
+- loss layers ``fn(scores, y) -> (loss, dscores)`` (CS231n's ``svm_loss(x, y)``);
 - linear classifiers ``fn(W, X, y, reg) -> (loss, dW)``, regularization ``reg * sum(W**2)``;
 - two-layer nets ``fn(params, X, y, reg) -> (loss, grads)``, regularization
-  ``0.5 * reg * (sum(W1**2) + sum(W2**2))``, as some years of the course have it.
+  ``0.5 * reg * (sum(W1**2) + sum(W2**2))``, as some years of the course have it;
+- layer pairs ``affine_forward(x, w, b) -> (out, cache)``, ``affine_backward(dout,
+  cache) -> (dx, dw, db)``, ``relu_forward(x) -> (out, cache)``, ``relu_backward(dout,
+  cache) -> dx``.
 """
 
 import numpy as np
@@ -61,6 +67,71 @@ def svm_loss_labels_ignored(scores, y):
     dscores = (margins > 0).astype(scores.dtype)
     dscores[:, 0] = -np.sum(dscores, axis=1)
     return loss, dscores / num_train
+
+
+def softmax_loss_no_shift(scores, y):
+    """Bug: exp of the raw scores, no maximum subtracted: overflows on large scores."""
+    num_train = scores.shape[0]
+    exp_scores = np.exp(scores)
+    probs = exp_scores / np.sum(exp_scores, axis=1, keepdims=True)
+    loss = -np.mean(np.log(probs[np.arange(num_train), y]))
+    dscores = probs.copy()
+    dscores[np.arange(num_train), y] -= 1
+    return loss, dscores / num_train
+
+
+def softmax_loss_probs_gradient(scores, y):
+    """Bug: dscores is probs / N, without the -1 at each example's true class."""
+    num_train = scores.shape[0]
+    shifted = scores - np.max(scores, axis=1, keepdims=True)
+    probs = np.exp(shifted) / np.sum(np.exp(shifted), axis=1, keepdims=True)
+    loss = -np.mean(np.log(probs[np.arange(num_train), y]))
+    return loss, probs / num_train
+
+
+def softmax_loss_smoothed_over_others(scores, y):
+    """Bug: label smoothing 0.1 spread as 0.1 / (C - 1) over the other classes."""
+    num_train, num_classes = scores.shape
+    targets = np.full(scores.shape, 0.1 / (num_classes - 1))
+    targets[np.arange(num_train), y] = 0.9
+    shifted = scores - np.max(scores, axis=1, keepdims=True)
+    log_probs = shifted - np.log(np.sum(np.exp(shifted), axis=1, keepdims=True))
+    loss = -np.sum(targets * log_probs) / num_train
+    return loss, (np.exp(log_probs) - targets) / num_train
+
+
+def svm_loss_mean_of_margins(scores, y):
+    """Bug: np.mean over the whole margins matrix divides by N * C, not N."""
+    num_train = scores.shape[0]
+    margins = np.maximum(0, scores - scores[np.arange(num_train), y][:, np.newaxis] + 1)
+    margins[np.arange(num_train), y] = 0
+    dscores = (margins > 0).astype(scores.dtype)
+    dscores[np.arange(num_train), y] = -np.sum(dscores, axis=1)
+    return np.mean(margins), dscores / margins.size
+
+
+def svm_loss_worst_class(scores, y):
+    """Bug: only the largest margin of each example counts (Crammer-Singer's hinge)."""
+    num_train = scores.shape[0]
+    rows = np.arange(num_train)
+    margins = np.maximum(0, scores - scores[rows, y][:, np.newaxis] + 1)
+    margins[rows, y] = 0
+    worst = np.argmax(margins, axis=1)
+    active = margins[rows, worst] > 0
+    dscores = np.zeros_like(scores)
+    dscores[rows[active], worst[active]] = 1
+    dscores[rows[active], y[active]] = -1
+    return np.sum(margins[rows, worst]) / num_train, dscores / num_train
+
+
+def squared_hinge_loss_without_its_2(scores, y):
+    """Bug: the squared hinge's gradient written as the margins, not 2 * margins."""
+    num_train = scores.shape[0]
+    margins = np.maximum(0, scores - scores[np.arange(num_train), y][:, np.newaxis] + 1)
+    margins[np.arange(num_train), y] = 0
+    dscores = margins.copy()
+    dscores[np.arange(num_train), y] = -np.sum(margins, axis=1)
+    return np.sum(margins**2) / num_train, dscores / num_train
 
 
 # Linear classifiers: fn(W, X, y, reg) -> (loss, dW)
@@ -150,6 +221,29 @@ def softmax_loss_vectorized_reg_gradient(W, X, y, reg):
     return loss, dW
 
 
+def softmax_loss_vectorized_gradient_summed(W, X, y, reg):
+    """Bug: the loss is averaged over the batch, but its gradient is summed."""
+    num_train = X.shape[0]
+    scores = X.dot(W)
+    scores = scores - np.max(scores, axis=1, keepdims=True)
+    probs = np.exp(scores) / np.sum(np.exp(scores), axis=1, keepdims=True)
+    loss = -np.mean(np.log(probs[np.arange(num_train), y])) + reg * np.sum(W * W)
+    dscores = probs
+    dscores[np.arange(num_train), y] -= 1
+    return loss, X.T.dot(dscores) + 2 * reg * W
+
+
+def svm_loss_vectorized_half_reg(W, X, y, reg):
+    """Bug: 0.5 * reg * sum(W**2) (and reg * W) where the assignment has reg * sum(W**2)."""
+    loss, dW = svm_loss_vectorized(W, X, y, reg)
+    return loss - 0.5 * reg * np.sum(W * W), dW - reg * W
+
+
+def svm_loss_vectorized_no_reg(W, X, y, reg):
+    """Bug: the regularization is left out of the loss and of the gradient."""
+    return svm_loss_vectorized(W, X, y, 0.0)
+
+
 # Two-layer nets: fn(params, X, y, reg) -> (loss, grads), with 0.5 * reg * sum(W**2)
 
 
@@ -195,6 +289,33 @@ def two_layer_loss_bias_regularized(params, X, y, reg):
     for name in grads:
         grads[name] += reg * params[name]
     return loss, grads
+
+
+# Layer pairs: CS231n's forward and backward passes
+
+
+def affine_forward(x, w, b):
+    """Correct: x of shape (N, d1, ..., dk) flattened to (N, D), then x w + b."""
+    out = x.reshape(x.shape[0], -1).dot(w) + b
+    return out, (x, w, b)
+
+
+def affine_backward_flat_dx(dout, cache):
+    """Bug: dx is left as (N, D), not reshaped to x's shape (N, d1, ..., dk)."""
+    x, w, _ = cache
+    dx = dout.dot(w.T)
+    dw = x.reshape(x.shape[0], -1).T.dot(dout)
+    return dx, dw, np.sum(dout, axis=0)
+
+
+def relu_forward(x):
+    """Correct: max(0, x), the cache x itself."""
+    return np.maximum(0, x), x
+
+
+def relu_backward_mask_from_dout(dout, cache):
+    """Bug: masks the upstream gradient by its own sign, not by the cached x."""
+    return dout * (dout > 0)
 
 
 def _main(argv=None):

@@ -12,6 +12,7 @@ import pytest
 from flatprop.losses import find_loss
 from flatprop.nets import LinearClassifier, TwoLayerNet
 from flatprop.testing import CheckFailedError
+from flatprop.testing.mistakes import MISTAKES
 from helpers import (
     CHECKER_ATOL,
     CHECKER_RTOL,
@@ -33,24 +34,46 @@ def import_from_examples(name):
 grading = import_from_examples("grade_submission")
 submission = grading.submission
 
-# The bug planted in each function, as the grader should report it: (kind, quantity).
+# The bug planted in each function, as the grader should report it: (kind, quantity, the
+# diagnosis). One per known mistake of the catalogue, and svm_loss_labels_ignored, in none.
 PLANTED = {
-    "softmax_loss_global_max": ("non-finite", "loss"),  # overflows on rows far apart
-    "softmax_loss_sign_error": ("mismatch", "dscores"),
-    "softmax_loss_in_place": ("mutation", "scores"),
-    "svm_loss_labels_ignored": ("mismatch", "dscores"),  # loss and dscores both wrong
-    "svm_loss_naive_all_classes": ("mismatch", "loss"),
-    "svm_loss_naive_at_the_kink": ("mismatch", "dW"),
-    "svm_loss_vectorized_no_mean": ("mismatch", "loss"),
-    "softmax_loss_vectorized_reg_gradient": ("mismatch", "dW"),
-    "two_layer_loss_pre_relu": ("mismatch", "loss"),
-    "two_layer_loss_bias_regularized": ("mismatch", "loss"),
+    "softmax_loss_global_max": ("non-finite", "loss", "global_max"),  # rows far apart
+    "softmax_loss_sign_error": ("mismatch", "dscores", "gradient_sign"),
+    "softmax_loss_in_place": ("mutation", "scores", "writes_input"),
+    "svm_loss_labels_ignored": ("mismatch", "dscores", None),  # right loss when all margins are
+    "softmax_loss_no_shift": ("non-finite", "loss", "no_max_shift"),  # exp overflows
+    "softmax_loss_probs_gradient": ("mismatch", "dscores", "target_not_subtracted"),
+    # uniform scores (the smallest) give log C whatever the targets: dscores shows it
+    "softmax_loss_smoothed_over_others": ("mismatch", "dscores", "smoothing_over_others"),
+    "svm_loss_mean_of_margins": ("mismatch", "loss", "mean_over_classes"),
+    "svm_loss_worst_class": ("mismatch", "loss", "crammer_singer"),
+    "squared_hinge_loss_without_its_2": (
+        "mismatch",
+        "dscores",
+        "squared_hinge_gradient_missing_2",
+    ),
+    "svm_loss_naive_all_classes": ("mismatch", "loss", "target_in_hinge_sum"),
+    "svm_loss_naive_at_the_kink": ("mismatch", "dW", "kink_counted"),
+    "svm_loss_vectorized_no_mean": ("mismatch", "loss", "no_mean"),
+    "softmax_loss_vectorized_reg_gradient": ("mismatch", "dW", "reg_gradient_missing_2"),
+    "softmax_loss_vectorized_gradient_summed": ("mismatch", "dW", "gradient_not_averaged"),
+    "svm_loss_vectorized_half_reg": ("mismatch", "loss", "half_reg"),
+    "svm_loss_vectorized_no_reg": ("mismatch", "loss", "reg_missing"),
+    "two_layer_loss_pre_relu": ("mismatch", "loss", "pre_relu_forward"),
+    "two_layer_loss_bias_regularized": ("mismatch", "loss", "bias_regularized"),
+    "affine_backward_flat_dx": ("return", "dx", "dx_not_reshaped"),  # x of 3 axes or more
+    "relu_backward_mask_from_dout": ("mismatch", "dx", "relu_mask_wrong"),
 }
+PAIRS = set(grading.FORWARD)  # checked with their forward pass; tests/test_testing_layers.py
 
 
 def grade(name):
     checker, reference, conventions = grading.GRADING[name]
-    return checker(getattr(submission, name), reference, **conventions)
+    function = getattr(submission, name)
+    candidates = (
+        [getattr(submission, grading.FORWARD[name]), function] if name in PAIRS else [function]
+    )
+    return checker(*candidates, reference, **conventions)
 
 
 @functools.cache
@@ -75,7 +98,7 @@ def outputs(name, inputs):
     if checker.__name__ == "check_loss_layer":
         scores, y = inputs["scores"], inputs["y"]
         before = scores.copy()
-        loss, grads = find_loss(reference).function(scores, y)
+        loss, grads = find_loss(reference).function(scores, y, **conventions)
         got = function(scores, y)
         return got, (loss, grads["scores"]), not np.array_equal(scores, before)
     if checker.__name__ == "check_linear_loss":
@@ -102,8 +125,13 @@ def sizes(inputs):
 
 def test_every_function_of_the_sample_submission_is_graded():
     functions = {name for name in vars(submission) if not name.startswith("_")} - {"np"}
-    assert set(grading.GRADING) == functions
-    assert set(PLANTED) == functions - {"svm_loss_vectorized"}
+    assert set(grading.GRADING) | set(grading.FORWARD.values()) == functions
+    assert set(PLANTED) == set(grading.GRADING) - {"svm_loss_vectorized"}
+
+
+def test_the_sample_submission_plants_one_mistake_per_entry_of_the_catalogue():
+    planted = [diagnosis for _, _, diagnosis in PLANTED.values() if diagnosis is not None]
+    assert sorted(planted) == sorted(MISTAKES)
 
 
 def test_the_correct_function_passes():
@@ -111,23 +139,26 @@ def test_the_correct_function_passes():
 
 
 @pytest.mark.parametrize("name", sorted(PLANTED))
-def test_each_planted_bug_is_caught_and_named(name):
+def test_each_planted_bug_is_caught_named_and_diagnosed(name):
     error = failure(name)
-    kind, quantity = PLANTED[name]
-    assert (error.kind, error.quantity) == (kind, quantity)
+    kind, quantity, diagnosis = PLANTED[name]
+    assert (error.kind, error.quantity, error.diagnosis) == (kind, quantity, diagnosis)
     headline = str(error).splitlines()[0]
-    assert headline.startswith(f"{grading.GRADING[name][0].__name__}: {name}(")
+    called = grading.FORWARD.get(name, name)
+    assert headline.startswith(f"{grading.GRADING[name][0].__name__}: {called}(")
     assert quantity in headline
 
 
-@pytest.mark.parametrize("name", sorted(PLANTED))
+@pytest.mark.parametrize("name", sorted(set(PLANTED) - PAIRS))
 def test_each_reported_input_is_small_and_really_fails(name):
     inputs = runnable_failing_input(failure(name), name)
-    assert all(size <= 2 for size in sizes(inputs).values()), sizes(inputs)
+    # Only the Crammer-Singer hinge needs a third class: two wrong classes, one max.
+    largest = {"C": 3} if name == "svm_loss_worst_class" else {}
+    assert all(size <= largest.get(letter, 2) for letter, size in sizes(inputs).items())
     assert sizes(inputs).get("D", 1) == sizes(inputs).get("H", 1) == 1
     with np.errstate(all="ignore"):
         got, expected, written_into = outputs(name, inputs)
-    kind, quantity = PLANTED[name]
+    kind, quantity, _ = PLANTED[name]
     if kind == "mutation":
         assert written_into
         return
@@ -147,7 +178,13 @@ def test_the_script_prints_a_report_per_function(tmp_path):
     assert result.returncode == 0, result.stderr
     assert result.stdout.count("FAIL ") == len(PLANTED)
     assert result.stdout.count("PASS ") == 1
-    assert result.stdout.rstrip().endswith("1 of 11 functions passed.")
+    assert result.stdout.rstrip().endswith(f"1 of {len(PLANTED) + 1} functions passed.")
+    table = result.stdout.split("The diagnoses:\n")[1].splitlines()[: len(PLANTED) + 1]
+    diagnoses = dict(line.split() if "(" not in line else (line.split()[0], None) for line in table)
+    assert diagnoses == {
+        **{name: diagnosis for name, (_, _, diagnosis) in PLANTED.items()},
+        "svm_loss_vectorized": "passed",
+    }
     assert not (tmp_path / ".hypothesis" / "examples").exists()  # no example database
 
 

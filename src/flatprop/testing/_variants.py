@@ -424,6 +424,7 @@ class _Knobs(NamedTuple):
     negate: bool = False  # the gradients of the params, negated
     bias_regularized: bool = False
     second_layer_input: str = "h1"  # "z1": the pre-ReLU activations
+    weight_gradient_input: str = ""  # what dW2 is computed from: the second layer's input if ""
     relu_mask: str = "z1 > 0"  # "dh1 > 0", "z1 >= 0" or "none"
 
 
@@ -475,7 +476,8 @@ def two_layer_stages(
     masks = {"z1 > 0": z1 > 0, "dh1 > 0": dh1 > 0, "z1 >= 0": z1 >= 0}
     dz1 = dh1 * masks[knobs.relu_mask] if knobs.relu_mask in masks else dh1.copy()
     grads = {
-        "dW2": into_second.T @ dscores + decay * W2,
+        "dW2": (h1 if knobs.weight_gradient_input == "h1" else into_second).T @ dscores
+        + decay * W2,
         "db2": dscores.sum(axis=0) + (decay * b2 if knobs.bias_regularized else 0),
         "dW1": X.T @ dz1 + decay * W1,
         "db1": dz1.sum(axis=0) + (decay * b1 if knobs.bias_regularized else 0),
@@ -558,6 +560,12 @@ def _model_knobs(contract: str, reg_scale: float) -> list[tuple[str, str, _Knobs
                 "the scores are z1 W2 + b2, from the ReLU's input, and its backward pass "
                 "has no ReLU",
                 _Knobs(second_layer_input="z1", relu_mask="none"),
+            ),
+            (
+                "pre_relu_forward",
+                "the scores are z1 W2 + b2, from the ReLU's input, while its backward pass "
+                "is that of h1 W2 + b2",
+                _Knobs(second_layer_input="z1", weight_gradient_input="h1"),
             ),
             (
                 "relu_mask_wrong",
