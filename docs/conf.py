@@ -42,6 +42,7 @@ nb_execution_raise_on_error = True
 nb_execution_timeout = 300
 nb_execution_show_tb = True
 myst_enable_extensions = ["dollarmath", "amsmath"]
+myst_heading_anchors = 3  # the README links to sections of the guides (docs/grading.md#gradescope)
 
 html_theme = "pydata_sphinx_theme"
 html_title = f"flatprop {release}"

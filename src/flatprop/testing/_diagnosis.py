@@ -53,8 +53,8 @@ def _inputs_tried(count: int) -> str:
 
 def _known(mistake: str, evidence: str, count: int) -> str:
     return (
-        f"This matches a known mistake, {mistake}: {MISTAKES[mistake].summary} ({evidence}, "
-        f"on {_inputs_tried(count)})."
+        f"This matches a known mistake, {mistake}: {MISTAKES[mistake].summary}. On "
+        f"{_inputs_tried(count)}, {evidence}."
     )
 
 

@@ -506,26 +506,32 @@ def two_layer_stages(
 def _model_knobs(contract: str, reg_scale: float) -> list[tuple[str, str, _Knobs]]:
     """(mistake, evidence, knobs) for each mistake of a model around its head."""
     reg = "reg" if reg_scale == 1 else f"{reg_scale:g}·reg"
-    weights = "W" if contract == "linear" else "W1 and W2"
+    squares = "ΣW²" if contract == "linear" else "(ΣW1² + ΣW2²)"
+
+    def gradient_off(factor: str) -> str:
+        if contract == "linear":
+            return f"dW - reference = {factor}·W"
+        return f"dW1 - reference = {factor}·W1 and dW2 - reference = {factor}·W2"
+
     knobs = [
         (
             "reg_gradient_missing_2",
-            f"the loss is right; the gradient - reference = -{reg}·W, for {weights}",
+            f"the loss is right; {gradient_off(f'-{reg}')}",
             _Knobs(reg_gradient=0.5),
         ),
         (
             "reg_missing",
-            f"loss - reference = -{reg}·ΣW² and gradient - reference = -2·{reg}·W, for {weights}",
+            f"loss - reference = -{reg}·{squares} and {gradient_off(f'-2·{reg}')}",
             _Knobs(reg_loss=0.0, reg_gradient=0.0),
         ),
         (
             "reg_missing",
-            f"loss - reference = -{reg}·ΣW², and the gradient is right",
+            f"loss - reference = -{reg}·{squares}, and the gradient is right",
             _Knobs(reg_loss=0.0),
         ),
         (
             "reg_missing",
-            f"the loss is right; the gradient - reference = -2·{reg}·W, for {weights}",
+            f"the loss is right; {gradient_off(f'-2·{reg}')}",
             _Knobs(reg_gradient=0.0),
         ),
         (
@@ -538,7 +544,8 @@ def _model_knobs(contract: str, reg_scale: float) -> list[tuple[str, str, _Knobs
         knobs.append(
             (
                 "half_reg",
-                "loss - reference = -reg·ΣW²/2 and gradient - reference = -reg·W: 0.5·reg·ΣW²",
+                f"loss - reference = -reg·{squares}/2 and {gradient_off('-reg')}: the "
+                "convention 0.5·reg·ΣW²",
                 _Knobs(reg_loss=0.5, reg_gradient=0.5),
             )
         )
@@ -546,7 +553,8 @@ def _model_knobs(contract: str, reg_scale: float) -> list[tuple[str, str, _Knobs
         knobs += [
             (
                 "bias_regularized",
-                f"loss - reference = {reg}·(Σb1² + Σb2²) and db - reference = 2·{reg}·b",
+                f"loss - reference = {reg}·(Σb1² + Σb2²) and db1 - reference = 2·{reg}·b1 "
+                f"(db2 likewise)",
                 _Knobs(bias_regularized=True),
             ),
             (

@@ -11,8 +11,8 @@ says so, with what the outputs have in common with the reference:
 
 .. code-block:: text
 
-    This matches a known mistake, reg_gradient_missing_2: the regularization gradient
-    is reg·W instead of 2·reg·W (dW - reference = -reg·W on all 8 inputs tried).
+    This matches a known mistake, reg_gradient_missing_2: regularization gradient reg·W
+    instead of 2·reg·W. On all 8 inputs tried, the loss is right; dW - reference = -reg·W.
 
 When none matches (or more than one does), ``diagnosis`` is None and the report states
 an exact relation between the candidate's output and the reference's when one holds on
