@@ -109,7 +109,37 @@ def assignment_with(top="", **changes):
         (assignment_with(target='"linear_svm.py"'), "a target must be 'path/to/file.py:function'"),
         (assignment_with(target='"/srv/linear_svm.py:f"'), "inside the submission's folder"),
         (assignment_with(target='"../ana/linear_svm.py:f"'), "inside the submission's folder"),
-        (assignment_with(checker='"check_svm"'), "checker must be one of check_linear_loss, "),
+        (assignment_with(checker='"check_svm"'), "checker must be one of check_layer_pair, "),
+        (
+            assignment_with(checker='"check_layer_pair"', reference='"relu"'),
+            "the target of check_layer_pair must be two targets",
+        ),
+        (
+            assignment_with(
+                checker='"check_layer_pair"',
+                reference='"relu"',
+                target='["a.py:relu_forward", "b.py:relu_backward"]',
+            ),
+            "the two targets of a layer pair must name one file",
+        ),
+        (
+            assignment_with(
+                checker='"check_layer_pair"',
+                reference='"relu"',
+                target='["layers.py:relu_forward", "../layers.py:relu_backward"]',
+            ),
+            "inside the submission's folder",
+        ),
+        (
+            assignment_with(
+                checker='"check_layer_pair"',
+                reference='"conv"',
+                target='["layers.py:relu_forward", "layers.py:relu_backward"]',
+                points="{ out = 1, dx = 1 }",
+            ),
+            "layer must be one of 'affine', 'relu'",
+        ),
+        (assignment_with(target='["linear_svm.py:f", "linear_svm.py:g"]'), "target must be a"),
         (assignment_with(reference='"hinge"'), "reference must name one of"),
         (assignment_with(points="0"), "points must be > 0"),
         (assignment_with(points="true"), "points must be a number"),
@@ -139,3 +169,15 @@ def test_two_checks_may_not_share_a_name():
 def test_a_missing_assignment_file_is_an_assignment_error(tmp_path):
     with pytest.raises(AssignmentError, match="cannot read the assignment file"):
         load_assignment(tmp_path / "nowhere.toml")
+
+
+def test_a_layer_pair_is_two_targets_of_one_file_graded_by_its_outputs():
+    text = assignment_with(
+        checker='"check_layer_pair"',
+        reference='"relu"',
+        target='["layers.py:relu_forward", "layers.py:relu_backward"]',
+        points="{ out = 1, dx = 3 }",
+    )
+    (check,) = read_assignment(text, source="hw.toml").checks
+    assert check.target == ("layers.py:relu_forward", "layers.py:relu_backward")
+    assert check.parts == {"out": 1.0, "dx": 3.0}

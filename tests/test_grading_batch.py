@@ -107,6 +107,54 @@ def test_grads_keyed_wrong_cost_every_gradient_but_not_the_loss(tmp_path):
     }
 
 
+PAIR_CHECK = f"""
+[[checks]]
+name = "affine"
+target = ["layers.py:affine_forward", "layers.py:affine_backward"]
+checker = "check_layer_pair"
+reference = "affine"
+points = {{ out = 1, dx = 2, dw = 1, db = 1 }}
+options = {{ max_examples = {FEW} }}
+"""
+AFFINE = """
+import numpy as np
+
+def affine_forward(x, w, b):
+    return x.reshape(len(x), -1) @ w + b, (x, w)
+
+def affine_backward(dout, cache):
+    x, w = cache
+    dx = (dout @ w.T).reshape(x.shape)
+    return dx, x.reshape(len(x), -1).T @ dout, dout.sum(axis=0)
+"""
+
+
+@pytest.mark.parametrize(
+    ("source", "expected", "diagnosis"),
+    [
+        (AFFINE, {"affine: out": 1, "affine: dx": 2, "affine: dw": 1, "affine: db": 1}, None),
+        (  # dx left (N, D): a wrong shape of dx costs dx's points only
+            AFFINE.replace(".reshape(x.shape)", ""),
+            {"affine: out": 1, "affine: dx": 0, "affine: dw": 1, "affine: db": 1},
+            "dx_not_reshaped",
+        ),
+        (  # a write into dout is the whole pair's failure
+            AFFINE.replace("    x, w = cache\n", "    x, w = cache\n    dout *= 1.5\n"),
+            {"affine: out": 0, "affine: dx": 0, "affine: dw": 0, "affine: db": 0},
+            "writes_input",
+        ),
+    ],
+)
+def test_a_layer_pair_is_graded_by_its_outputs_with_the_diagnosis_in_its_report(
+    source, expected, diagnosis, tmp_path
+):
+    write(tmp_path / "student", "layers.py", source)
+    result = grade_submission(read_assignment(PAIR_CHECK), tmp_path / "student")
+    assert scores(result) == expected
+    failed = [test for check in result.checks for test in check.tests if test.score == 0]
+    assert all(f"This matches a known mistake, {diagnosis}:" in test.output for test in failed)
+
+
 def test_outputs_not_given_points_are_not_graded(tmp_path):
     assignment = read_assignment(SVM_CHECK.replace("{ loss = 2, dW = 8 }", "{ loss = 3 }"))
     write(tmp_path / "student", "linear_svm.py", SVM_REG_GRADIENT)
