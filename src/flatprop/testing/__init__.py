@@ -15,7 +15,19 @@ check_loss_layer, check_linear_loss, check_two_layer_loss
     ``fn(scores, y) -> (loss, dscores)``, ``fn(W, X, y, reg) -> (loss, dW)`` and
     ``fn(params, X, y, reg) -> (loss, grads)``. Each compares the candidate with
     flatprop's reference on inputs drawn by Hypothesis and raises an
-    ``AssertionError`` showing the smallest input on which it is wrong.
+    ``AssertionError`` showing the smallest input on which it is wrong, and the known
+    mistake that reproduces its outputs, when one does.
+check_staged_linear_loss, check_staged_two_layer_loss
+    The same contracts staged ("flat backprop"): ``fn`` returns a dict of its named
+    stages, checked one by one, forward then backward.
+check_layer_pair
+    CS231n's layer pairs, ``affine_forward``/``affine_backward`` and
+    ``relu_forward``/``relu_backward``, checked together.
+net_loss
+    A class-based net (``net.params``, ``net.loss(X, y)``) as the function
+    :func:`check_two_layer_loss` checks.
+mistakes
+    The catalogue of known mistakes that a failure is diagnosed with.
 CheckReport, CheckFailedError
     What the checkers return on success and raise on failure.
 
