@@ -110,11 +110,7 @@ def linear_reference(
     reg_scale = as_positive_scalar(reg_scale, "reg_scale")
 
     def evaluate(W: Any, X: Any, y: Any, reg: float) -> tuple[Any, FloatArray]:
-        model = LinearClassifier(
-            *W.shape, head=reference.head, bias=False, seed=0, dtype=W.dtype, **options
-        )
-        model.params = {"W": W}
-        loss, grads = model.loss(X, y, reg=reg_scale * reg)
+        loss, grads = _model(reference, options, "linear", {"W": W}).loss(X, y, reg=reg_scale * reg)
         return loss, grads["W"]
 
     return evaluate
@@ -127,18 +123,7 @@ def two_layer_reference(
     reg_scale = as_positive_scalar(reg_scale, "reg_scale")
 
     def evaluate(params: Any, X: Any, y: Any, reg: float) -> tuple[Any, dict[str, FloatArray]]:
-        (input_size, hidden_size), output_size = params["W1"].shape, params["b2"].shape[0]
-        net = TwoLayerNet(
-            input_size,
-            hidden_size,
-            output_size,
-            head=reference.head,
-            seed=0,
-            dtype=params["W1"].dtype,
-            **options,
-        )
-        net.params = dict(params)
-        return net.loss(X, y, reg=reg_scale * reg)
+        return _model(reference, options, "two_layer", params).loss(X, y, reg=reg_scale * reg)
 
     return evaluate
 
