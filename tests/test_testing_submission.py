@@ -37,7 +37,8 @@ submission = grading.submission
 # The bug planted in each function, as the grader should report it: (kind, quantity, the
 # diagnosis). One per known mistake of the catalogue, and svm_loss_labels_ignored, in none.
 PLANTED = {
-    "softmax_loss_global_max": ("non-finite", "loss", "global_max"),  # rows far apart
+    # rows far apart: NaN (or, with rows 710 to 745 apart, subnormal and a little wrong)
+    "softmax_loss_global_max": (("non-finite", "mismatch"), ("loss", "dscores"), "global_max"),
     "softmax_loss_sign_error": ("mismatch", "dscores", "gradient_sign"),
     "softmax_loss_in_place": ("mutation", "scores", "writes_input"),
     "svm_loss_labels_ignored": ("mismatch", "dscores", None),  # right loss when all margins are
@@ -141,12 +142,17 @@ def test_the_correct_function_passes():
 @pytest.mark.parametrize("name", sorted(PLANTED))
 def test_each_planted_bug_is_caught_named_and_diagnosed(name):
     error = failure(name)
-    kind, quantity, diagnosis = PLANTED[name]
-    assert (error.kind, error.quantity, error.diagnosis) == (kind, quantity, diagnosis)
+    kinds, quantities, diagnosis = PLANTED[name]
+    assert error.kind in kinds if isinstance(kinds, tuple) else error.kind == kinds
+    if isinstance(quantities, tuple):
+        assert error.quantity in quantities
+    else:
+        assert error.quantity == quantities
+    assert error.diagnosis == diagnosis
     headline = str(error).splitlines()[0]
     called = grading.FORWARD.get(name, name)
     assert headline.startswith(f"{grading.GRADING[name][0].__name__}: {called}(")
-    assert quantity in headline
+    assert error.quantity in headline
 
 
 @pytest.mark.parametrize("name", sorted(set(PLANTED) - PAIRS))
@@ -158,7 +164,7 @@ def test_each_reported_input_is_small_and_really_fails(name):
     assert sizes(inputs).get("D", 1) == sizes(inputs).get("H", 1) == 1
     with np.errstate(all="ignore"):
         got, expected, written_into = outputs(name, inputs)
-    kind, quantity, _ = PLANTED[name]
+    kind, quantity = failure(name).kind, failure(name).quantity
     if kind == "mutation":
         assert written_into
         return
