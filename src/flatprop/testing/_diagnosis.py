@@ -89,7 +89,7 @@ def shape_diagnosis(
         got.size == expected.size and _close(got.reshape(expected.shape), expected, rtol, atol)
         for got, expected in wrong
     ):
-        flat = all(got.shape == (len(e), e.size // max(len(e), 1)) for got, e in wrong)
+        flat = all(e.ndim > 2 and got.shape == (len(e), e.size // len(e)) for got, e in wrong)
         if flat:
             shape = "in the shape (N, D) wherever x has more than 2 axes"
         elif all(got.shape == (1, *e.shape) for got, e in wrong):
