@@ -23,6 +23,7 @@ from flatprop._validation import (
     as_labels,
     as_non_negative_scalar,
     as_positive_scalar,
+    as_rng,
 )
 from flatprop.losses import LOSSES, LossSpec
 
@@ -73,7 +74,7 @@ class Model(ABC):
         std = as_non_negative_scalar(std, "std")
         float_dtype = as_float_dtype(dtype)
         self._set_head(head, size_of["C"], float_dtype, head_options)
-        rng = np.random.default_rng(seed)
+        rng = as_rng(seed)
         self.params = {}
         for name, letters in self._param_shapes().items():
             shape = tuple(size_of[letter] for letter in letters)
@@ -322,7 +323,7 @@ class Model(ABC):
         num_iters = as_count(num_iters, "num_iters", minimum=0)
         batch_size = as_count(batch_size, "batch_size")
 
-        rng = np.random.default_rng(seed)
+        rng = as_rng(seed)
         iterations_per_epoch = max(num_train // batch_size, 1)
         report_every = max(num_iters // 10, 1)
         history: dict[str, list[float]] = {

@@ -36,6 +36,7 @@ from flatprop._validation import (
     as_float_dtype,
     as_non_negative_scalar,
     as_real_scalar,
+    as_rng,
 )
 
 __all__ = ["Split", "load_digits", "spiral", "train_test_split"]
@@ -142,7 +143,7 @@ def spiral(
     n_per_class = as_count(n_per_class, "n_per_class")
     n_classes = as_count(n_classes, "n_classes")
     noise = as_non_negative_scalar(noise, "noise")
-    rng = np.random.default_rng(seed)
+    rng = as_rng(seed)
     radius = np.linspace(0.0, 1.0, n_per_class)
     X = np.empty((n_per_class * n_classes, 2))
     y = np.repeat(np.arange(n_classes, dtype=np.int64), n_per_class)
@@ -225,7 +226,7 @@ def train_test_split(
     test_size = as_real_scalar(test_size, "test_size")
     if not 0 < test_size < 1:
         raise ValueError(f"test_size must be a fraction strictly between 0 and 1, got {test_size}")
-    rng = np.random.default_rng(seed)
+    rng = as_rng(seed)
     num_examples = labels.shape[0]
     if stratify:
         train_parts, test_parts = [], []

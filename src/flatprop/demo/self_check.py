@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from flatprop import layers, losses, nets
-from flatprop._validation import FloatArray, IntArray
+from flatprop._validation import FloatArray, IntArray, as_rng
 from flatprop.demo import _text
 from flatprop.gradcheck import numerical_gradient, numerical_gradient_array, rel_error
 
@@ -264,7 +264,7 @@ def library_cases(*, seed: int = 0) -> list[GradientCase]:
     >>> sorted({case.group for case in cases})
     ['layer', 'loss', 'net']
     """
-    rng = np.random.default_rng(seed)
+    rng = as_rng(seed)
     return _loss_cases(rng) + _layer_cases(rng) + _net_cases(rng)
 
 

@@ -45,7 +45,14 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from flatprop._validation import FloatArray, IntArray, as_float_array, as_labels, as_real_scalar
+from flatprop._validation import (
+    FloatArray,
+    IntArray,
+    as_float_array,
+    as_labels,
+    as_real_scalar,
+    as_rng,
+)
 from flatprop.demo import _text
 from flatprop.demo.questions import table_scores
 from flatprop.gradcheck import numerical_gradient, rel_error
@@ -401,7 +408,7 @@ def problem_set_svm_inputs(*, seed: int = 0) -> tuple[FloatArray, FloatArray, In
     >>> W.shape, X.tolist(), y.tolist()
     ((2, 2), [[0.2, 0.4], [0.2, 0.4]], [0, 1])
     """
-    W = np.random.default_rng(seed).standard_normal((2, 2))
+    W = as_rng(seed).standard_normal((2, 2))
     return W, np.array([[0.2, 0.4], [0.2, 0.4]]), np.array([0, 1])
 
 
@@ -539,7 +546,7 @@ def two_layer_inputs(*, seed: int = 0) -> tuple[dict[str, FloatArray], FloatArra
     >>> {name: value.shape for name, value in params.items()}, X.shape, y.tolist()
     ({'W1': (2, 3), 'b1': (3,), 'W2': (3, 3), 'b2': (3,)}, (3, 2), [0, 1, 2])
     """
-    rng = np.random.default_rng(seed)
+    rng = as_rng(seed)
     params: dict[str, FloatArray] = {
         "W1": rng.standard_normal((2, 3)),
         "b1": 0.1 * rng.standard_normal(3),
