@@ -75,6 +75,7 @@ def test_the_demo_modules_live_in_flatprop_demo_and_nowhere_above_the_core() -> 
         "__init__",
         "__main__",
         "_model",
+        "_threads",
         "_validation",
         "cli",
         "datasets",

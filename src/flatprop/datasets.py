@@ -97,7 +97,11 @@ def load_digits(
 
 
 def spiral(
-    n_per_class: int, n_classes: int, *, seed: int | None = 0, noise: float = 0.2
+    n_per_class: int,
+    n_classes: int,
+    *,
+    seed: int | np.random.Generator | None = 0,
+    noise: float = 0.2,
 ) -> tuple[FloatArray, IntArray]:
     r"""The CS231n spiral: ``n_classes`` arms of 2-D points winding around the origin.
 
@@ -117,9 +121,10 @@ def spiral(
         Points per class, n >= 1.
     n_classes : int
         Number of classes (arms), C >= 1.
-    seed : int or None, default 0
+    seed : int >= 0, numpy.random.Generator or None, default 0
         Seed of ``numpy.random.default_rng`` for the angle noise; None for fresh
-        randomness. The same seed gives the same points.
+        randomness. The same seed gives the same points. Anything else is a
+        ``TypeError`` (a negative integer a ``ValueError``) naming ``seed``.
     noise : float, default 0.2
         Standard deviation of the angle noise, in radians (>= 0).
 
@@ -173,7 +178,7 @@ def train_test_split(
     y: npt.ArrayLike,
     *,
     test_size: float = 0.2,
-    seed: int | None = 0,
+    seed: int | np.random.Generator | None = 0,
     stratify: bool = True,
 ) -> Split:
     """Split examples at random into a training part and a held-out part.
@@ -186,7 +191,7 @@ def train_test_split(
         Their labels.
     test_size : float, default 0.2
         The fraction of the examples held out, strictly between 0 and 1.
-    seed : int or None, default 0
+    seed : int >= 0, numpy.random.Generator or None, default 0
         Seed of ``numpy.random.default_rng``; None for fresh randomness. The same
         seed and data give the same split.
     stratify : bool, default True

@@ -48,11 +48,19 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from flatprop._model import HEADS, Model, Seed, require_finite_stage
+from flatprop._model import (
+    HEADS,
+    Model,
+    ModelOverflowError,
+    Seed,
+    add_reg_gradient,
+    checked_loss,
+    require_finite_stage,
+)
 from flatprop._validation import FloatArray, as_non_negative_scalar
 from flatprop.layers import affine_backward, affine_forward, relu_backward, relu_forward
 
-__all__ = ["HEADS", "LinearClassifier", "TwoLayerNet"]
+__all__ = ["HEADS", "LinearClassifier", "ModelOverflowError", "TwoLayerNet"]
 
 
 class TwoLayerNet(Model):
@@ -145,6 +153,7 @@ class TwoLayerNet(Model):
         require_finite_stage(scores, "scores")
         return scores
 
+    @checked_loss
     def loss(
         self, X: npt.ArrayLike, y: npt.ArrayLike | None = None, *, reg: float = 0.0
     ) -> tuple[np.floating, dict[str, FloatArray]]:
@@ -195,8 +204,8 @@ class TwoLayerNet(Model):
         require_finite_stage(scores, "scores")
         data_loss, head_cache = self._data_loss(scores, y)
         reg_loss = X.dtype.type(reg) * (np.vdot(W1, W1) + np.vdot(W2, W2))
+        self._require_finite_loss(data_loss, reg_loss, reg)
         loss = data_loss + reg_loss
-        require_finite_stage(loss, "loss")
 
         # Backward pass, stage by stage in reverse.
         dscores = self._dscores(head_cache)
@@ -205,8 +214,8 @@ class TwoLayerNet(Model):
         dz1 = relu_backward(dh1, relu_cache, check_finite=False)["x"]
         affine1_grads = affine_backward(dz1, affine1_cache, compute_dx=False, check_finite=False)
         dW1, db1 = affine1_grads["w"], affine1_grads["b"]
-        dW1 += (2 * reg) * W1  # d reg_loss / d W1; dW1 is a new array
-        dW2 += (2 * reg) * W2
+        add_reg_gradient(dW1, W1, reg)  # d reg_loss / d W1 = 2 reg W1; dW1 is a new array
+        add_reg_gradient(dW2, W2, reg)
         return loss, {"W1": dW1, "b1": db1, "W2": dW2, "b2": db2}
 
 
@@ -297,6 +306,7 @@ class LinearClassifier(Model):
         require_finite_stage(scores, "scores")
         return scores
 
+    @checked_loss
     def loss(
         self, X: npt.ArrayLike, y: npt.ArrayLike | None = None, *, reg: float = 0.0
     ) -> tuple[np.floating, dict[str, FloatArray]]:
@@ -350,14 +360,14 @@ class LinearClassifier(Model):
         require_finite_stage(scores, "scores")
         data_loss, head_cache = self._data_loss(scores, y)
         reg_loss = X.dtype.type(reg) * np.vdot(W, W)
+        self._require_finite_loss(data_loss, reg_loss, reg)
         loss = data_loss + reg_loss
-        require_finite_stage(loss, "loss")
 
         # Backward pass, stage by stage in reverse.
         dscores = self._dscores(head_cache)
         affine_grads = affine_backward(dscores, affine_cache, compute_dx=False, check_finite=False)
         dW = affine_grads["w"]
-        dW += (2 * reg) * W  # d reg_loss / d W; dW is a new array
+        add_reg_gradient(dW, W, reg)  # d reg_loss / d W = 2 reg W; dW is a new array
         grads = {"W": dW}
         if self._bias:
             grads["b"] = affine_grads["b"]
