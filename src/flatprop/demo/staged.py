@@ -39,6 +39,7 @@ Examples
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
@@ -55,8 +56,9 @@ from flatprop._validation import (
 )
 from flatprop.demo import _text
 from flatprop.demo.questions import table_scores
-from flatprop.gradcheck import numerical_gradient, rel_error
-from flatprop.losses import l2, multiclass_svm, softmax_cross_entropy
+from flatprop.gradcheck import GradientReport, check_gradient, rel_error
+from flatprop.layers import RELU_KINK
+from flatprop.losses import LOSSES, l2, multiclass_svm, softmax_cross_entropy
 from flatprop.nets import LinearClassifier, TwoLayerNet
 
 __all__ = [
@@ -86,16 +88,42 @@ class Stage:
 
 @dataclass(frozen=True)
 class GradientCheck:
-    """A parameter's gradient from the backward pass next to a numerical one."""
+    """A parameter's gradient from the backward pass next to a numerical one.
+
+    Attributes
+    ----------
+    name : str
+        ``"dW"``, ``"dW1"``, ...
+    report : flatprop.gradcheck.GradientReport
+        :func:`~flatprop.gradcheck.check_gradient`'s comparison, entry by entry, with the
+        entries on a kink within the step told apart.
+    kink : str or None
+        The subgradient the backward pass chooses at a kink (None for a smooth function).
+    """
 
     name: str
-    analytic: FloatArray
-    numerical: FloatArray
+    report: GradientReport
+    kink: str | None = None
+
+    @property
+    def analytic(self) -> FloatArray:
+        """The backward pass's gradient."""
+        return self.report.analytic
+
+    @property
+    def numerical(self) -> FloatArray:
+        """Central differences with the step :data:`NUMERICAL_STEP`."""
+        return self.report.numerical
 
     @property
     def relative_error(self) -> float:
-        """:func:`flatprop.gradcheck.rel_error` of the two."""
-        return rel_error(self.analytic, self.numerical)
+        """The largest relative error of the two, off the kinks."""
+        return self.report.relative_error
+
+    @property
+    def kinks(self) -> int:
+        """How many entries lie on a kink within the step (not counted as errors)."""
+        return int(self.report.kinks.sum())
 
 
 @dataclass(frozen=True)
@@ -128,7 +156,8 @@ class StagedPass:
 
     @property
     def max_relative_error(self) -> float:
-        """The largest relative error of the gradient checks and library comparisons."""
+        """The largest relative error of the gradient checks (off the kinks) and library
+        comparisons."""
         errors = [check.relative_error for check in self.checks]
         return max(errors + [error for _, error in self.library])
 
@@ -141,18 +170,35 @@ class StagedPass:
             f"Gradient checks: backward pass vs central differences (h = {NUMERICAL_STEP:g}):"
         )
         for check in self.checks:
+            error = f"relative error {check.relative_error:.1e}"
+            if check.kinks:
+                error += f"\noff the kinks;\n{check.kinks} on a kink"
             block = _text.side_by_side(
                 [
                     f"{check.name}, backward\n{_text.format_array(check.analytic)}",
                     f"{check.name}, numerical\n{_text.format_array(check.numerical)}",
-                    f"relative error {check.relative_error:.1e}",
+                    error,
                 ]
             )
             lines.append(_text.indent(block))
+            if check.kinks:
+                lines.append(_text.indent(textwrap.fill(_kink_text(check), width=86)))
         lines.append("")
         lines.append("The same computed by flatprop's library:")
         lines += [f"  {what}: relative error {error:.1e}" for what, error in self.library]
         return "\n".join(lines)
+
+
+def _kink_text(check: GradientCheck) -> str:
+    """What a gradient check's kink entries mean, for the report."""
+    where = ", ".join(str(index) for index in check.report.kink_indices[:4])
+    more = ", ..." if check.kinks > 4 else ""
+    return (
+        f"{check.name} at {where}{more}: on a kink within the step h = {NUMERICAL_STEP:g} "
+        "(its slopes left and right of the point differ), where central differences "
+        "average the two sides: not a bug. The backward pass chose a subgradient"
+        + (f": {check.kink}." if check.kink else ".")
+    )
 
 
 def _values(forward: list[Stage], backward: list[Stage]) -> dict[str, FloatArray]:
@@ -199,14 +245,17 @@ def _checked_inputs(
 
 
 def _gradient_checks(
-    loss: Callable[[], float], params: dict[str, FloatArray], grads: dict[str, FloatArray]
+    loss: Callable[[], float],
+    params: dict[str, FloatArray],
+    grads: dict[str, FloatArray],
+    kink: str | None,
 ) -> tuple[GradientCheck, ...]:
     """Each parameter's gradient vs central differences of ``loss()``, which reads ``params``."""
     return tuple(
         GradientCheck(
             name=f"d{name}",
-            analytic=grads[name],
-            numerical=numerical_gradient(lambda _: loss(), params[name], h=NUMERICAL_STEP),
+            report=check_gradient(lambda _: loss(), params[name], grads[name], h=NUMERICAL_STEP),
+            kink=kink,
         )
         for name in params
     )
@@ -217,10 +266,12 @@ def _staged_pass(
     stages: Callable[[], tuple[list[Stage], list[Stage]]],
     params: dict[str, FloatArray],
     library: Callable[[dict[str, FloatArray]], list[tuple[str, float]]],
+    kink: str | None,
 ) -> StagedPass:
     """Run ``stages`` (which read ``params``), check each parameter's gradient, compare.
 
-    ``library(values)`` compares the values of the stages with flatprop's library.
+    ``library(values)`` compares the values of the stages with flatprop's library;
+    ``kink`` says which subgradient the stages choose at a kink.
     """
     forward, backward = stages()
     values = _values(forward, backward)
@@ -232,7 +283,7 @@ def _staged_pass(
         title=title,
         forward=tuple(forward),
         backward=tuple(backward),
-        checks=_gradient_checks(loss, params, {name: values[f"d{name}"] for name in params}),
+        checks=_gradient_checks(loss, params, {name: values[f"d{name}"] for name in params}, kink),
         library=tuple(library(values)),
     )
 
@@ -356,6 +407,7 @@ def staged_svm(
         lambda: _svm_stages(params["W"], features, labels, reg, margin),
         params,
         library,
+        LOSSES["multiclass_svm"].kink,
     )
 
 
@@ -518,6 +570,7 @@ def staged_two_layer_softmax(
         lambda: _softmax_net_stages(arrays, features, labels, reg),
         arrays,
         library,
+        RELU_KINK,
     )
 
 
@@ -644,6 +697,7 @@ def staged_matrix_example(params: Mapping[str, npt.ArrayLike], X: npt.ArrayLike)
         lambda: _matrix_stages(arrays, features),
         arrays,
         library,
+        RELU_KINK,
     )
 
 
