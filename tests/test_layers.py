@@ -351,3 +351,28 @@ def test_affine_backward_whose_gradient_overflows_names_it(dout, w, gradient) ->
 def test_affine_forward_with_check_finite_false_leaves_the_overflow_to_the_caller() -> None:
     out, _ = affine_forward([[1e200, 1e200]], [[1e200], [1e200]], [0.0], check_finite=False)
     assert np.isinf(out).all()  # and no RuntimeWarning
+
+
+HUGE = st.floats(-1e200, 1e200, allow_nan=False)
+
+
+@given(
+    x=hnp.arrays(np.float64, (2, 3), elements=HUGE),
+    w=hnp.arrays(np.float64, (3, 2), elements=HUGE),
+    b=hnp.arrays(np.float64, 2, elements=st.floats(-1e308, 1e308)),
+)
+def test_affine_forward_of_finite_input_is_finite_or_a_floating_point_error(x, w, b) -> None:
+    # Never NaN or inf, never a RuntimeWarning (an error under pytest): the product
+    # where it fits the float range, with the loop's value; a FloatingPointError where not.
+    try:
+        out, _ = affine_forward(x, w, b)
+    except FloatingPointError as error:
+        assert "the output x W + b overflows float64" in str(error)
+        return
+    assert np.isfinite(out).all()
+    # A sum's rounding error: a few eps of the sum of the absolute terms (which may exceed
+    # the float range where terms cancel: then the bound is inf).
+    with np.errstate(over="ignore"):
+        terms = (np.abs(x) @ np.abs(w)) + np.abs(b)
+    bound = terms * (8 * np.finfo(np.float64).eps)
+    np.testing.assert_array_less(np.abs(out - (x @ w + b)), bound + 1e-300)

@@ -756,3 +756,26 @@ BAD_INPUTS = {
 def test_bad_input_raises_an_error_naming_the_argument(call, error, message) -> None:
     with pytest.raises(error, match=message):
         call()
+
+
+@pytest.mark.parametrize("head", ["softmax", "svm", "squared_hinge", "l2"])
+@given(
+    scale=st.floats(1e-3, 1e200),
+    reg=st.floats(0, 1e308),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_loss_is_finite_or_a_model_overflow_error_never_nan_or_a_warning(
+    head, scale, reg, seed
+) -> None:
+    # Any size of weights and of reg: finite loss and gradients, or an error that names
+    # what overflowed (pytest turns a RuntimeWarning into a failure).
+    net = TwoLayerNet(3, 4, 2, head=head, std=scale, seed=seed)
+    X, y = batch(head, 5, 3, 2, seed=seed % 1000)
+    try:
+        loss, grads = net.loss(X, y, reg=reg)
+    except ModelOverflowError as error:
+        assert error.setting in ("reg", "params")
+        assert "overflowed" in str(error)
+        return
+    assert np.isfinite(loss)
+    assert all(np.isfinite(grad).all() for grad in grads.values())

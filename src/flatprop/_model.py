@@ -473,6 +473,21 @@ class Model(ABC):
             (X_val, y_val) once per epoch, when given. The accuracy lists stay empty
             for the "l2" head.
 
+        Raises
+        ------
+        ModelOverflowError
+            A ``FloatingPointError`` if a stage leaves the float range, with the setting
+            to change: ``"learning_rate"`` when training diverged after some steps
+            ("training diverged at iteration 12 of 100: ..."), ``"reg"`` when the
+            penalty did it, ``"params"`` for initial weights or X too large.
+
+        Notes
+        -----
+        The steps run with one BLAS thread when their products are small (see
+        :mod:`flatprop._threads`): threads cost more than they save there, and spin when
+        the cores are busy. Set ``OPENBLAS_NUM_THREADS`` (or ``OMP_NUM_THREADS``) to choose
+        yourself; flatprop then leaves the threads alone.
+
         Examples
         --------
         >>> import numpy as np

@@ -181,6 +181,13 @@ class TwoLayerNet(Model):
         grads : dict
             ``dW1, db1, dW2, db2`` under the keys of ``params``, each of its entry's shape.
 
+        Raises
+        ------
+        ModelOverflowError
+            If a stage (the scores, the loss, a gradient) leaves the float range: a
+            ``FloatingPointError`` that names it and the setting to change (``reg``, or
+            the scale of the weights or of X). Never NaN, never a RuntimeWarning.
+
         Examples
         --------
         >>> import numpy as np
@@ -332,6 +339,11 @@ class LinearClassifier(Model):
         loss : numpy scalar, of the dtype of ``params``
         grads : dict
             ``dW`` (and ``db``) under the keys of ``params``.
+
+        Raises
+        ------
+        ModelOverflowError
+            As :meth:`TwoLayerNet.loss`.
 
         Examples
         --------
