@@ -40,7 +40,7 @@ _controller: Any = None
 
 
 def _threadpool_controller() -> Any:
-    """threadpoolctl's controller (made once: it inspects the loaded libraries), or None."""
+    """Threadpoolctl's controller (made once: it inspects the loaded libraries), or None."""
     global _controller
     if _controller is None:
         try:
@@ -53,8 +53,11 @@ def _threadpool_controller() -> Any:
 
 @contextlib.contextmanager
 def blas_threads_for(multiply_adds: int) -> Iterator[None]:
-    """Run the block with one BLAS thread if its products have fewer than
-    :data:`SMALL_PRODUCT` multiply-adds, and the user set no thread count."""
+    """Run the block with one BLAS thread if its products are small.
+
+    That is, fewer than :data:`SMALL_PRODUCT` multiply-adds, and the user set no thread
+    count.
+    """
     controller = None
     if multiply_adds < SMALL_PRODUCT and not any(os.environ.get(name) for name in USER_SETTINGS):
         controller = _threadpool_controller()

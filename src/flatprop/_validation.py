@@ -233,8 +233,11 @@ def as_float_dtype(dtype: npt.DTypeLike) -> np.dtype:
 
 
 def as_rng(seed: object, name: str = "seed") -> np.random.Generator:
-    """``numpy.random.default_rng(seed)``, for a seed that is None, an integer >= 0 or a
-    Generator (returned as it is); else an error naming ``name``, not NumPy's own."""
+    """Return ``numpy.random.default_rng(seed)`` for a seed checked by flatprop.
+
+    The seed is None, an integer >= 0 or a Generator (returned as it is); else an error
+    naming ``name``, not NumPy's own.
+    """
     if isinstance(seed, np.random.Generator):
         return seed
     if seed is not None:

@@ -1,9 +1,11 @@
-"""The ``flatprop`` command line: ``demo``, ``gradcheck`` and ``train``.
+"""The ``flatprop`` command line: ``demo``, ``gradcheck``, ``train`` and ``grade``.
 
-A thin dispatcher: each command parses its options and calls :mod:`flatprop.demo`.
+A thin dispatcher: each command parses its options and calls :mod:`flatprop.demo`
+(or, for ``grade``, :mod:`flatprop.grading.command`).
 
 Run ``flatprop --help`` (or ``python -m flatprop --help``), and ``flatprop COMMAND
---help`` for each command's options. matplotlib is imported only by ``train --plot``.
+--help`` for each command's options. matplotlib is imported only by ``train --plot``,
+Hypothesis only by ``grade``.
 """
 
 from __future__ import annotations
@@ -78,13 +80,13 @@ def train(args: argparse.Namespace) -> int:
             f"A {model} ({settings.head} head) on {settings.data}: held-out accuracy "
             f"{result.test_accuracy:.3f}"
         )
-        path = figures.plot_training(
+        figures.plot_training(
             result.history,
             args.plot,
             title=title,
             iterations_per_epoch=result.iterations_per_epoch,
         )
-        print(f"wrote {path}")
+        print(f"wrote {args.plot}")
     return 0
 
 
@@ -120,6 +122,26 @@ def _in_flags(message: str) -> str:
     for name, flag in _FLAGS.items():
         message = re.sub(rf"\b{name}\b", flag, message)
     return message
+
+
+def grade(args: argparse.Namespace) -> int:
+    """Grade submission folders into a gradebook and Gradescope results."""
+    try:
+        from flatprop.grading import command
+    except ImportError as error:
+        print(
+            f'flatprop grade needs the grade extra ({error}): pip install "flatprop[grade]"',
+            file=sys.stderr,
+        )
+        return 2
+    return command.run(
+        args.assignment,
+        args.submissions,
+        out=args.out,
+        results_json=args.results_json,
+        jobs=args.jobs,
+        dask=args.dask,
+    )
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -187,6 +209,37 @@ def _parser() -> argparse.ArgumentParser:
         help="save a figure of the loss and accuracy curves in a format matplotlib "
         "writes (.png, .pdf, .svg, ...; needs matplotlib)",
     )
+
+    grade_parser = _command(
+        commands,
+        grade,
+        "grade submission folders into a gradebook and Gradescope results",
+        "Run every check of ASSIGNMENT.toml on each SUBMISSION_DIR (one per student; its "
+        "name is the submission's id), each submitted function in a worker process with a "
+        "time and a memory limit. Writes OUT_DIR/gradebook.csv and "
+        "OUT_DIR/<submission>/results.json (Gradescope's format). Exit status 0 when grading "
+        "ran, whatever the grades; 2 for a bad assignment file or a missing folder.",
+    )
+    grade_parser.add_argument("assignment", metavar="ASSIGNMENT.toml", help="the checks")
+    grade_parser.add_argument(
+        "submissions", nargs="+", metavar="SUBMISSION_DIR", help="one folder per submission"
+    )
+    grade_parser.add_argument("--out", metavar="OUT_DIR", help="where to write the results")
+    grade_parser.add_argument(
+        "--results-json",
+        metavar="PATH",
+        help="with one SUBMISSION_DIR: write its Gradescope results.json here "
+        "(/autograder/results/results.json on Gradescope)",
+    )
+    where = grade_parser.add_mutually_exclusive_group()
+    where.add_argument(
+        "--jobs", type=int, metavar="N", help="grade N submissions at a time (default: cores)"
+    )
+    where.add_argument(
+        "--dask",
+        metavar="ADDRESS",
+        help="grade on the Dask cluster whose scheduler is at ADDRESS (the dask extra)",
+    )
     return parser
 
 
@@ -214,12 +267,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return 2
+    # Errors of demo and train name the settings of Settings: say them as the options.
+    said = _in_flags if args.command in ("demo", "train") else str
     try:
         status: int = args.handler(args)
     except (ValueError, TypeError) as error:  # a bad option value, before any work
-        print(f"flatprop {args.command}: error: {_in_flags(str(error))}", file=sys.stderr)
+        print(f"flatprop {args.command}: error: {said(str(error))}", file=sys.stderr)
         return 2
     except FloatingPointError as error:  # training diverged: say which option to change
-        print(f"flatprop {args.command}: {_in_flags(str(error))}", file=sys.stderr)
+        print(f"flatprop {args.command}: {said(str(error))}", file=sys.stderr)
         return 1
     return status

@@ -1,5 +1,4 @@
-"""Numerical gradients by central differences, the relative error, and a check that tells a
-kink from a bug.
+"""Numerical gradients, the relative error, and a check that tells a kink from a bug.
 
 These are the tools for checking a backward pass by hand (and what flatprop's own tests
 use): perturb one entry of x by +-h, evaluate the function twice, and divide the
@@ -69,7 +68,7 @@ ROUNDINGS = 16
 
 
 def _check_point(x: object, h: object) -> tuple[np.ndarray, float]:
-    """x as a writeable float32/float64 array, and h as a positive step that does not vanish."""
+    """X as a writeable float32/float64 array, and h as a positive step that does not vanish."""
     if not isinstance(x, np.ndarray):
         raise TypeError(
             f"x must be a NumPy array (it is perturbed in place), got {type(x).__name__}"
@@ -227,8 +226,10 @@ class _Differences:
 def _evaluate(
     objective: _Objective, h: float, indices: list[tuple[int, ...]], *, level: str = ""
 ) -> _Differences:
-    """f at ``x +- h max(1, |x_k|) e_k`` for each index k, restoring x after each (also if
-    f raises)."""
+    """Evaluate f at ``x +- h max(1, |x_k|) e_k`` for each index k.
+
+    x is restored after each (also if f raises).
+    """
     x = objective.x
     center = x.astype(np.float64)
     steps = _steps(x, h)
@@ -483,8 +484,11 @@ class GradientReport:
 
     @property
     def failures(self) -> npt.NDArray[np.bool_]:
-        """The entries off the kinks whose relative error exceeds the tolerance, and whose
-        difference exceeds what rounding f's values can contribute (:attr:`rounding`)."""
+        """The entries off the kinks that fail.
+
+        Their relative error exceeds the tolerance, and their difference exceeds what
+        rounding f's values can contribute (:attr:`rounding`).
+        """
         beyond_rounding = np.abs(self.analytic - self.numerical) > self.rounding
         return (self.errors > self.tolerance) & beyond_rounding
 
@@ -495,8 +499,10 @@ class GradientReport:
 
     @property
     def passed(self) -> bool:
-        """Whether every entry off the kinks agrees: within the tolerance, or within the
-        rounding of f's values."""
+        """Whether every entry off the kinks agrees.
+
+        Within the tolerance, or within the rounding of f's values.
+        """
         return not self.failures.any()
 
     def describe(self, *, kink: str | None = None) -> str:
@@ -660,8 +666,10 @@ def check_gradient(
 
 
 def _rounding(objective: _Objective, f_x: Any, span: FloatArray) -> FloatArray:
-    """What rounding f's values can contribute to a difference quotient over ``span``:
-    ``ROUNDINGS`` roundings of f's size, twice (two evaluations), over the span."""
+    """Bound what rounding f's values can contribute to a quotient over ``span``.
+
+    ``ROUNDINGS`` roundings of f's size, twice (two evaluations), over the span.
+    """
     return 2 * ROUNDINGS * EPS * objective.scale(f_x) / np.abs(span)
 
 

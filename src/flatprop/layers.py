@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from flatprop._display import StagesDisplay
 from flatprop._validation import FloatArray, as_flag, as_float_array
 
 __all__ = [
@@ -40,7 +41,7 @@ RELU_KINK = "the ReLU passes no gradient at x = 0 (the subgradient 0 at 0, as in
 
 
 @dataclass(frozen=True, eq=False)
-class AffineCache:
+class AffineCache(StagesDisplay):
     """What :func:`affine_backward` needs from :func:`affine_forward`.
 
     Attributes
@@ -59,7 +60,7 @@ class AffineCache:
 
 
 @dataclass(frozen=True, eq=False)
-class ReluCache:
+class ReluCache(StagesDisplay):
     """What :func:`relu_backward` needs from :func:`relu_forward`.
 
     Attributes
@@ -79,8 +80,11 @@ def _require_dout_shape(dout: FloatArray, shape: tuple[int, ...], meaning: str) 
 
 
 def _product(a: FloatArray, b: FloatArray, check: bool, what: str) -> FloatArray:
-    """``a @ b`` without a warning; with ``check``, a FloatingPointError naming ``what`` if
-    it is not finite (the nets pass False: they check their stages themselves)."""
+    """Multiply ``a @ b`` without a warning.
+
+    With ``check``, a FloatingPointError naming ``what`` if the product is not finite (the
+    nets pass False: they check their stages themselves).
+    """
     with np.errstate(over="ignore", invalid="ignore"):
         product = a @ b
     if check:

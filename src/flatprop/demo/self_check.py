@@ -105,9 +105,11 @@ def _array_check(
 
 
 def _loss_cases(rng: np.random.Generator) -> list[GradientCase]:
-    """Each loss of :data:`flatprop.losses.LOSSES`: with each kind of target it takes; with
-    every option it takes set; and its staged pair with ``reduction="none"`` and an (N,)
-    upstream gradient."""
+    """The gradient cases of each loss of :data:`flatprop.losses.LOSSES`.
+
+    Each kind of target it takes; every option it takes, set; and its staged pair with
+    ``reduction="none"`` and an (N,) upstream gradient.
+    """
     scores = rng.standard_normal((NUM_EXAMPLES, NUM_CLASSES))
     labels = rng.integers(NUM_CLASSES, size=NUM_EXAMPLES)
     targets: dict[str, list[tuple[str, IntArray | FloatArray]]] = {
@@ -386,8 +388,10 @@ def _status(result: CheckResult) -> str:
 
 
 def report(results: Sequence[CheckResult]) -> str:
-    """The table of relative errors, the kinks apart, and a last line that says whether
-    all passed."""
+    """Lay out the table of relative errors, the kinks apart, and the verdict.
+
+    The last line says whether all passed.
+    """
     rows = [
         [
             result.group,

@@ -21,6 +21,8 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from flatprop._display import StagesDisplay
+from flatprop._docstrings import fill_in
 from flatprop._validation import (
     FloatArray,
     IntArray,
@@ -51,7 +53,7 @@ __all__ = [
 
 
 @dataclass(frozen=True, eq=False)
-class HingeCache:
+class HingeCache(StagesDisplay):
     """The stages of a hinge-loss forward pass, kept for the backward pass.
 
     Attributes
@@ -492,4 +494,4 @@ for _function in (
     squared_hinge,
     squared_hinge_forward,
 ):
-    _function.__doc__ = (_function.__doc__ or "").replace("    {options}", _OPTIONS_DOC.strip("\n"))
+    fill_in(_function, options=_OPTIONS_DOC)

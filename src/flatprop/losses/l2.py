@@ -17,6 +17,7 @@ from functools import cached_property
 import numpy as np
 import numpy.typing as npt
 
+from flatprop._display import StagesDisplay
 from flatprop._validation import (
     FloatArray,
     Reduction,
@@ -37,7 +38,7 @@ __all__ = ["L2Cache", "l2", "l2_backward", "l2_forward"]
 
 
 @dataclass(frozen=True, eq=False)
-class L2Cache:
+class L2Cache(StagesDisplay):
     """The stages of an L2 forward pass, kept for the backward pass.
 
     Attributes

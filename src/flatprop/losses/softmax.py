@@ -27,6 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from flatprop._display import StagesDisplay
 from flatprop._validation import (
     FloatArray,
     IntArray,
@@ -62,7 +63,7 @@ __all__ = [
 
 
 @dataclass(frozen=True, eq=False)
-class SoftmaxCrossEntropyCache:
+class SoftmaxCrossEntropyCache(StagesDisplay):
     """The stages of a softmax cross-entropy forward pass, kept for the backward pass.
 
     Attributes
