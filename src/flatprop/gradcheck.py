@@ -18,7 +18,7 @@ Conventions
   divides by the distance between the two points *as stored* in x's dtype, not by 2h,
   so that the rounding of ``x +- h`` (large in float32) does not bias the result.
 - The error of a central difference is O(h^2) where f is smooth (its truncation) plus
-  about eps |f| / h (the rounding of f): h = 1e-5 suits float64 and about 1e-2 float32.
+  about ``eps |f| / h`` (the rounding of f): h = 1e-5 suits float64 and about 1e-2 float32.
 - Near a **kink** (a ReLU at 0, a hinge's margin at 0) within the step, a central
   difference averages two slopes and says nothing about the derivative at x:
   :func:`check_gradient` finds such entries and does not count them as failures.
@@ -53,7 +53,7 @@ DEFAULT_TOLERANCE = 1e-6
 REFINEMENTS = 3
 """How many times :func:`check_gradient` divides the step by 10 to look at a failing entry."""
 _SHRINKING = 0.2
-"""A smooth function's one-sided differences disagree by about h |f''|: a tenth as much at a
+"""A smooth function's one-sided differences disagree by about ``h |f''|``: a tenth as much at a
 tenth of the step. A kink's disagreement is its jump in slope, which does not shrink so: an
 entry whose disagreement falls by less than this factor is taken to be on a kink."""
 _RESOLUTION = 10
@@ -568,7 +568,7 @@ def check_gradient(
       kink that the step h straddled: a **kink** entry;
     - if the one-sided differences (the slopes just left and just right of x) still
       disagree by about as much as with the step h (a smooth function's disagree by
-      about h |f''|, which shrinks with the step; a kink's by its jump in slope, which does
+      about ``h |f''|``, which shrinks with the step; a kink's by its jump in slope, which does
       not), and the analytic value lies between them (a subgradient): a **kink**;
     - otherwise, a disagreement that does not go away as the step shrinks: a **bug**.
 
