@@ -728,6 +728,11 @@ BAD_INPUTS = {
         ValueError,
         "the 'l2' head has none",
     ),
+    "batch_size None": (
+        lambda: net().train(X4, Y, batch_size=None),
+        TypeError,
+        "batch_size must be an integer, got None",
+    ),
     "a seed of type str": (
         lambda: TwoLayerNet(4, 5, 3, seed="0"),
         TypeError,

@@ -170,12 +170,12 @@ def training(train: _Train) -> _Train:
     def trained(self: Model, *args: Any, **kwargs: Any) -> dict[str, list[float]]:
         options = signature.bind(self, *args, **kwargs)
         options.apply_defaults()
-        step_size = sum(np.size(value) for value in self.params.values() if np.ndim(value) == 2)
+        multiply_adds = _step_size(self, options.arguments["batch_size"])
         self._steps_taken = 0
         try:
             with (
                 np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"),
-                blas_threads_for(step_size * int(options.arguments["batch_size"])),
+                blas_threads_for(multiply_adds),
             ):
                 return train(*options.args, **options.kwargs)
         except ModelOverflowError as error:
@@ -184,6 +184,17 @@ def training(train: _Train) -> _Train:
             raise _divergence(error, self._steps_taken + 1, options.arguments) from error
 
     return trained  # type: ignore[return-value]
+
+
+def _step_size(model: Model, batch_size: object) -> int:
+    """Multiply-adds of a step's forward products: batch_size times the weights' entries.
+
+    0 for arguments that ``train`` is about to refuse with its own error.
+    """
+    if not isinstance(model.params, dict) or not isinstance(batch_size, int | np.integer):
+        return 0
+    weights = [value for value in model.params.values() if np.ndim(value) == 2]
+    return int(batch_size) * sum(int(np.size(value)) for value in weights)
 
 
 def _divergence(
