@@ -11,8 +11,10 @@ import numpy as np
 import pytest
 
 from flatprop.demo import self_check
+from flatprop.gradcheck import check_gradient
 from helpers import (
     DIGITS_ACCURACY_FLOOR,
+    HEAD_DEFAULTS_FLOOR,
     REL_ERROR_MATCH,
     SPIRAL_LINEAR_CEILING,
     SPIRAL_TWO_LAYER_FLOOR,
@@ -129,11 +131,15 @@ def test_gradcheck_fails_on_a_broken_layer() -> None:
 
 
 def test_run_checks_fails_a_wrong_gradient_and_a_crashing_one() -> None:
-    good = np.array([1.0, 2.0])
+    x = np.array([1.0, 2.0])
+
+    def check(analytic, tolerance):
+        return check_gradient(lambda v: float(np.sum(v**2)), x, analytic, tolerance=tolerance)
+
     cases = [
-        self_check.GradientCase("x", "right", "p", lambda: good, lambda: good.copy()),
-        self_check.GradientCase("x", "wrong", "p", lambda: good, lambda: 2 * good),
-        self_check.GradientCase("x", "wrong shape", "p", lambda: good, lambda: good[:1]),
+        self_check.GradientCase("x", "right", "p", lambda: 2 * x, check),
+        self_check.GradientCase("x", "wrong", "p", lambda: 4 * x, check),
+        self_check.GradientCase("x", "wrong shape", "p", lambda: x[:1], check),
     ]
     results = self_check.run_checks(cases)
     assert [result.passed for result in results] == [True, False, False]
@@ -163,10 +169,75 @@ def test_train_takes_every_setting_from_the_command_line() -> None:
     assert "iteration 30/30" in done.stdout
 
 
-def test_train_with_a_bad_value_names_it_and_exits_2() -> None:
-    done = flatprop("train", "--iters", "-3")
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (["--iters", "-3"], "--iters must be an integer >= 0, got -3"),
+        (["--lr", "0"], "--lr must be > 0, got 0.0"),
+        (["--lr", "nan"], "--lr must be finite"),
+        (["--reg", "-1"], "--reg must be >= 0"),
+        (["--batch-size", "0"], "--batch-size must be a positive integer"),
+        (["--hidden", "0"], "--hidden must be a positive integer"),
+        (["--label-smoothing", "2"], r"--label-smoothing must be in \[0, 1\]"),
+        (["--std", "-0.1"], "--std must be >= 0"),
+        (["--seed", "-2"], "--seed must be an integer >= 0, got -2"),
+    ],
+)
+def test_train_refuses_a_bad_value_by_its_option_before_printing_anything(
+    arguments: list[str], message: str
+) -> None:
+    done = flatprop("train", *arguments)
     assert done.returncode == 2
-    assert "num_iters" in done.stderr
+    assert re.search(message, done.stderr), done.stderr
+    assert done.stdout == ""
+    assert "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (["--head", "svm", "--label-smoothing", "0.1"], "--label-smoothing does not apply to"),
+        (["--head", "squared_hinge", "--label-smoothing", "0"], "does not apply to the 'squared"),
+        (["--model", "linear", "--hidden", "10"], "--hidden does not apply to the linear model"),
+    ],
+)
+def test_train_refuses_an_option_that_does_not_apply(arguments: list[str], message: str) -> None:
+    done = flatprop("train", *arguments)
+    assert done.returncode == 2
+    assert message in done.stderr
+    assert done.stdout == ""
+
+
+def test_a_diverging_train_ends_with_one_line_naming_the_option_to_change() -> None:
+    done = flatprop("train", "--head", "squared_hinge", "--lr", "0.5")  # the old default
+    assert done.returncode == 1
+    assert "Traceback" not in done.stderr
+    (line,) = done.stderr.splitlines()
+    assert line.startswith("flatprop train: training diverged at iteration ")
+    assert line.endswith("lower --lr (it is 0.5)")
+
+
+@pytest.mark.parametrize("data", ["digits", "spiral"])
+def test_train_squared_hinge_with_its_defaults_trains(data: str) -> None:
+    # It crashed on the digits (a FloatingPointError traceback) and ended at chance
+    # (0.333, a loss of 3e8) on the spiral.
+    done = flatprop("train", "--data", data, "--head", "squared_hinge")
+    assert done.returncode == 0, done.stderr
+    floor = HEAD_DEFAULTS_FLOOR[data, "two-layer"]
+    assert numbers_after("held-out accuracy:", done.stdout)[0] >= floor
+
+
+def test_train_plot_in_a_format_matplotlib_cannot_write_is_refused_before_training(
+    tmp_path: Path,
+) -> None:
+    pytest.importorskip("matplotlib")
+    figure = tmp_path / "curves.xyz"
+    done = flatprop("train", "--plot", str(figure))
+    assert done.returncode == 2
+    assert "matplotlib cannot write .xyz files; use one of" in done.stderr
+    assert ".png" in done.stderr
+    assert done.stdout == ""
+    assert not figure.exists()
 
 
 def test_train_plot_without_matplotlib_says_how_to_get_it_before_training(tmp_path: Path) -> None:

@@ -184,3 +184,25 @@ def test_split_names_the_bad_argument(
 ) -> None:
     with pytest.raises(ValueError, match=message):
         train_test_split(X, y, test_size=test_size)
+
+
+@pytest.mark.parametrize(
+    ("seed", "error", "message"),
+    [
+        ("0", TypeError, "seed must be None, an integer >= 0 or a numpy.random.Generator, got '0'"),
+        (2.0, TypeError, "seed must be None, an integer >= 0 .*got 2.0 of type float"),
+        (True, TypeError, "got True of type bool"),
+        ([1, 2], TypeError, "got \\[1, 2\\] of type list"),
+        (-1, ValueError, "seed must be an integer >= 0, got -1"),
+    ],
+)
+def test_a_bad_seed_gets_flatprops_own_error_naming_seed(seed, error, message) -> None:
+    with pytest.raises(error, match=message):
+        spiral(5, 2, seed=seed)
+    with pytest.raises(error, match=message):
+        train_test_split(np.arange(10), np.arange(10) % 2, seed=seed)
+
+
+def test_a_generator_is_a_seed() -> None:
+    first, _ = spiral(5, 2, seed=np.random.default_rng(4))
+    np.testing.assert_array_equal(first, spiral(5, 2, seed=4)[0])

@@ -270,6 +270,34 @@ BAD_INPUTS = {
         TypeError,
         "x must hold real numbers, got booleans",
     ),
+    # check_finite=None silently skipped the scan: it must be a bool.
+    "check_finite None in affine_forward": (
+        lambda: affine_forward(
+            np.ones((1, 1)), np.array([[np.inf]]), np.zeros(1), check_finite=None
+        ),
+        TypeError,
+        "check_finite must be True or False, got None",
+    ),
+    "check_finite None in affine_backward": (
+        lambda: affine_backward(np.ones((2, 4)), _affine_cache(), check_finite=None),
+        TypeError,
+        "check_finite must be True or False, got None",
+    ),
+    "check_finite 0 in relu_forward": (
+        lambda: relu_forward(np.ones(2), check_finite=0),
+        TypeError,
+        "check_finite must be True or False, got 0",
+    ),
+    "check_finite a string in relu_backward": (
+        lambda: relu_backward(np.ones(3), relu_forward(np.ones(3))[1], check_finite="no"),
+        TypeError,
+        "check_finite must be True or False, got 'no'",
+    ),
+    "compute_dx None": (
+        lambda: affine_backward(np.ones((2, 4)), _affine_cache(), compute_dx=None),
+        TypeError,
+        "compute_dx must be True or False, got None",
+    ),
 }
 
 
@@ -282,3 +310,73 @@ def test_bad_input_raises_an_error_naming_the_argument(call, error, message) -> 
 def test_check_finite_false_leaves_non_finite_values_to_the_caller() -> None:
     out, _ = relu_forward(np.array([np.inf, -np.inf]), check_finite=False)
     np.testing.assert_array_equal(out, [np.inf, 0.0])
+
+
+# Overflow from finite inputs (issue 10, item 7): a FloatingPointError that says what
+# overflowed, never NaN with a RuntimeWarning (pytest turns warnings into errors).
+
+
+@pytest.mark.parametrize(
+    ("x", "w", "b"),
+    [
+        ([[1e200, 1e200]], [[1e200], [-1e200]], [0.0]),  # inf - inf: [[nan]] before
+        ([[1e200, 1e200]], [[1e200], [1e200]], [0.0]),  # inf
+        ([[1.0]], [[1e308]], [1e308]),  # the bias pushes it over
+    ],
+)
+def test_affine_forward_whose_output_overflows_names_it(x, w, b) -> None:
+    with pytest.raises(FloatingPointError, match=r"the output x W \+ b overflows float64"):
+        affine_forward(x, w, b)
+
+
+def test_affine_forward_in_float32_overflows_at_float32s_range() -> None:
+    big = np.full((1, 2), 1e30, dtype=np.float32)  # 1e60 > 3.4e38
+    with pytest.raises(FloatingPointError, match="overflows float32"):
+        affine_forward(big, big.T.copy(), np.zeros(1, np.float32))
+
+
+@pytest.mark.parametrize(
+    ("dout", "w", "gradient"),
+    [
+        ([[1e200]], [[1e200], [-1e200]], "dx = dout W"),
+        ([[1.7e308], [1.7e308]], [[1e-10], [1e-10]], "db"),  # a sum of two 1.7e308
+    ],
+)
+def test_affine_backward_whose_gradient_overflows_names_it(dout, w, gradient) -> None:
+    _, cache = affine_forward(np.ones((len(dout), 2)), w, [0.0])
+    with pytest.raises(FloatingPointError, match=f"the gradient {gradient}"):
+        affine_backward(dout, cache)
+
+
+def test_affine_forward_with_check_finite_false_leaves_the_overflow_to_the_caller() -> None:
+    out, _ = affine_forward([[1e200, 1e200]], [[1e200], [1e200]], [0.0], check_finite=False)
+    assert np.isinf(out).all()  # and no RuntimeWarning
+
+
+HUGE = st.floats(-1e200, 1e200, allow_nan=False)
+
+
+@given(
+    x=hnp.arrays(np.float64, (2, 3), elements=HUGE),
+    w=hnp.arrays(np.float64, (3, 2), elements=HUGE),
+    b=hnp.arrays(np.float64, 2, elements=st.floats(-1e308, 1e308)),
+)
+def test_affine_forward_of_finite_input_is_finite_or_a_floating_point_error(x, w, b) -> None:
+    # Never NaN or inf, never a RuntimeWarning (an error under pytest): the product
+    # where it fits the float range, with the loop's value; a FloatingPointError where not.
+    try:
+        out, _ = affine_forward(x, w, b)
+    except FloatingPointError as error:
+        refusal = str(error)
+    else:
+        refusal = ""
+    if refusal:
+        assert "the output x W + b overflows float64" in refusal
+        return
+    assert np.isfinite(out).all()
+    # A sum's rounding error: a few eps of the sum of the absolute terms (which may exceed
+    # the float range where terms cancel: then the bound is inf).
+    with np.errstate(over="ignore"):
+        terms = (np.abs(x) @ np.abs(w)) + np.abs(b)
+    bound = terms * (8 * np.finfo(np.float64).eps)
+    np.testing.assert_array_less(np.abs(out - (x @ w + b)), bound + 1e-300)

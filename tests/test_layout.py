@@ -80,6 +80,7 @@ def test_the_demo_modules_live_in_flatprop_demo_and_nowhere_above_the_core() -> 
         "_display",
         "_model",
         "_progress",
+        "_threads",
         "_validation",
         "cli",
         "datasets",

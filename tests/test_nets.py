@@ -10,8 +10,9 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from flatprop import naive
+from flatprop._model import add_reg_gradient
 from flatprop.gradcheck import numerical_gradient
-from flatprop.nets import HEADS, LinearClassifier, TwoLayerNet
+from flatprop.nets import HEADS, LinearClassifier, ModelOverflowError, TwoLayerNet
 from helpers import (
     FLOAT32_RTOL,
     KINK_DISTANCE,
@@ -455,18 +456,113 @@ def test_loss_never_writes_into_x_y_or_params_and_accepts_read_only_arrays(kind,
         np.testing.assert_array_equal(array, original)
 
 
-@pytest.mark.filterwarnings("ignore:overflow:RuntimeWarning")
 @pytest.mark.parametrize(
-    ("scale", "stage"), [(1e200, "scores"), (1e160, "loss")], ids=["scores", "reg_loss"]
+    ("scale", "message"),
+    [(1e200, "the scores overflowed"), (1e160, r"reg_loss overflowed: sum\(W\*\*2\)")],
+    ids=["scores", "reg_loss"],
 )
-def test_a_stage_that_overflows_raises_instead_of_returning_inf(scale, stage) -> None:
+def test_a_stage_that_overflows_raises_instead_of_returning_inf(scale, message) -> None:
     # W1 = scale: h1 ~ scale; W2 = scale or 1 / scale: scores ~ scale^2 or ~ 1;
-    # reg_loss ~ scale^2.
+    # reg_loss ~ scale^2. No RuntimeWarning escapes (pytest would fail on one).
     net = TwoLayerNet(2, 2, 2, seed=0)
-    W2 = scale if stage == "scores" else 1 / scale
+    W2 = scale if message.startswith("the scores") else 1 / scale
     net.params.update(W1=np.full((2, 2), scale), W2=np.full((2, 2), W2))
-    with pytest.raises(FloatingPointError, match=f"the {stage} overflowed"):
+    with pytest.raises(ModelOverflowError, match=message) as raised:
         net.loss(np.ones((1, 2)), [0], reg=1.0)
+    assert raised.value.setting == "params"
+
+
+# Overflow: the right value, or an error that says what overflowed and what to change
+# (issue 10, item 7). pytest turns any RuntimeWarning into a failure.
+
+
+def test_a_huge_reg_with_a_zero_weight_gives_a_finite_gradient() -> None:
+    # 2 * reg = inf for reg = 1e308: (2 * reg) * W put NaN at W = 0 and +-inf elsewhere,
+    # under a finite loss. The right gradient is the data's plus 2 * (reg * W).
+    X, y = batch("svm", 5, 4, 3, seed=2)
+    model = LinearClassifier(4, 3, bias=False, seed=0)
+    model.params["W"][0, 0] = 0.0
+    W, reg = model.params["W"].copy(), 1e308
+    loss, grads = model.loss(X, y, reg=reg)
+    data_loss, data_grads = naive.multiclass_svm(X @ W, y)
+    assert float(loss) == pytest.approx(data_loss + reg * float(np.sum(W * W)), rel=REORDERED_RTOL)
+    expected = X.T @ data_grads["scores"] + 2 * (reg * W)
+    np.testing.assert_allclose(grads["W"], expected, rtol=REORDERED_RTOL)
+    assert grads["W"][0, 0] == pytest.approx(expected[0, 0], abs=1e-12)  # not NaN
+
+
+@given(reg=st.floats(0, 1.79e308), W=hnp.arrays(np.float64, (3, 2), elements=st.floats(-1, 1)))
+def test_the_penalty_gradient_is_2_reg_w_for_every_reg(reg, W) -> None:
+    grad = np.zeros_like(W)
+    with np.errstate(over="ignore"):  # as inside a model's loss, which checks the result
+        add_reg_gradient(grad, W, reg)
+        expected = 2 * (reg * W)  # 2 * x is exact: the same as (2 reg) W wherever finite
+    np.testing.assert_array_equal(grad, expected)
+    assert not np.isnan(grad).any()
+
+
+def test_a_penalty_gradient_beyond_the_float_range_names_reg() -> None:
+    # reg_loss = 1e308 * 0.95**2 = 9e307 is finite; its gradient 2 * 1e308 * 0.95 is not.
+    model = LinearClassifier(2, 2, bias=False)
+    model.params["W"] = np.array([[0.95, 0.0], [0.0, 0.0]])
+    with pytest.raises(
+        ModelOverflowError, match=r"dW overflowed: .* reg = 1e\+308; lower reg"
+    ) as raised:
+        model.loss(np.array([[0.1, 0.2]]), [0], reg=1e308)
+    assert raised.value.setting == "reg"
+
+
+def test_a_reg_that_overflows_the_loss_names_reg_not_the_learning_rate() -> None:
+    X, y = batch("softmax", 20, 4, 3)
+    net = TwoLayerNet(4, 5, 3, std=1.0, seed=0)  # sum(W**2) ~ 35: 1e308 * 35 overflows
+    with pytest.raises(ModelOverflowError, match="reg = 1e\\+308; lower reg") as raised:
+        net.train(X, y, reg=1e308, learning_rate=0.1, num_iters=5, batch_size=4, seed=0)
+    assert raised.value.setting == "reg"
+    assert "learning_rate" not in str(raised.value)
+
+
+def test_a_float32_model_with_a_reg_beyond_float32_names_reg() -> None:
+    X, y = batch("svm", 5, 4, 3)
+    model = LinearClassifier(4, 3, seed=0, dtype=np.float32)
+    with pytest.raises(ModelOverflowError, match="reg = 1e\\+300; lower reg"):
+        model.loss(X, y, reg=1e300)
+
+
+def test_a_diverging_train_says_so_in_one_message_naming_the_learning_rate() -> None:
+    # The squared hinge's gradient grows with the margin: too large a step feeds on itself.
+    X, y = spiral(30, 3, seed=0)
+    net = TwoLayerNet(2, 20, 3, head="squared_hinge", std=0.1, seed=0)
+    with pytest.raises(ModelOverflowError, match="training diverged at iteration") as raised:
+        net.train(X, y, learning_rate=1e12, reg=0.0, num_iters=500, batch_size=30, seed=0)
+    assert raised.value.setting == "learning_rate"
+    assert raised.value.value == 1e12
+    assert "lower learning_rate (it is 1e+12)" in str(raised.value)
+
+
+def test_a_penalty_that_makes_every_step_grow_the_weights_names_reg_too() -> None:
+    X, y = spiral(30, 3, seed=0)
+    net = LinearClassifier(2, 3, head="softmax", std=0.1, seed=0)
+    with pytest.raises(ModelOverflowError, match=r"2 \* learning_rate \* reg = 2000 > 2"):
+        net.train(X, y, learning_rate=1.0, reg=1000.0, num_iters=2000, batch_size=30, seed=0)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@given(std=st.floats(1e30, 1e308))
+def test_a_std_that_overflows_the_initial_weights_is_refused_by_name(dtype, std) -> None:
+    rng = np.random.default_rng(0)  # the model's draws: W1 (D, H), then W2 (H, C)
+    with np.errstate(over="ignore"):
+        draws = [(std * rng.standard_normal(shape)).astype(dtype) for shape in [(4, 5), (5, 3)]]
+    if all(np.isfinite(weights).all() for weights in draws):
+        net = TwoLayerNet(4, 5, 3, std=std, seed=0, dtype=dtype)
+        np.testing.assert_array_equal(net.params["W2"], draws[1])
+    else:
+        with pytest.raises(ValueError, match=r"std must keep the initial weights std \* N\(0, 1\)"):
+            TwoLayerNet(4, 5, 3, std=std, seed=0, dtype=dtype)
+
+
+def test_std_1e308_is_refused_naming_std() -> None:
+    with pytest.raises(ValueError, match="got std = 1e\\+308; use a small scale"):
+        TwoLayerNet(4, 5, 3, std=1e308, seed=0)
 
 
 def test_the_model_reports_its_head_and_head_options() -> None:
@@ -632,6 +728,27 @@ BAD_INPUTS = {
         ValueError,
         "the 'l2' head has none",
     ),
+    "batch_size None": (
+        lambda: net().train(X4, Y, batch_size=None),
+        TypeError,
+        "batch_size must be an integer, got None",
+    ),
+    "a seed of type str": (
+        lambda: TwoLayerNet(4, 5, 3, seed="0"),
+        TypeError,
+        "seed must be None, an integer >= 0 or a numpy.random.Generator, got '0' of type str",
+    ),
+    "a float seed": (
+        lambda: LinearClassifier(4, 3, seed=1.5),
+        TypeError,
+        "seed must be None, an integer >= 0 .* got 1.5 of type float",
+    ),
+    "a boolean seed": (lambda: net().train(X4, Y, seed=True), TypeError, "seed must be None"),
+    "a negative seed for train": (
+        lambda: net().train(X4, Y, seed=-1),
+        ValueError,
+        "seed must be an integer >= 0, got -1",
+    ),
     "no examples to train on": (
         lambda: net().train(np.ones((0, 4)), np.zeros(0, int)),
         ValueError,
@@ -644,3 +761,30 @@ BAD_INPUTS = {
 def test_bad_input_raises_an_error_naming_the_argument(call, error, message) -> None:
     with pytest.raises(error, match=message):
         call()
+
+
+@pytest.mark.parametrize("head", ["softmax", "svm", "squared_hinge", "l2"])
+@given(
+    scale=st.floats(1e-3, 1e200),
+    reg=st.floats(0, 1e308),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_loss_is_finite_or_a_model_overflow_error_never_nan_or_a_warning(
+    head, scale, reg, seed
+) -> None:
+    # Any size of weights and of reg: finite loss and gradients, or an error that names
+    # what overflowed (pytest turns a RuntimeWarning into a failure).
+    net = TwoLayerNet(3, 4, 2, head=head, std=scale, seed=seed)
+    X, y = batch(head, 5, 3, 2, seed=seed % 1000)
+    try:
+        loss, grads = net.loss(X, y, reg=reg)
+    except ModelOverflowError as error:
+        refusal: ModelOverflowError | None = error
+    else:
+        refusal = None
+    if refusal is not None:
+        assert refusal.setting in ("reg", "params")
+        assert "overflowed" in str(refusal)
+        return
+    assert np.isfinite(loss)
+    assert all(np.isfinite(grad).all() for grad in grads.values())

@@ -9,15 +9,18 @@ the rest.
 
 from __future__ import annotations
 
+import functools
+import inspect
 from abc import ABC, abstractmethod
 from collections.abc import Callable
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar
 
 import numpy as np
 import numpy.typing as npt
 
 from flatprop._display import html_table, preview, shape_text, text_table
 from flatprop._progress import TrainingProgress
+from flatprop._threads import blas_threads_for
 from flatprop._validation import (
     FloatArray,
     as_count,
@@ -26,11 +29,22 @@ from flatprop._validation import (
     as_labels,
     as_non_negative_scalar,
     as_positive_scalar,
+    as_rng,
 )
 from flatprop.graph import StageGraph
 from flatprop.losses import LOSSES, LossSpec
 
-__all__ = ["HEADS", "HeadStage", "Model", "Seed", "head_stages", "require_finite_stage"]
+__all__ = [
+    "HEADS",
+    "HeadStage",
+    "Model",
+    "ModelOverflowError",
+    "Seed",
+    "add_reg_gradient",
+    "checked_stages",
+    "head_stages",
+    "require_finite_stage",
+]
 
 
 _HEADS: dict[str, LossSpec] = {spec.head: spec for spec in LOSSES.values()}
@@ -44,12 +58,44 @@ Seed = int | np.random.Generator | None
 _SIZE_LETTERS = {"input_size": "D", "hidden_size": "H", "output_size": "C"}
 
 
+class ModelOverflowError(FloatingPointError):
+    """A stage of a model went beyond the float range: what overflowed and what to change.
+
+    Attributes
+    ----------
+    stage : str
+        What overflowed: ``"scores"``, ``"data_loss"``, ``"reg_loss"``, ``"loss"``, a
+        gradient such as ``"dW1"``, or ``"params"`` (a training step).
+    setting : {"reg", "learning_rate", "params"}
+        What to change: the regularization strength, the learning rate, or the scale of
+        the weights (``std`` at construction) or of X.
+    value : float or None
+        The setting's value, for ``"reg"`` and ``"learning_rate"``.
+    iteration : int or None
+        The training step at which it happened, within :meth:`Model.train`.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        stage: str,
+        setting: str,
+        value: float | None = None,
+        iteration: int | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.stage, self.setting, self.value, self.iteration = stage, setting, value, iteration
+
+
 def require_finite_stage(stage: FloatArray | np.floating, name: str) -> None:
-    """Stop at a stage that overflowed, rather than return inf or NaN."""
+    """Stop at a stage of the data's path (scores, data loss) that overflowed."""
     if not np.isfinite(stage).all():
-        raise FloatingPointError(
-            f"the {name} overflowed (not finite) with these params; lower the learning "
-            "rate, the weight scale std or the scale of X"
+        raise ModelOverflowError(
+            f"the {name} overflowed (beyond the float range) with these params and X: the "
+            "weights or X are too large; lower the weight scale std or standardise X",
+            stage=name,
+            setting="params",
         )
 
 
@@ -122,6 +168,126 @@ def head_stages(
     return {}, None, {}
 
 
+def add_reg_gradient(grad: FloatArray, weights: FloatArray, reg: float) -> None:
+    """Add the penalty's gradient: ``grad += 2 * reg * weights``, in place.
+
+    In an order where ``2 * reg`` alone cannot overflow: reg = 1e308 with a weight of 0
+    gives 0, not NaN.
+    """
+    twice = 2 * reg
+    if twice <= np.finfo(weights.dtype).max:
+        grad += twice * weights
+    else:
+        grad += 2 * (reg * weights)
+
+
+_StagedLoss = TypeVar("_StagedLoss", bound=Callable[..., dict[str, Any]])
+
+
+def checked_stages(staged_loss: _StagedLoss) -> _StagedLoss:
+    """Decorate a model's ``_staged_loss``, behind ``loss`` and ``stages``, with checks.
+
+    No floating-point warning escapes it, and every parameter's gradient ``d<name>`` it
+    returns is finite (or a :class:`ModelOverflowError` says what overflowed).
+    """
+
+    @functools.wraps(staged_loss)
+    def checked(
+        self: Model, X: npt.ArrayLike, y: npt.ArrayLike | None, reg: float
+    ) -> dict[str, Any]:
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
+            values = staged_loss(self, X, y, reg)
+            for name in self._param_shapes():
+                if not np.isfinite(values[f"d{name}"]).all():
+                    raise _gradient_overflow(self, name, float(reg))
+        return values
+
+    return checked  # type: ignore[return-value]
+
+
+def _gradient_overflow(model: Model, name: str, reg: float) -> ModelOverflowError:
+    """Why the gradient of ``params[name]`` overflowed: the penalty's ``2 reg W``, or the data."""
+    weights = np.asarray(model.params[name], dtype=np.float64)
+    largest = float(np.finfo(model.params[name].dtype).max)
+    if weights.ndim == 2 and reg > 0 and 2 * reg * float(np.max(np.abs(weights))) > largest / 4:
+        return ModelOverflowError(
+            f"the gradient d{name} overflowed: its penalty term 2 * reg * {name} is beyond "
+            f"the float range with reg = {reg:g}; lower reg",
+            stage=f"d{name}",
+            setting="reg",
+            value=reg,
+        )
+    return ModelOverflowError(
+        f"the gradient d{name} overflowed (beyond the float range) with these params and X: "
+        "the weights or X are too large; lower the weight scale std or standardise X",
+        stage=f"d{name}",
+        setting="params",
+    )
+
+
+_Train = TypeVar("_Train", bound=Callable[..., dict[str, list[float]]])
+
+
+def training(train: _Train) -> _Train:
+    """Decorate :meth:`Model.train` with the thread limit and the divergence report.
+
+    One BLAS thread for small steps (see :mod:`flatprop._threads`), no floating-point
+    warning, and an overflow after the first step reported as a divergence that names the
+    learning rate.
+    """
+    signature = inspect.signature(train)
+
+    @functools.wraps(train)
+    def trained(self: Model, *args: Any, **kwargs: Any) -> dict[str, list[float]]:
+        options = signature.bind(self, *args, **kwargs)
+        options.apply_defaults()
+        multiply_adds = _step_size(self, options.arguments["batch_size"])
+        self._steps_taken = 0
+        try:
+            with (
+                np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"),
+                blas_threads_for(multiply_adds),
+            ):
+                return train(*options.args, **options.kwargs)
+        except ModelOverflowError as error:
+            if error.setting == "reg" or self._steps_taken == 0:
+                raise  # the initial weights, X or reg: not the steps
+            raise _divergence(error, self._steps_taken + 1, options.arguments) from error
+
+    return trained  # type: ignore[return-value]
+
+
+def _step_size(model: Model, batch_size: object) -> int:
+    """Multiply-adds of a step's forward products: batch_size times the weights' entries.
+
+    0 for arguments that ``train`` is about to refuse with its own error.
+    """
+    if not isinstance(model.params, dict) or not isinstance(batch_size, int | np.integer):
+        return 0
+    weights = [value for value in model.params.values() if np.ndim(value) == 2]
+    return int(batch_size) * sum(int(np.size(value)) for value in weights)
+
+
+def _divergence(
+    error: ModelOverflowError, iteration: int, options: dict[str, Any]
+) -> ModelOverflowError:
+    rate, reg = float(options["learning_rate"]), float(options["reg"])
+    cause = f"lower learning_rate (it is {rate:g})"
+    if 2 * rate * reg > 2:  # each step multiplies W by 1 - 2 rate reg, of size > 1
+        cause = (
+            f"lower learning_rate or reg (2 * learning_rate * reg = {2 * rate * reg:g} > 2 "
+            "makes the weights grow at every step)"
+        )
+    return ModelOverflowError(
+        f"training diverged at iteration {iteration} of {options['num_iters']}: the "
+        f"{error.stage} overflowed; {cause}",
+        stage=error.stage,
+        setting="learning_rate",
+        value=rate,
+        iteration=iteration,
+    )
+
+
 class Model(ABC):
     """What both models share: the head, the checks of params and inputs, predict, train.
 
@@ -131,6 +297,7 @@ class Model(ABC):
     """
 
     params: dict[str, FloatArray]
+    _steps_taken: int = 0  # by the running train: what a divergence is counted from
 
     def __init__(
         self,
@@ -146,12 +313,20 @@ class Model(ABC):
         std = as_non_negative_scalar(std, "std")
         float_dtype = as_float_dtype(dtype)
         self._set_head(head, size_of["C"], float_dtype, head_options)
-        rng = np.random.default_rng(seed)
+        rng = as_rng(seed)
         self.params = {}
         for name, letters in self._param_shapes().items():
             shape = tuple(size_of[letter] for letter in letters)
             if len(shape) == 2:  # a weight matrix
-                self.params[name] = (std * rng.standard_normal(shape)).astype(float_dtype)
+                with np.errstate(over="ignore"):
+                    weights = (std * rng.standard_normal(shape)).astype(float_dtype)
+                if not np.isfinite(weights).all():
+                    raise ValueError(
+                        f"std must keep the initial weights std * N(0, 1) within the "
+                        f"{float_dtype} range ({float(np.finfo(float_dtype).max):.3g}), got "
+                        f"std = {std:g}; use a small scale such as 0.01"
+                    )
+                self.params[name] = weights
             else:  # a bias
                 self.params[name] = np.zeros(shape, float_dtype)
 
@@ -416,6 +591,43 @@ class Model(ABC):
         """The head's backward pass: the gradient of the data loss for the scores."""
         return self._spec.backward(head_cache)[self._spec.input_name]
 
+    def _require_finite_loss(
+        self, data_loss: np.floating, reg_loss: np.floating, reg: float
+    ) -> None:
+        """Stop at a loss that overflowed, naming ``reg`` when the penalty did it."""
+        require_finite_stage(data_loss, "data_loss")
+        if np.isfinite(reg_loss) and np.isfinite(data_loss + reg_loss):
+            return
+        with np.errstate(over="ignore"):
+            squares = [np.vdot(W, W) for W in self.params.values() if np.ndim(W) == 2]
+        if not np.isfinite(squares).all():
+            raise ModelOverflowError(
+                "reg_loss overflowed: sum(W**2) of the weights is beyond the float range; "
+                "the weights are too large (lower std, or the learning rate in training)",
+                stage="reg_loss",
+                setting="params",
+            )
+        raise ModelOverflowError(
+            f"reg_loss = reg * sum(W**2) overflowed the loss with reg = {reg:g}; lower reg",
+            stage="reg_loss",
+            setting="reg",
+            value=reg,
+        )
+
+    def _sgd_step(self, grads: dict[str, FloatArray], rate: float) -> None:
+        """Take a step: ``params[name] = params[name] - rate * grads[name]``, new arrays.
+
+        A :class:`ModelOverflowError` if the step leaves the float range.
+        """
+        stepped = {name: self.params[name] - rate * grad for name, grad in grads.items()}
+        for name, value in stepped.items():
+            if not np.isfinite(value).all():
+                raise ModelOverflowError(
+                    f"params[{name!r}] overflowed in a step", stage="params", setting="params"
+                )
+        self.params.update(stepped)
+        self._steps_taken += 1
+
     def predict(self, X: npt.ArrayLike) -> npt.NDArray[Any]:
         """Class labels (the argmax of the scores) of shape (N,), or the (N, C) outputs for "l2".
 
@@ -439,6 +651,7 @@ class Model(ABC):
         scores = self.scores(X)
         return scores.argmax(axis=1) if self._spec.classification else scores
 
+    @training
     def train(
         self,
         X: npt.ArrayLike,
@@ -505,6 +718,21 @@ class Model(ABC):
             (X_val, y_val) once per epoch, when given. The accuracy lists stay empty
             for the "l2" head.
 
+        Raises
+        ------
+        ModelOverflowError
+            A ``FloatingPointError`` if a stage leaves the float range, with the setting
+            to change: ``"learning_rate"`` when training diverged after some steps
+            ("training diverged at iteration 12 of 100: ..."), ``"reg"`` when the
+            penalty did it, ``"params"`` for initial weights or X too large.
+
+        Notes
+        -----
+        The steps run with one BLAS thread when their products are small (see
+        :mod:`flatprop._threads`): threads cost more than they save there, and spin when
+        the cores are busy. Set ``OPENBLAS_NUM_THREADS`` (or ``OMP_NUM_THREADS``) to choose
+        yourself; flatprop then leaves the threads alone.
+
         Examples
         --------
         >>> import numpy as np
@@ -556,7 +784,7 @@ class Model(ABC):
         if callback is not None and not callable(callback):
             raise TypeError(f"callback must be callable or None, got {callback!r}")
 
-        rng = np.random.default_rng(seed)
+        rng = as_rng(seed)
         iterations_per_epoch = max(num_train // batch_size, 1)
         report = TrainingProgress(num_iters, verbose=verbose, progress=progress)
         history: dict[str, list[float]] = {
@@ -570,8 +798,7 @@ class Model(ABC):
             batch_labels = None if labels is None else labels[batch]
             loss, grads = self.loss(data[batch], batch_labels, reg=reg)
             history["loss_history"].append(float(loss))
-            for name, grad in grads.items():
-                self.params[name] = self.params[name] - rate * grad  # a new array
+            self._sgd_step(grads, rate)
 
             if iteration % iterations_per_epoch == 0:
                 if self._spec.classification:

@@ -37,6 +37,13 @@ def as_array(value: npt.ArrayLike, name: str) -> np.ndarray:
         ) from error
 
 
+def as_flag(value: object, name: str) -> bool:
+    """Return ``value`` if it is True or False (a NumPy bool too); else ``TypeError``."""
+    if isinstance(value, bool | np.bool_):
+        return bool(value)
+    raise TypeError(f"{name} must be True or False, got {value!r} of type {type(value).__name__}")
+
+
 def as_float_array(
     value: npt.ArrayLike,
     name: str,
@@ -223,3 +230,22 @@ def as_float_dtype(dtype: npt.DTypeLike) -> np.dtype:
     if checked not in (np.float32, np.float64):
         raise TypeError(f"dtype must be float32 or float64, got {checked}")
     return checked
+
+
+def as_rng(seed: object, name: str = "seed") -> np.random.Generator:
+    """Return ``numpy.random.default_rng(seed)`` for a seed checked by flatprop.
+
+    The seed is None, an integer >= 0 or a Generator (returned as it is); else an error
+    naming ``name``, not NumPy's own.
+    """
+    if isinstance(seed, np.random.Generator):
+        return seed
+    if seed is not None:
+        if isinstance(seed, bool | np.bool_) or not isinstance(seed, int | np.integer):
+            raise TypeError(
+                f"{name} must be None, an integer >= 0 or a numpy.random.Generator, "
+                f"got {seed!r} of type {type(seed).__name__}"
+            )
+        if seed < 0:
+            raise ValueError(f"{name} must be an integer >= 0, got {int(seed)}")
+    return np.random.default_rng(seed)

@@ -11,8 +11,10 @@ Hypothesis only by ``grade``.
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 from flatprop import __version__
 from flatprop.demo import figures, recipes, self_check, tour
@@ -38,7 +40,10 @@ def gradcheck(args: argparse.Namespace) -> int:
 
 
 def train(args: argparse.Namespace) -> int:
-    """Train a model on digits or the spiral, report accuracies, maybe plot the curves."""
+    """Train a model on digits or the spiral, report accuracies, maybe plot the curves.
+
+    Every setting is checked, and the figure's format, before anything is printed.
+    """
     if args.plot is not None and not figures.matplotlib_available():
         print(
             f"flatprop train: --plot needs matplotlib, which is not installed: "
@@ -63,6 +68,8 @@ def train(args: argparse.Namespace) -> int:
         if value is not None
     }
     settings = recipes.default_settings(args.data, args.model, **overrides)
+    if args.plot is not None:
+        _check_figure_format(args.plot)
     prepared = recipes.prepare_data(settings.data, test_size=settings.test_size, seed=settings.seed)
     print(recipes.describe(settings, prepared))
     result = recipes.train(settings, prepared=prepared, verbose=True)
@@ -81,6 +88,40 @@ def train(args: argparse.Namespace) -> int:
         )
         print(f"wrote {args.plot}")
     return 0
+
+
+def _check_figure_format(path: str) -> None:
+    """A ValueError if matplotlib cannot write ``path``'s format (its extension)."""
+    from matplotlib.backend_bases import FigureCanvasBase
+
+    formats = FigureCanvasBase.get_supported_filetypes()
+    extension = Path(path).suffix.lower().lstrip(".")
+    if extension and extension not in formats:
+        raise ValueError(
+            f"--plot {path}: matplotlib cannot write .{extension} files; use one of "
+            f"{', '.join('.' + name for name in sorted(formats))}"
+        )
+
+
+_FLAGS = {
+    "learning_rate_decay": "--lr-decay",
+    "learning_rate": "--lr",
+    "hidden_size": "--hidden",
+    "num_iters": "--iters",
+    "batch_size": "--batch-size",
+    "label_smoothing": "--label-smoothing",
+    "reg": "--reg",
+    "std": "--std",
+    "seed": "--seed",
+}
+"""The settings of :class:`flatprop.demo.recipes.Settings` by their command-line options."""
+
+
+def _in_flags(message: str) -> str:
+    """``message`` with the names of the settings replaced by their options (``--lr``)."""
+    for name, flag in _FLAGS.items():
+        message = re.sub(rf"\b{name}\b", flag, message)
+    return message
 
 
 def grade(args: argparse.Namespace) -> int:
@@ -149,7 +190,9 @@ def _parser() -> argparse.ArgumentParser:
     train_parser.add_argument("--data", choices=recipes.DATA_NAMES, default="digits")
     train_parser.add_argument("--model", choices=recipes.MODEL_NAMES, default="two-layer")
     train_parser.add_argument("--head", choices=recipes.HEAD_NAMES, help="default: softmax")
-    train_parser.add_argument("--hidden", type=int, metavar="H", help="hidden units (two-layer)")
+    train_parser.add_argument(
+        "--hidden", type=int, metavar="H", help="hidden units (two-layer only)"
+    )
     train_parser.add_argument("--iters", type=int, metavar="N", help="SGD steps")
     train_parser.add_argument("--lr", type=float, help="learning rate")
     train_parser.add_argument("--lr-decay", type=float, help="learning rate factor per epoch")
@@ -157,13 +200,14 @@ def _parser() -> argparse.ArgumentParser:
     train_parser.add_argument("--batch-size", type=int, help="examples per SGD step")
     train_parser.add_argument("--std", type=float, help="scale of the initial weights")
     train_parser.add_argument(
-        "--label-smoothing", type=float, help="label smoothing of the softmax head"
+        "--label-smoothing", type=float, help="label smoothing (softmax head only)"
     )
     train_parser.add_argument("--seed", type=int, help="seed of the split, weights and batches")
     train_parser.add_argument(
         "--plot",
         metavar="FILE.png",
-        help="save a figure of the loss and accuracy curves (needs matplotlib)",
+        help="save a figure of the loss and accuracy curves in a format matplotlib "
+        "writes (.png, .pdf, .svg, ...; needs matplotlib)",
     )
 
     grade_parser = _command(
@@ -214,17 +258,23 @@ def _command(
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``flatprop`` command with ``argv`` (default: the process's arguments).
 
-    Returns the exit status: 0 on success, 1 when ``gradcheck`` finds a wrong gradient,
-    2 for a usage error (a bad option value among them).
+    Returns the exit status: 0 on success, 1 when ``gradcheck`` finds a wrong gradient or
+    training diverges (a one-line message says which option to change), 2 for a usage
+    error (a bad option value among them, refused before anything is printed).
     """
     parser = _parser()
     args = parser.parse_args(argv)
     if args.command is None:
         parser.print_help()
         return 2
+    # Errors of demo and train name the settings of Settings: say them as the options.
+    said = _in_flags if args.command in ("demo", "train") else str
     try:
         status: int = args.handler(args)
-    except (ValueError, TypeError) as error:
-        print(f"flatprop {args.command}: error: {error}", file=sys.stderr)
+    except (ValueError, TypeError) as error:  # a bad option value, before any work
+        print(f"flatprop {args.command}: error: {said(str(error))}", file=sys.stderr)
         return 2
+    except FloatingPointError as error:  # training diverged: say which option to change
+        print(f"flatprop {args.command}: {said(str(error))}", file=sys.stderr)
+        return 1
     return status

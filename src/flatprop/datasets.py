@@ -36,6 +36,7 @@ from flatprop._validation import (
     as_float_dtype,
     as_non_negative_scalar,
     as_real_scalar,
+    as_rng,
 )
 
 __all__ = ["Split", "load_digits", "spiral", "train_test_split"]
@@ -96,7 +97,11 @@ def load_digits(
 
 
 def spiral(
-    n_per_class: int, n_classes: int, *, seed: int | None = 0, noise: float = 0.2
+    n_per_class: int,
+    n_classes: int,
+    *,
+    seed: int | np.random.Generator | None = 0,
+    noise: float = 0.2,
 ) -> tuple[FloatArray, IntArray]:
     r"""The CS231n spiral: ``n_classes`` arms of 2-D points winding around the origin.
 
@@ -116,9 +121,10 @@ def spiral(
         Points per class, n >= 1.
     n_classes : int
         Number of classes (arms), C >= 1.
-    seed : int or None, default 0
+    seed : int >= 0, numpy.random.Generator or None, default 0
         Seed of ``numpy.random.default_rng`` for the angle noise; None for fresh
-        randomness. The same seed gives the same points.
+        randomness. The same seed gives the same points. Anything else is a
+        ``TypeError`` (a negative integer a ``ValueError``) naming ``seed``.
     noise : float, default 0.2
         Standard deviation of the angle noise, in radians (>= 0).
 
@@ -142,7 +148,7 @@ def spiral(
     n_per_class = as_count(n_per_class, "n_per_class")
     n_classes = as_count(n_classes, "n_classes")
     noise = as_non_negative_scalar(noise, "noise")
-    rng = np.random.default_rng(seed)
+    rng = as_rng(seed)
     radius = np.linspace(0.0, 1.0, n_per_class)
     X = np.empty((n_per_class * n_classes, 2))
     y = np.repeat(np.arange(n_classes, dtype=np.int64), n_per_class)
@@ -172,7 +178,7 @@ def train_test_split(
     y: npt.ArrayLike,
     *,
     test_size: float = 0.2,
-    seed: int | None = 0,
+    seed: int | np.random.Generator | None = 0,
     stratify: bool = True,
 ) -> Split:
     """Split examples at random into a training part and a held-out part.
@@ -185,7 +191,7 @@ def train_test_split(
         Their labels.
     test_size : float, default 0.2
         The fraction of the examples held out, strictly between 0 and 1.
-    seed : int or None, default 0
+    seed : int >= 0, numpy.random.Generator or None, default 0
         Seed of ``numpy.random.default_rng``; None for fresh randomness. The same
         seed and data give the same split.
     stratify : bool, default True
@@ -225,7 +231,7 @@ def train_test_split(
     test_size = as_real_scalar(test_size, "test_size")
     if not 0 < test_size < 1:
         raise ValueError(f"test_size must be a fraction strictly between 0 and 1, got {test_size}")
-    rng = np.random.default_rng(seed)
+    rng = as_rng(seed)
     num_examples = labels.shape[0]
     if stratify:
         train_parts, test_parts = [], []

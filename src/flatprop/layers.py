@@ -23,9 +23,10 @@ import numpy as np
 import numpy.typing as npt
 
 from flatprop._display import StagesDisplay
-from flatprop._validation import FloatArray, as_float_array
+from flatprop._validation import FloatArray, as_flag, as_float_array
 
 __all__ = [
+    "RELU_KINK",
     "AffineCache",
     "ReluCache",
     "affine_backward",
@@ -33,6 +34,10 @@ __all__ = [
     "relu_backward",
     "relu_forward",
 ]
+
+
+RELU_KINK = "the ReLU passes no gradient at x = 0 (the subgradient 0 at 0, as in PyTorch)"
+"""The subgradient :func:`relu_backward` chooses at the kink, in words (for reports)."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -74,6 +79,36 @@ def _require_dout_shape(dout: FloatArray, shape: tuple[int, ...], meaning: str) 
         )
 
 
+def _product(a: FloatArray, b: FloatArray, check: bool, what: str) -> FloatArray:
+    """Multiply ``a @ b`` without a warning.
+
+    With ``check``, a FloatingPointError naming ``what`` if the product is not finite (the
+    nets pass False: they check their stages themselves).
+    """
+    with np.errstate(over="ignore", invalid="ignore"):
+        product = a @ b
+    if check:
+        _require_in_range(product, what)
+    return product
+
+
+def _require_in_range(array: FloatArray, what: str) -> None:
+    """A FloatingPointError if ``array``, computed from finite inputs, is not finite.
+
+    Terms beyond the float range cannot be summed exactly even where they cancel: the
+    rounding error of such a sum is itself beyond the range, so there is no right value
+    to return.
+    """
+    finite = np.isfinite(array)
+    if not finite.all():
+        index = tuple(int(i) for i in np.argwhere(~finite)[0])
+        raise FloatingPointError(
+            f"{what} overflows {array.dtype} at entry {index}: its terms go beyond "
+            f"{float(np.finfo(array.dtype).max):.3g} (even where they would cancel, their "
+            "rounding errors do); scale the inputs down (standardise x, use smaller weights)"
+        )
+
+
 def affine_forward(
     x: npt.ArrayLike, w: npt.ArrayLike, b: npt.ArrayLike, *, check_finite: bool = True
 ) -> tuple[FloatArray, AffineCache]:
@@ -91,7 +126,8 @@ def affine_forward(
     b : array_like, shape (M,)
         Biases.
     check_finite : bool, default True
-        Reject NaN and +-inf in the inputs (with False, the caller takes responsibility).
+        Reject NaN and +-inf in the inputs, and an output beyond the float range (with
+        False, the caller takes responsibility for both: the nets check their stages).
 
     Returns
     -------
@@ -99,6 +135,15 @@ def affine_forward(
         In NumPy's promotion of the inputs' dtypes: float32 when all three are float32.
     cache : AffineCache
         The inputs, for :func:`affine_backward`.
+
+    Raises
+    ------
+    TypeError, ValueError
+        For inputs that are not real arrays, shapes that do not chain, NaN or inf.
+    FloatingPointError
+        If the output overflows: terms ``x_ik W_kj`` beyond the float range (1.8e308 in
+        float64) have no right sum, even where they cancel, as in
+        ``affine_forward([[1e200, 1e200]], [[1e200], [-1e200]], [0])``.
 
     Examples
     --------
@@ -110,6 +155,7 @@ def affine_forward(
     array([[ 2.,  2.,  0.],
            [ 5.,  4., -2.]])
     """
+    check_finite = as_flag(check_finite, "check_finite")
     x = as_float_array(x, "x", check_finite=check_finite)
     if x.ndim < 2:
         raise ValueError(
@@ -130,8 +176,11 @@ def affine_forward(
             f"so b must have shape ({w.shape[1]},), got b of shape {b.shape}"
         )
     rows = x.reshape(x.shape[0], num_features)  # a view for contiguous x
-    out = rows @ w
-    out += b
+    out = _product(rows, w, check_finite, "the output x W + b")
+    with np.errstate(over="ignore"):
+        out += b
+    if check_finite:
+        _require_in_range(out, "the output x W + b")
     return out, AffineCache(x=x, w=w, b=b)
 
 
@@ -156,13 +205,18 @@ def affine_backward(
         With False, skip ``dx`` (the costliest product when x is data that needs
         no gradient, as in a net's first layer); the result then has no ``"x"``.
     check_finite : bool, default True
-        Reject NaN and +-inf in ``dout``.
+        Reject NaN and +-inf in ``dout``, and gradients beyond the float range.
 
     Returns
     -------
     grads : dict
         ``{"x": dx, "w": dw, "b": db}``, each of the shape and dtype of its input
         (``dx`` in x's original shape (N, d1, ..., dk)).
+
+    Raises
+    ------
+    FloatingPointError
+        If a gradient overflows (with ``check_finite``), as in :func:`affine_forward`.
 
     Examples
     --------
@@ -184,16 +238,25 @@ def affine_backward(
         raise TypeError(
             f"cache must be the cache returned by affine_forward, got a {type(cache).__name__}"
         )
+    compute_dx = as_flag(compute_dx, "compute_dx")
+    check_finite = as_flag(check_finite, "check_finite")
     x, w, b = cache.x, cache.w, cache.b
     upstream = as_float_array(dout, "dout", check_finite=check_finite)
     _require_dout_shape(upstream, (x.shape[0], w.shape[1]), "layer's output (N, M)")
     rows = x.reshape(x.shape[0], w.shape[0])
+    with np.errstate(over="ignore"):
+        db = upstream.sum(axis=0)
+    if check_finite:
+        _require_in_range(db, "the gradient db = sum of dout")
     grads = {
-        "w": (rows.T @ upstream).astype(w.dtype, copy=False),
-        "b": upstream.sum(axis=0).astype(b.dtype, copy=False),
+        "w": _product(rows.T, upstream, check_finite, "the gradient dw = x^T dout").astype(
+            w.dtype, copy=False
+        ),
+        "b": db.astype(b.dtype, copy=False),
     }
     if compute_dx:
-        grads["x"] = (upstream @ w.T).reshape(x.shape).astype(x.dtype, copy=False)
+        dx = _product(upstream, w.T, check_finite, "the gradient dx = dout W^T")
+        grads["x"] = dx.reshape(x.shape).astype(x.dtype, copy=False)
     return grads
 
 
@@ -222,7 +285,7 @@ def relu_forward(x: npt.ArrayLike, *, check_finite: bool = True) -> tuple[FloatA
     >>> out
     array([[0., 0., 3.]])
     """
-    x = as_float_array(x, "x", check_finite=check_finite)
+    x = as_float_array(x, "x", check_finite=as_flag(check_finite, "check_finite"))
     return np.maximum(x, 0), ReluCache(x=x)
 
 
@@ -264,7 +327,7 @@ def relu_backward(
             f"cache must be the cache returned by relu_forward, got a {type(cache).__name__}"
         )
     x = cache.x
-    upstream = as_float_array(dout, "dout", check_finite=check_finite)
+    upstream = as_float_array(dout, "dout", check_finite=as_flag(check_finite, "check_finite"))
     _require_dout_shape(upstream, x.shape, "layer's input x")
     # A product builds a new array: dout is never written into (as CS231n's
     # `dout[x <= 0] = 0` would be), and a multiply is faster than np.where.

@@ -48,11 +48,19 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from flatprop._model import HEADS, Model, Seed, require_finite_stage
+from flatprop._model import (
+    HEADS,
+    Model,
+    ModelOverflowError,
+    Seed,
+    add_reg_gradient,
+    checked_stages,
+    require_finite_stage,
+)
 from flatprop._validation import FloatArray, as_non_negative_scalar
 from flatprop.layers import affine_backward, affine_forward, relu_backward, relu_forward
 
-__all__ = ["HEADS", "LinearClassifier", "TwoLayerNet"]
+__all__ = ["HEADS", "LinearClassifier", "ModelOverflowError", "TwoLayerNet"]
 
 
 class TwoLayerNet(Model):
@@ -172,6 +180,13 @@ class TwoLayerNet(Model):
         grads : dict
             ``dW1, db1, dW2, db2`` under the keys of ``params``, each of its entry's shape.
 
+        Raises
+        ------
+        ModelOverflowError
+            If a stage (the scores, the loss, a gradient) leaves the float range: a
+            ``FloatingPointError`` that names it and the setting to change (``reg``, or
+            the scale of the weights or of X). Never NaN, never a RuntimeWarning.
+
         Examples
         --------
         >>> import numpy as np
@@ -186,6 +201,7 @@ class TwoLayerNet(Model):
         values = self._staged_loss(X, y, reg)
         return values["loss"], {name: values[f"d{name}"] for name in self._param_shapes()}
 
+    @checked_stages
     def _staged_loss(self, X: npt.ArrayLike, y: npt.ArrayLike | None, reg: float) -> dict[str, Any]:
         reg = as_non_negative_scalar(reg, "reg")
         params, sizes, X = self._checked_inputs(X)
@@ -199,8 +215,8 @@ class TwoLayerNet(Model):
         require_finite_stage(scores, "scores")
         data_loss, head_cache = self._data_loss(scores, y)
         reg_loss = X.dtype.type(reg) * (np.vdot(W1, W1) + np.vdot(W2, W2))
+        self._require_finite_loss(data_loss, reg_loss, reg)
         loss = data_loss + reg_loss
-        require_finite_stage(loss, "loss")
 
         # Backward pass, stage by stage in reverse.
         dscores = self._dscores(head_cache)
@@ -209,8 +225,8 @@ class TwoLayerNet(Model):
         dz1 = relu_backward(dh1, relu_cache, check_finite=False)["x"]
         affine1_grads = affine_backward(dz1, affine1_cache, compute_dx=False, check_finite=False)
         dW1, db1 = affine1_grads["w"], affine1_grads["b"]
-        dW1 += (2 * reg) * W1  # d reg_loss / d W1; dW1 is a new array
-        dW2 += (2 * reg) * W2
+        add_reg_gradient(dW1, W1, reg)  # d reg_loss / d W1 = 2 reg W1; dW1 is a new array
+        add_reg_gradient(dW2, W2, reg)
         return {
             **self._arguments(X, params, y),
             **dict(z1=z1, h1=h1, scores=scores, data_loss=data_loss, reg_loss=reg_loss, loss=loss),
@@ -352,6 +368,11 @@ class LinearClassifier(Model):
         grads : dict
             ``dW`` (and ``db``) under the keys of ``params``.
 
+        Raises
+        ------
+        ModelOverflowError
+            As :meth:`TwoLayerNet.loss`.
+
         Examples
         --------
         The problem set's ``svm_loss(W, X, y, reg)`` on its own input: two identical rows
@@ -372,6 +393,7 @@ class LinearClassifier(Model):
         values = self._staged_loss(X, y, reg)
         return values["loss"], {name: values[f"d{name}"] for name in self._param_shapes()}
 
+    @checked_stages
     def _staged_loss(self, X: npt.ArrayLike, y: npt.ArrayLike | None, reg: float) -> dict[str, Any]:
         reg = as_non_negative_scalar(reg, "reg")
         params, sizes, X = self._checked_inputs(X)
@@ -383,14 +405,14 @@ class LinearClassifier(Model):
         require_finite_stage(scores, "scores")
         data_loss, head_cache = self._data_loss(scores, y)
         reg_loss = X.dtype.type(reg) * np.vdot(W, W)
+        self._require_finite_loss(data_loss, reg_loss, reg)
         loss = data_loss + reg_loss
-        require_finite_stage(loss, "loss")
 
         # Backward pass, stage by stage in reverse.
         dscores = self._dscores(head_cache)
         affine_grads = affine_backward(dscores, affine_cache, compute_dx=False, check_finite=False)
         dW = affine_grads["w"]
-        dW += (2 * reg) * W  # d reg_loss / d W; dW is a new array
+        add_reg_gradient(dW, W, reg)  # d reg_loss / d W = 2 reg W; dW is a new array
         gradients = {"dscores": dscores, "dW": dW}
         if self._bias:
             gradients["db"] = affine_grads["b"]

@@ -33,7 +33,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from flatprop._validation import FloatArray, IntArray
+from flatprop._validation import FloatArray, IntArray, as_rng
 from flatprop.datasets import load_digits, spiral
 from flatprop.demo import _text
 from flatprop.gradcheck import numerical_gradient, rel_error
@@ -274,7 +274,7 @@ def question_b(*, std: float = 1e-4, seed: int = 0) -> SmallWeightsAnswer:
     zero_scores, y = table_scores()
     zero_scores[:] = 0.0
     X, labels = load_digits()
-    rng = np.random.default_rng(seed)
+    rng = as_rng(seed)
     W = std * rng.standard_normal((X.shape[1], 10))
     digit_scores = X @ W
     return SmallWeightsAnswer(
@@ -424,7 +424,7 @@ def question_d(*, std: float = 0.01, seed: int = 0) -> MeanAnswer:
     """
     scores, y = table_scores()
     X, labels = load_digits()
-    W = std * np.random.default_rng(seed).standard_normal((X.shape[1], 10))
+    W = std * as_rng(seed).standard_normal((X.shape[1], 10))
     digit_scores = X @ W
     return MeanAnswer(
         losses=_svm_losses(scores, y),

@@ -39,6 +39,7 @@ Examples
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -47,12 +48,20 @@ import numpy as np
 import numpy.typing as npt
 
 from flatprop._display import html_table, text_table
-from flatprop._validation import FloatArray, IntArray, as_float_array, as_labels, as_real_scalar
+from flatprop._validation import (
+    FloatArray,
+    IntArray,
+    as_float_array,
+    as_labels,
+    as_real_scalar,
+    as_rng,
+)
 from flatprop.demo import _text
 from flatprop.demo.questions import table_scores
-from flatprop.gradcheck import numerical_gradient, rel_error
+from flatprop.gradcheck import GradientReport, check_gradient, rel_error
 from flatprop.graph import StageGraph
-from flatprop.losses import l2, multiclass_svm, softmax_cross_entropy
+from flatprop.layers import RELU_KINK
+from flatprop.losses import LOSSES, l2, multiclass_svm, softmax_cross_entropy
 from flatprop.nets import LinearClassifier, TwoLayerNet
 
 __all__ = [
@@ -87,16 +96,42 @@ class Stage:
 
 @dataclass(frozen=True)
 class GradientCheck:
-    """A parameter's gradient from the backward pass next to a numerical one."""
+    """A parameter's gradient from the backward pass next to a numerical one.
+
+    Attributes
+    ----------
+    name : str
+        ``"dW"``, ``"dW1"``, ...
+    report : flatprop.gradcheck.GradientReport
+        :func:`~flatprop.gradcheck.check_gradient`'s comparison, entry by entry, with the
+        entries on a kink within the step told apart.
+    kink : str or None
+        The subgradient the backward pass chooses at a kink (None for a smooth function).
+    """
 
     name: str
-    analytic: FloatArray
-    numerical: FloatArray
+    report: GradientReport
+    kink: str | None = None
+
+    @property
+    def analytic(self) -> FloatArray:
+        """The backward pass's gradient."""
+        return self.report.analytic
+
+    @property
+    def numerical(self) -> FloatArray:
+        """Central differences with the step :data:`NUMERICAL_STEP`."""
+        return self.report.numerical
 
     @property
     def relative_error(self) -> float:
-        """:func:`flatprop.gradcheck.rel_error` of the two."""
-        return rel_error(self.analytic, self.numerical)
+        """The largest relative error of the two, off the kinks."""
+        return self.report.relative_error
+
+    @property
+    def kinks(self) -> int:
+        """How many entries lie on a kink within the step (not counted as errors)."""
+        return int(self.report.kinks.sum())
 
 
 @dataclass(frozen=True)
@@ -181,7 +216,7 @@ class StagedPass:
 
     @property
     def max_relative_error(self) -> float:
-        """The largest relative error of the gradient checks and library comparisons."""
+        """The largest relative error of the checks (off the kinks) and comparisons."""
         errors = [check.relative_error for check in self.checks]
         return max(errors + [error for _, error in self.library])
 
@@ -194,18 +229,35 @@ class StagedPass:
             f"Gradient checks: backward pass vs central differences (h = {NUMERICAL_STEP:g}):"
         )
         for check in self.checks:
+            error = f"relative error {check.relative_error:.1e}"
+            if check.kinks:
+                error += f"\noff the kinks;\n{check.kinks} on a kink"
             block = _text.side_by_side(
                 [
                     f"{check.name}, backward\n{_text.format_array(check.analytic)}",
                     f"{check.name}, numerical\n{_text.format_array(check.numerical)}",
-                    f"relative error {check.relative_error:.1e}",
+                    error,
                 ]
             )
             lines.append(_text.indent(block))
+            if check.kinks:
+                lines.append(_text.indent(textwrap.fill(_kink_text(check), width=86)))
         lines.append("")
         lines.append("The same computed by flatprop's library:")
         lines += [f"  {what}: relative error {error:.1e}" for what, error in self.library]
         return "\n".join(lines)
+
+
+def _kink_text(check: GradientCheck) -> str:
+    """What a gradient check's kink entries mean, for the report."""
+    where = ", ".join(str(index) for index in check.report.kink_indices[:4])
+    more = ", ..." if check.kinks > 4 else ""
+    return (
+        f"{check.name} at {where}{more}: on a kink within the step h = {NUMERICAL_STEP:g} "
+        "(its slopes left and right of the point differ), where central differences "
+        "average the two sides: not a bug. The backward pass chose a subgradient"
+        + (f": {check.kink}." if check.kink else ".")
+    )
 
 
 def _values(forward: list[Stage], backward: list[Stage]) -> dict[str, FloatArray]:
@@ -252,14 +304,17 @@ def _checked_inputs(
 
 
 def _gradient_checks(
-    loss: Callable[[], float], params: dict[str, FloatArray], grads: dict[str, FloatArray]
+    loss: Callable[[], float],
+    params: dict[str, FloatArray],
+    grads: dict[str, FloatArray],
+    kink: str | None,
 ) -> tuple[GradientCheck, ...]:
     """Each parameter's gradient vs central differences of ``loss()``, which reads ``params``."""
     return tuple(
         GradientCheck(
             name=f"d{name}",
-            analytic=grads[name],
-            numerical=numerical_gradient(lambda _: loss(), params[name], h=NUMERICAL_STEP),
+            report=check_gradient(lambda _: loss(), params[name], grads[name], h=NUMERICAL_STEP),
+            kink=kink,
         )
         for name in params
     )
@@ -271,11 +326,13 @@ def _staged_pass(
     params: dict[str, FloatArray],
     library: Callable[[dict[str, FloatArray]], list[tuple[str, float]]],
     arguments: dict[str, npt.NDArray[Any]],
+    kink: str | None,
 ) -> StagedPass:
     """Run ``stages`` (which read ``params``), check each parameter's gradient, compare.
 
     ``library(values)`` compares the values of the stages with flatprop's library;
     ``arguments`` are the pass's arguments by name, kept for its graph.
+    ``kink`` says which subgradient the stages choose at a kink.
     """
     forward, backward = stages()
     values = _values(forward, backward)
@@ -287,7 +344,7 @@ def _staged_pass(
         title=title,
         forward=tuple(forward),
         backward=tuple(backward),
-        checks=_gradient_checks(loss, params, {name: values[f"d{name}"] for name in params}),
+        checks=_gradient_checks(loss, params, {name: values[f"d{name}"] for name in params}, kink),
         library=tuple(library(values)),
         arguments=arguments,
     )
@@ -418,6 +475,7 @@ def staged_svm(
         params,
         library,
         {"X": features, "W": params["W"], "y": labels},
+        LOSSES["multiclass_svm"].kink,
     )
 
 
@@ -470,7 +528,7 @@ def problem_set_svm_inputs(*, seed: int = 0) -> tuple[FloatArray, FloatArray, In
     >>> W.shape, X.tolist(), y.tolist()
     ((2, 2), [[0.2, 0.4], [0.2, 0.4]], [0, 1])
     """
-    W = np.random.default_rng(seed).standard_normal((2, 2))
+    W = as_rng(seed).standard_normal((2, 2))
     return W, np.array([[0.2, 0.4], [0.2, 0.4]]), np.array([0, 1])
 
 
@@ -591,6 +649,7 @@ def staged_two_layer_softmax(
         arrays,
         library,
         {"X": features, **arrays, "y": labels},
+        RELU_KINK,
     )
 
 
@@ -619,7 +678,7 @@ def two_layer_inputs(*, seed: int = 0) -> tuple[dict[str, FloatArray], FloatArra
     >>> {name: value.shape for name, value in params.items()}, X.shape, y.tolist()
     ({'W1': (2, 3), 'b1': (3,), 'W2': (3, 3), 'b2': (3,)}, (3, 2), [0, 1, 2])
     """
-    rng = np.random.default_rng(seed)
+    rng = as_rng(seed)
     params: dict[str, FloatArray] = {
         "W1": rng.standard_normal((2, 3)),
         "b1": 0.1 * rng.standard_normal(3),
@@ -718,6 +777,7 @@ def staged_matrix_example(params: Mapping[str, npt.ArrayLike], X: npt.ArrayLike)
         arrays,
         library,
         {"X": features, **arrays},
+        RELU_KINK,
     )
 
 

@@ -1,0 +1,56 @@
+"""flatprop.demo.recipes: every head's defaults train to a sane accuracy on both data sets,
+and settings are checked when they are made."""
+
+from __future__ import annotations
+
+import pytest
+
+from flatprop.demo import recipes
+from helpers import HEAD_DEFAULTS_FLOOR
+
+
+@pytest.fixture(scope="module")
+def prepared() -> dict[str, recipes.PreparedData]:
+    return {data: recipes.prepare_data(data) for data in recipes.DATA_NAMES}
+
+
+@pytest.mark.parametrize("head", recipes.HEAD_NAMES)
+@pytest.mark.parametrize("model", recipes.MODEL_NAMES)
+@pytest.mark.parametrize("data", recipes.DATA_NAMES)
+def test_each_heads_defaults_train_to_a_sane_accuracy(data, model, head, prepared) -> None:
+    settings = recipes.default_settings(data, model, head=head)
+    result = recipes.train(settings, prepared=prepared[data])
+    assert result.test_accuracy >= HEAD_DEFAULTS_FLOOR[data, model], settings
+
+
+def test_the_squared_hinge_takes_a_smaller_learning_rate_than_the_softmax() -> None:
+    for data in recipes.DATA_NAMES:
+        softmax = recipes.default_settings(data).learning_rate
+        assert recipes.default_settings(data, head="squared_hinge").learning_rate < softmax
+
+
+def test_label_smoothing_is_off_for_heads_that_do_not_take_it() -> None:
+    assert recipes.default_settings("digits", head="svm").label_smoothing == 0.0
+    assert recipes.default_settings("digits").label_smoothing == 0.1
+
+
+@pytest.mark.parametrize(
+    ("changes", "error", "message"),
+    [
+        ({"num_iters": -1}, ValueError, "num_iters must be an integer >= 0"),
+        ({"learning_rate": "0.1"}, TypeError, "learning_rate must be a real number"),
+        ({"seed": 1.5}, TypeError, "seed must be None, an integer >= 0"),
+        ({"test_size": 1.0}, ValueError, "test_size must be a fraction strictly between 0 and 1"),
+        ({"head": "l2"}, ValueError, "head must be one of"),
+        ({"hidden": 10}, TypeError, "'hidden' is not a setting"),
+        ({"head": "svm", "label_smoothing": 0.1}, ValueError, "label_smoothing does not apply"),
+    ],
+)
+def test_bad_settings_are_refused_by_name(changes, error, message) -> None:
+    with pytest.raises(error, match=message):
+        recipes.default_settings("digits", **changes)
+
+
+def test_hidden_size_does_not_apply_to_the_linear_model() -> None:
+    with pytest.raises(ValueError, match="hidden_size does not apply to the linear model"):
+        recipes.default_settings("spiral", "linear", hidden_size=10)
