@@ -25,17 +25,19 @@ from flatprop._validation import (
     FloatArray,
     IntArray,
     Reduction,
+    as_flag,
     as_labels,
     as_real_scalar,
     as_scores,
     check_reduction,
 )
 from flatprop.losses._reduction import (
+    Weighting,
     checked_weighting,
-    loss_gradient_per_example,
-    mean_divisor,
+    loss_gradient,
     reduce_losses,
-    row_coefficients,
+    require_finite_result,
+    zero_dropped_rows,
 )
 from flatprop.losses._rows import label_positions, row_sums, scale_rows, set_entries
 
@@ -63,7 +65,9 @@ class HingeCache:
     margins : ndarray, shape (N, C)
         ``max(0, s_j - s_y + margin)`` for ``j != y``, and 0 in each row's target column.
     losses : ndarray, shape (N,)
-        The weighted per-example losses ``omega_i * L_i`` (what ``reduction="none"`` returns).
+        The per-example losses L_i, before weighting.
+    margin : float
+        The margin Delta.
     weight : ndarray, shape (C,), or None
         The per-class weights, as given (checked); None when not given.
     sample_weight : ndarray, shape (N,), or None
@@ -71,11 +75,11 @@ class HingeCache:
     example_weight : ndarray, shape (N,), or None
         ``omega_i = sample_weight[i] * weight[y[i]]``, example i's weight in ``losses``
         and in the "mean"; None when neither is given (all ones).
+    weighting : Weighting
+        The weights as the reduction uses them (scaled by powers of two).
     loss : float or ndarray
         The returned loss.
     reduction : {"mean", "sum", "none"}
-    divisor : float
-        What "mean" divides by: the total weight (N when unweighted); 1 otherwise.
     squared : bool
         True for the squared hinge.
     """
@@ -84,12 +88,13 @@ class HingeCache:
     y: IntArray
     margins: FloatArray
     losses: FloatArray
+    margin: float
     weight: FloatArray | None
     sample_weight: FloatArray | None
     example_weight: FloatArray | None
+    weighting: Weighting
     loss: np.floating | FloatArray
     reduction: Reduction
-    divisor: np.floating
     squared: bool
 
 
@@ -104,6 +109,7 @@ def _hinge_forward(
     sample_weight: npt.ArrayLike | None,
     check_finite: bool,
 ) -> tuple[np.floating | FloatArray, HingeCache]:
+    check_finite = as_flag(check_finite, "check_finite")
     scores = as_scores(scores, "scores", check_finite=check_finite)
     num_examples, num_classes = scores.shape
     labels = as_labels(y, "y", num_examples=num_examples, num_classes=num_classes)
@@ -111,47 +117,53 @@ def _hinge_forward(
     reduction = check_reduction(reduction)
     weighting = checked_weighting(
         scores.dtype,
+        reduction=reduction,
         num_examples=num_examples,
         sample_weight=sample_weight,
         weight=weight,
         num_classes=num_classes,
         y=labels,
     )
-    example_weight = weighting.example_weight
-    divisor = (
-        mean_divisor(num_examples, example_weight, scores.dtype)
-        if reduction == "mean"
-        else scores.dtype.type(1)
-    )
 
     # Where s_{i y_i} sits in the flattened scores: one 1-D gather/scatter per pass.
     target_positions = label_positions(labels, num_classes)
-    correct_scores = scores.take(target_positions)  # s_{y_i}, shape (N,)
-    margins = scores - correct_scores[:, np.newaxis]  # a new array: scores stay untouched
-    margins += margin
-    np.maximum(margins, 0.0, out=margins)
-    set_entries(margins, target_positions, 0)  # the sum runs over j != y_i only
-    example_losses = (
-        np.einsum("ij,ij->i", margins, margins)  # row-wise sum of squares, no temporary
-        if squared
-        else row_sums(margins)
+    with np.errstate(over="ignore", invalid="ignore"):  # overflow is caught on the loss
+        correct_scores = scores.take(target_positions)  # s_{y_i}, shape (N,)
+        margins = scores - correct_scores[:, np.newaxis]  # a new array: scores stay untouched
+        margins += margin
+        np.maximum(margins, 0.0, out=margins)
+        set_entries(margins, target_positions, 0)  # the sum runs over j != y_i only
+        losses = (
+            np.einsum("ij,ij->i", margins, margins)  # row-wise sum of squares, no temporary
+            if squared
+            else row_sums(margins)
+        )
+        loss = reduce_losses(losses, reduction, weighting)
+    require_finite_result(
+        loss,
+        loss="squared_hinge" if squared else "multiclass_svm",
+        what="loss",
+        inputs={"scores": scores, "margin": margin, **_weights(weighting)},
     )
-    losses = example_losses if example_weight is None else example_losses * example_weight
-    loss = reduce_losses(losses, reduction, divisor)
     cache = HingeCache(
         scores=scores,
         y=labels,
         margins=margins,
         losses=losses,
+        margin=margin,
         weight=weighting.weight,
         sample_weight=weighting.sample_weight,
-        example_weight=example_weight,
+        example_weight=weighting.example_weight,
+        weighting=weighting,
         loss=loss,
         reduction=reduction,
-        divisor=divisor,
         squared=squared,
     )
     return loss, cache
+
+
+def _weights(weighting: Weighting) -> dict[str, FloatArray | None]:
+    return {"weight": weighting.weight, "sample_weight": weighting.sample_weight}
 
 
 def _hinge_backward(
@@ -167,26 +179,36 @@ def _hinge_backward(
         raise TypeError(f"cache must be the cache returned by {expected}, got a {given}")
     margins = cache.margins
     num_examples, num_classes = margins.shape
-    dlosses = loss_gradient_per_example(
-        dloss, cache.reduction, cache.divisor, num_examples, margins.dtype
-    )
-    coefficients = row_coefficients(dlosses, cache.example_weight)  # scalar or (N,)
+    dlosses = loss_gradient(dloss, cache.reduction, cache.weighting, num_examples, margins.dtype)
 
     # The one-shot call owns the cache: its margins' memory can become dscores.
     out = margins if overwrite_cache else np.empty_like(margins)
-    # dL_i/dm_ij is 1 for an active margin (m_ij > 0) and 0 at or below the kink,
-    # or 2 m_ij for the squared hinge (which is 0 at the kink anyway).
-    if squared:
-        dmargins = scale_rows(margins, 2 * coefficients, out=out)
-    else:
-        # margins > 0 written straight into the float buffer (as 1.0 or 0.0), then scaled.
-        dmargins = scale_rows(np.greater(margins, 0, out=out), coefficients, out=out)
+    with np.errstate(over="ignore", invalid="ignore"):  # overflow is caught below
+        # dL_i/dm_ij is 1 for an active margin (m_ij > 0) and 0 at or below the kink,
+        # or 2 m_ij for the squared hinge (which is 0 at the kink anyway).
+        if squared:
+            dmargins = scale_rows(margins, 2 * dlosses, out=out)
+        else:
+            # margins > 0 written straight into the float buffer (as 1.0 or 0.0), then scaled.
+            dmargins = scale_rows(np.greater(margins, 0, out=out), dlosses, out=out)
 
-    # m_ij = s_ij - s_iy + margin: s_ij gets dmargins[i, j], and s_iy gets minus
-    # the whole row's sum (dmargins[i, y_i] is 0, since m_iy is held at 0; 0 - sum
-    # rather than -sum, so that a row without active margins gets 0, not -0).
-    dscores = dmargins
-    set_entries(dscores, label_positions(cache.y, num_classes), 0.0 - row_sums(dmargins))
+        # m_ij = s_ij - s_iy + margin: s_ij gets dmargins[i, j], and s_iy gets minus
+        # the whole row's sum (dmargins[i, y_i] is 0, since m_iy is held at 0; 0 - sum
+        # rather than -sum, so that a row without active margins gets 0, not -0).
+        dscores = dmargins
+        set_entries(dscores, label_positions(cache.y, num_classes), 0.0 - row_sums(dmargins))
+    zero_dropped_rows(dscores, dlosses)
+    require_finite_result(
+        dscores,
+        loss="squared_hinge" if squared else "multiclass_svm",
+        what="gradient",
+        inputs={
+            "scores": cache.scores,
+            "margin": cache.margin,
+            "dloss": dloss,
+            **_weights(cache.weighting),
+        },
+    )
     return {"scores": dscores}
 
 

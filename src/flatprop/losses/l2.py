@@ -9,7 +9,6 @@ Stages: ``diff``, per-example ``losses``, ``loss``; backward: ``dlosses``, ``dpr
 
 from __future__ import annotations
 
-import contextlib
 import math
 from dataclasses import dataclass
 from functools import cached_property
@@ -20,16 +19,18 @@ import numpy.typing as npt
 from flatprop._validation import (
     FloatArray,
     Reduction,
+    as_flag,
     as_float_array,
     check_reduction,
     require_finite,
 )
 from flatprop.losses._reduction import (
+    Weighting,
     checked_weighting,
-    loss_gradient_per_example,
-    mean_divisor,
+    loss_gradient,
     reduce_losses,
-    row_coefficients,
+    require_finite_result,
+    zero_dropped_rows,
 )
 from flatprop.losses._rows import scale_rows
 
@@ -49,26 +50,26 @@ class L2Cache:
     diff : ndarray, shape (N, K)
         ``pred - target`` (``pred`` itself when there is no target).
     losses : ndarray, shape (N,)
-        The weighted per-example losses ``omega_i * L_i`` (what ``reduction="none"`` returns);
-        computed on first access.
+        The per-example losses ``L_i = ||diff_i||^2``, before weighting; computed on
+        first access.
     sample_weight : ndarray, shape (N,), or None
         The per-example weights, as given (checked); None when not given.
     example_weight : ndarray, shape (N,), or None
-        ``omega_i``, example i's weight in ``losses`` and in the "mean": the
-        ``sample_weight`` itself (the L2 loss has no per-class ``weight``).
+        ``omega_i``, example i's weight: the ``sample_weight`` itself (the L2 loss has
+        no per-class ``weight``).
+    weighting : Weighting
+        The weights as the reduction uses them (scaled by powers of two).
     loss : float or ndarray
     reduction : {"mean", "sum", "none"}
-    divisor : float
-        What "mean" divides by: the total weight (N when unweighted); 1 otherwise.
     """
 
     pred: FloatArray
     target: FloatArray | None
     diff: FloatArray
     sample_weight: FloatArray | None
+    weighting: Weighting
     loss: np.floating | FloatArray
     reduction: Reduction
-    divisor: np.floating
 
     @property
     def example_weight(self) -> FloatArray | None:
@@ -77,14 +78,13 @@ class L2Cache:
 
     @cached_property
     def losses(self) -> FloatArray:
-        """The weighted per-example losses ``omega_i ||diff_i||^2``, shape (N,).
+        """The per-example losses ``||diff_i||^2``, shape (N,).
 
-        What ``reduction="none"`` returns. Computed on first access: an unweighted "mean"
-        or "sum" takes the loss as one sum over all entries and never needs them.
+        Computed on first access: an unweighted "mean" or "sum" takes the loss as one
+        sum over all entries and never needs them.
         """
-        squared_norms = _squared_norms(self.diff)
-        omega = self.example_weight
-        return squared_norms if omega is None else squared_norms * omega
+        with np.errstate(over="ignore"):
+            return _squared_norms(self.diff)
 
 
 def _squared_norms(diff: FloatArray) -> FloatArray:
@@ -156,6 +156,7 @@ def l2_forward(
     >>> print(loss)
     [25.  1.]
     """
+    check_finite = as_flag(check_finite, "check_finite")
     # NaN and inf are looked for below, once the sum of squares is known.
     pred = as_float_array(pred, "pred", ndim=2, check_finite=False)
     num_examples = pred.shape[0]
@@ -167,50 +168,39 @@ def l2_forward(
             raise ValueError(
                 f"target must have the shape of pred {pred.shape}, got shape {target_array.shape}"
             )
+    weighting = checked_weighting(
+        pred.dtype, reduction=reduction, num_examples=num_examples, sample_weight=sample_weight
+    )
 
-    if target_array is None:
-        diff = pred
-    else:
-        # With check_finite, a NaN or inf is reported below: no warning about inf - inf.
-        with np.errstate(invalid="ignore") if check_finite else contextlib.nullcontext():
-            diff = pred - target_array
-    squared_norms = None
-    if sample_weight is None and reduction != "none":
-        # "mean" and "sum" without weights need only the sum of all squares: no
-        # per-example vector (the cache computes `losses` if asked).
-        sum_of_squares = _sum_of_squares(diff)
-    else:
-        squared_norms = _squared_norms(diff)
-        sum_of_squares = squared_norms.sum()
+    with np.errstate(over="ignore", invalid="ignore"):  # NaN, inf and overflow: see below
+        diff = pred if target_array is None else pred - target_array
+        if weighting.sample_weight is None and reduction != "none":
+            # "mean" and "sum" without weights need only the sum of all squares: no
+            # per-example vector (the cache computes `losses` if asked).
+            sum_of_squares = _sum_of_squares(diff)
+            loss = sum_of_squares / num_examples if reduction == "mean" else sum_of_squares
+            if reduction == "mean" and math.isinf(loss):
+                loss = reduce_losses(_squared_norms(diff), reduction, weighting)
+        else:
+            squared_norms = _squared_norms(diff)
+            sum_of_squares = squared_norms.sum()
+            loss = reduce_losses(squared_norms, reduction, weighting)
     if check_finite and not math.isfinite(sum_of_squares):
         # A finite sum of squares proves every entry of pred and target finite, so the
         # entry-wise checks (which name the bad argument) run only when it is not.
         require_finite(pred, "pred")
         if target_array is not None:
             require_finite(target_array, "target")
-
-    weighting = checked_weighting(
-        pred.dtype, num_examples=num_examples, sample_weight=sample_weight
-    )
-    example_weight = weighting.example_weight  # the sample_weight: l2 has no class weights
-    divisor = (
-        mean_divisor(num_examples, example_weight, pred.dtype)
-        if reduction == "mean"
-        else pred.dtype.type(1)
-    )
-    if squared_norms is None:
-        loss = sum_of_squares / divisor if reduction == "mean" else sum_of_squares
-    else:
-        losses = squared_norms if example_weight is None else squared_norms * example_weight
-        loss = reduce_losses(losses, reduction, divisor)
+    inputs = {"pred": pred, "target": target_array, "sample_weight": weighting.sample_weight}
+    require_finite_result(loss, loss="l2", what="loss", inputs=inputs)
     cache = L2Cache(
         pred=pred,
         target=target_array,
         diff=diff,
         sample_weight=weighting.sample_weight,
+        weighting=weighting,
         loss=loss,
         reduction=reduction,
-        divisor=divisor,
     )
     return loss, cache
 
@@ -249,14 +239,20 @@ def _l2_backward(
         )
     diff = cache.diff
     num_examples = diff.shape[0]
-    dlosses = loss_gradient_per_example(
-        dloss, cache.reduction, cache.divisor, num_examples, diff.dtype
-    )
-    coefficients = row_coefficients(dlosses, cache.example_weight)  # scalar or (N,)
+    dlosses = loss_gradient(dloss, cache.reduction, cache.weighting, num_examples, diff.dtype)
     # The one-shot call owns the cache: diff's memory can become dpred, unless diff is
     # the caller's pred itself (no target).
     out = diff if overwrite_cache and cache.target is not None else None
-    dpred = scale_rows(diff, 2 * coefficients, out=out)
+    with np.errstate(over="ignore", invalid="ignore"):  # overflow is caught below
+        dpred = scale_rows(diff, 2 * dlosses, out=out)
+    zero_dropped_rows(dpred, dlosses)
+    inputs = {
+        "pred": cache.pred,
+        "target": cache.target,
+        "sample_weight": cache.sample_weight,
+        "dloss": dloss,
+    }
+    require_finite_result(dpred, loss="l2", what="gradient", inputs=inputs)
     return {"pred": dpred}
 
 

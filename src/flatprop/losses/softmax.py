@@ -12,8 +12,9 @@ given row of probabilities), smoothed to :math:`(1 - \varepsilon) a_i + \varepsi
 and multiplied entry-wise by the class weights when they are given, as PyTorch's
 ``cross_entropy`` defines them.
 
-Its gradient is :math:`\partial L_i / \partial s_{ic} = p_{ic} \sum_k a_{ik} - a_{ic}`,
-which for a plain label is the familiar :math:`p_i - \mathrm{onehot}(y_i)`.
+Its gradient is :math:`\partial L_i / \partial s_{ic} = p_{ic} A_i - a_{ic}` with
+:math:`A_i = \sum_k a_{ik}`, which for a plain label is the familiar
+:math:`p_i - \mathrm{onehot}(y_i)`.
 
 Stages: ``row_max``, ``shifted`` (scores minus the row max), ``log_sum_exp``,
 ``probs``, ``log_probs``, per-example ``losses``, ``loss``; backward: ``dlosses``,
@@ -23,6 +24,7 @@ Stages: ``row_max``, ``shifted`` (scores minus the row max), ``log_sum_exp``,
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 import numpy.typing as npt
@@ -32,6 +34,7 @@ from flatprop._validation import (
     IntArray,
     Reduction,
     as_array,
+    as_flag,
     as_labels,
     as_probabilities,
     as_real_scalar,
@@ -39,11 +42,13 @@ from flatprop._validation import (
     check_reduction,
 )
 from flatprop.losses._reduction import (
+    Weighting,
     checked_weighting,
-    loss_gradient_per_example,
-    mean_divisor,
+    loss_gradient,
+    power_of_two_scaled,
     reduce_losses,
-    row_coefficients,
+    require_finite_result,
+    zero_dropped_rows,
 )
 from flatprop.losses._rows import (
     label_positions,
@@ -62,6 +67,33 @@ __all__ = [
 
 
 @dataclass(frozen=True, eq=False)
+class _Targets:
+    """The target rows a_i as the backward pass uses them: ``dscores = A_i p_i - a_i``.
+
+    Built once by the forward pass, from labels or from probability rows; the backward
+    pass is the same for both. One column per row, ``exact_positions``, is computed as
+    ``A_i (p_ie - 1) + (A_i - a_ie)``, which keeps the small gradient of a confident row
+    exact where ``A_i p_ie - a_ie`` would cancel to 0: the label's column for labels,
+    the largest score's column for probability rows.
+    """
+
+    mass: float | FloatArray
+    """A_i, the sum of the target row: a scalar or (N,)."""
+    dense: FloatArray | None
+    """What ``dscores`` subtracts from ``A_i p_i`` off the exact column: a_i (N, C), or
+    its part common to all rows (C,); None for one-hot rows (nothing off the column)."""
+    exact_positions: IntArray
+    """The flat positions ``i * C + e_i`` of the exact column e_i of each row."""
+    exact_shifted: float | FloatArray
+    """``s_ie - row_max_i`` at the exact column (0 for the max's own column)."""
+    other_mass: float | FloatArray
+    """``A_i - a_ie``, summed from the other columns (never a difference)."""
+    weight_exponent: int
+    """The class weights inside a_i are divided by ``2**weight_exponent`` (an exact
+    scaling, so that no sum of them overflows); the reduction multiplies it back."""
+
+
+@dataclass(frozen=True, eq=False)
 class SoftmaxCrossEntropyCache:
     """The stages of a softmax cross-entropy forward pass, kept for the backward pass.
 
@@ -74,30 +106,30 @@ class SoftmaxCrossEntropyCache:
     row_max : ndarray, shape (N,)
         Each row's largest score, subtracted before ``exp`` so that it cannot overflow.
     log_sum_exp : ndarray, shape (N,)
-        ``log(sum_c exp(s_ic - row_max_i))``, in [0, log C].
+        ``log(sum_c exp(s_ic - row_max_i))``, in [0, log C]; ``row_max + log_sum_exp``
+        is SciPy's ``logsumexp`` of each row. (With ``check_finite=False``, a row whose
+        largest score is +-inf counts its largest entries as equal, the limit of equal
+        scores: ``log_sum_exp`` is the log of their number, and a row of all -inf gives
+        ``row_max + log_sum_exp = -inf``, as SciPy does.)
     probs : ndarray, shape (N, C)
         The softmax probabilities.
-    target_nll : ndarray, shape (N,), or None
-        ``-log p[i, y_i]`` for integer labels; None for probability targets.
-    targets : ndarray, shape (N, C), or None
-        For probability targets, the smoothed and class-weighted target rows ``a_i``;
-        None for integer labels (whose targets are never built densely).
     losses : ndarray, shape (N,)
-        The weighted per-example losses (what ``reduction="none"`` returns).
+        The per-example losses L_i, class weights included (they sit in the target
+        row), before ``sample_weight``.
+    label_smoothing : float
     weight : ndarray, shape (C,), or None
         The per-class weights w, as given (checked); None when not given (all ones).
     sample_weight : ndarray, shape (N,), or None
         The per-example weights v, as given (checked); None when not given.
     example_weight : ndarray, shape (N,), or None
         ``omega_i = sample_weight[i] * weight[y[i]]`` for labels, ``sample_weight[i]``
-        for probability targets: what the "mean" divides by the sum of; None when
+        for probability targets: what "mean" divides by the sum of; None when
         unweighted.
-    label_smoothing : float
+    weighting : Weighting
+        The weights as the reduction uses them (scaled by powers of two).
     loss : float or ndarray
         The returned loss.
     reduction : {"mean", "sum", "none"}
-    divisor : float
-        What "mean" divides by (see :func:`softmax_cross_entropy_forward`); 1 otherwise.
     """
 
     scores: FloatArray
@@ -105,26 +137,41 @@ class SoftmaxCrossEntropyCache:
     row_max: FloatArray
     log_sum_exp: FloatArray
     probs: FloatArray
-    target_nll: FloatArray | None
-    targets: FloatArray | None
     losses: FloatArray
+    label_smoothing: float
     weight: FloatArray | None
     sample_weight: FloatArray | None
     example_weight: FloatArray | None
-    label_smoothing: float
+    weighting: Weighting
     loss: np.floating | FloatArray
     reduction: Reduction
-    divisor: np.floating
+    targets: _Targets
 
     @property
     def log_probs(self) -> FloatArray:
         """``log p``, shape (N, C), computed on demand as ``(s - row_max) - log_sum_exp``."""
-        shifted = self.scores - self.row_max[:, np.newaxis]
+        with np.errstate(over="ignore", invalid="ignore"):
+            shifted = _shifted(self.scores, self.row_max)
         shifted -= self.log_sum_exp[:, np.newaxis]
         return shifted
 
 
-def _softmax_in_place(shifted: FloatArray, row_max: FloatArray) -> tuple[FloatArray, FloatArray]:
+def _shifted(scores: FloatArray, row_max: FloatArray) -> FloatArray:
+    """``scores - row_max[:, np.newaxis]``, a new array, <= 0 everywhere.
+
+    A row whose max is +-inf (only with ``check_finite=False``) takes the limit of equal
+    scores: 0 where the score equals the max, -inf elsewhere (``inf - inf`` would be
+    NaN). Call it with overflow and invalid-value warnings off.
+    """
+    shifted = scores - row_max[:, np.newaxis]
+    infinite = np.isinf(row_max)
+    if infinite.any():
+        rows = np.flatnonzero(infinite)
+        shifted[rows] = np.where(scores[rows] == row_max[rows, np.newaxis], 0.0, -np.inf)
+    return shifted
+
+
+def _softmax_in_place(shifted: FloatArray) -> tuple[FloatArray, FloatArray]:
     """Turn ``shifted`` (scores minus the row max) into the softmax probabilities.
 
     Also return ``log_sum_exp``. ``sum_c exp(shifted_c) = 1 + rest``, where the 1 is the
@@ -133,11 +180,6 @@ def _softmax_in_place(shifted: FloatArray, row_max: FloatArray) -> tuple[FloatAr
     loss stays exact to the last bit instead of rounding to 0.
     """
     exps = np.exp(shifted, out=shifted)  # reuse the buffer: shifted is not needed again
-    if not np.isfinite(row_max).all():  # only with check_finite=False
-        # At a +inf max, s - max is inf - inf = NaN: the max's own term is 1 all the same
-        # (and a row that is all NaN or all -inf stays NaN, unless it has one column).
-        rows = np.flatnonzero(~np.isfinite(row_max))
-        exps[rows, np.isnan(exps[rows]).argmax(axis=1)] = 1
     rest = _sum_without_one_max_term(exps)
     log_sum_exp = np.log1p(rest)
     # One reciprocal per row (computed in rest's memory), then one multiply pass.
@@ -172,6 +214,72 @@ def _sum_without_one_max_term(exps: FloatArray) -> FloatArray:
     return rest
 
 
+def _label_targets(
+    shifted: FloatArray, labels: IntArray, smoothing: float, class_weight: FloatArray | None
+) -> tuple[_Targets, FloatArray]:
+    """The targets of integer labels, never built densely, and ``sum_c a_ic shifted_ic``.
+
+    ``a_ic = w_c ((1 - eps) [c = y_i] + eps / C)``, so ``A_i = (1 - eps) w_y + (eps / C) W``
+    with ``W = sum_c w_c``; the exact column is the label's.
+    """
+    num_classes = shifted.shape[1]
+    positions = label_positions(labels, num_classes)
+    shifted_at_labels = shifted.take(positions)
+    uniform = smoothing / num_classes  # eps / C
+    if class_weight is None:
+        if not smoothing:  # the default call: a_i = onehot(y_i)
+            targets = _Targets(1.0, None, positions, shifted_at_labels, 0.0, 0)
+            return targets, shifted_at_labels
+        of_the_labels: float | FloatArray = 1.0
+        weights = np.ones(num_classes, shifted.dtype)
+        exponent = 0
+    else:
+        weights, exponent = power_of_two_scaled(class_weight)
+        of_the_labels = weights[labels]
+    total = weights.sum()
+    mass = (1 - smoothing) * of_the_labels + uniform * total
+    target_shifted = (1 - smoothing) * of_the_labels * shifted_at_labels
+    if smoothing:
+        # sum_c w_c (s_ic - max_i); `where` keeps a zero class weight from meeting a
+        # -inf score (0 * -inf would be NaN; the term is 0).
+        weighted = np.multiply(shifted, weights, out=np.zeros_like(shifted), where=weights != 0)
+        target_shifted = target_shifted + uniform * row_sums(weighted)
+    dense = uniform * weights if smoothing else None
+    other_mass = uniform * (total - of_the_labels) if smoothing else 0.0
+    targets = _Targets(mass, dense, positions, shifted_at_labels, other_mass, exponent)
+    return targets, np.asarray(target_shifted, dtype=shifted.dtype)
+
+
+def _probability_targets(
+    shifted: FloatArray,
+    probabilities: FloatArray,
+    smoothing: float,
+    class_weight: FloatArray | None,
+) -> tuple[_Targets, FloatArray]:
+    """The targets of probability rows, built densely, and ``sum_c a_ic shifted_ic``.
+
+    ``a_ic = w_c ((1 - eps) t_ic + eps / C)``; the exact column is each row's largest
+    score's, where ``p`` is near 1 in a confident row and ``A_i p - a_i`` would cancel.
+    """
+    num_classes = shifted.shape[1]
+    dense = probabilities * (1 - smoothing) + smoothing / num_classes
+    exponent = 0
+    if class_weight is not None:
+        weights, exponent = power_of_two_scaled(class_weight)
+        dense *= weights
+    mass = row_sums(dense)
+    # sum_c a_ic (s_ic - max_i); `where` keeps a zero target from meeting a -inf score.
+    target_shifted = row_sums(
+        np.multiply(dense, shifted, out=np.zeros_like(shifted), where=dense != 0)
+    )
+    exact_columns = np.argmax(shifted, axis=1)  # a column where shifted is 0 (the max)
+    positions = label_positions(exact_columns, num_classes)
+    others = dense.copy()
+    set_entries(others, positions, 0.0)
+    targets = _Targets(mass, dense, positions, 0.0, row_sums(others), exponent)
+    return targets, target_shifted
+
+
 def softmax_cross_entropy_forward(
     scores: npt.ArrayLike,
     y: npt.ArrayLike,
@@ -193,7 +301,7 @@ def softmax_cross_entropy_forward(
         become float64, float16 float32 (half precision has too little range for exp).
     y : array_like, shape (N,) of int or (N, C) of float
         Labels in [0, C), or rows of target probabilities (non-negative, each row
-        summing to 1).
+        summing to 1; checked as such whatever ``check_finite`` says).
     label_smoothing : float in [0, 1], default 0.0
         Mixes the target with the uniform distribution:
         ``(1 - label_smoothing) * target + label_smoothing / C``, as PyTorch does.
@@ -204,7 +312,7 @@ def softmax_cross_entropy_forward(
     sample_weight : array_like, shape (N,), optional
         Non-negative per-example weights, multiplied into each example's loss.
     check_finite : bool, default True
-        Reject NaN and +-inf in the scores and targets. With False, the caller takes
+        Reject NaN and +-inf in the scores. With False, the caller takes
         responsibility; a ``-inf`` score still gives a finite loss and a zero gradient
         for a non-target class with zero target mass.
 
@@ -241,6 +349,7 @@ def softmax_cross_entropy_forward(
     [[0.25 0.25 0.25 0.25]
      [0.25 0.25 0.25 0.25]]
     """
+    check_finite = as_flag(check_finite, "check_finite")
     scores = as_scores(scores, "scores", check_finite=check_finite)
     num_examples, num_classes = scores.shape
     dtype = scores.dtype
@@ -248,110 +357,64 @@ def softmax_cross_entropy_forward(
     if not 0 <= smoothing <= 1:
         raise ValueError(f"label_smoothing must be in [0, 1], got {smoothing!r}")
     reduction = check_reduction(reduction)
-
+    # Labels or probabilities: asked once, here; the targets' own function answers.
     labels: IntArray | None = None
-    probability_targets: FloatArray | None = None
+    target: IntArray | FloatArray
     if as_array(y, "y").ndim == 2:
-        probability_targets = as_probabilities(
-            y, "y", shape=scores.shape, dtype=dtype, check_finite=check_finite
-        )
+        target = probabilities = as_probabilities(y, "y", shape=scores.shape, dtype=dtype)
+        build_targets = partial(_probability_targets, probabilities=probabilities)
     else:
-        labels = as_labels(y, "y", num_examples=num_examples, num_classes=num_classes)
+        target = labels = as_labels(y, "y", num_examples=num_examples, num_classes=num_classes)
+        build_targets = partial(_label_targets, labels=labels)
     # PyTorch's weighted mean divides by the class weights of the labels, but for
     # probability targets by the number of examples alone: omega_i is
     # sample_weight[i] * weight[y_i] for labels, sample_weight[i] for probabilities.
     weighting = checked_weighting(
         dtype,
+        reduction=reduction,
         num_examples=num_examples,
         sample_weight=sample_weight,
         weight=weight,
         num_classes=num_classes,
         y=labels,
-    )
-    # w_c, the class weights, all ones when not given (they sit inside the target row).
-    weight_or_ones = np.ones(num_classes, dtype) if weighting.weight is None else weighting.weight
-    divisor = (
-        mean_divisor(num_examples, weighting.example_weight, dtype)
-        if reduction == "mean"
-        else dtype.type(1)
+        class_weights_in_losses=True,
     )
 
-    row_max = row_maxima(scores)
-    shifted = scores - row_max[:, np.newaxis]  # <= 0 everywhere, so exp cannot overflow
-    # What the loss needs from `shifted` is read off before exp overwrites it.
-    targets: FloatArray | None = None
-    target_shifted: FloatArray
-    if labels is not None:
-        target_shifted = shifted.take(label_positions(labels, num_classes))
-        if smoothing:
-            # sum_c w_c (s_ic - max_i): one matrix-vector product, unless a class weight
-            # is 0: then `where` keeps it from meeting a -inf score (0 * -inf would be
-            # NaN; the term is 0).
-            uniform_shifted: FloatArray
-            if weight_or_ones.all():
-                uniform_shifted = shifted @ weight_or_ones
-            else:
-                uniform_shifted = row_sums(
-                    np.multiply(
-                        shifted,
-                        weight_or_ones,
-                        out=np.zeros_like(shifted),
-                        where=weight_or_ones != 0,
-                    )
-                )
-    else:
-        assert probability_targets is not None
-        targets = probability_targets * (1 - smoothing) + smoothing / num_classes
-        targets *= weight_or_ones
-        # sum_c a_ic (s_ic - max_i); `where` keeps a zero target from meeting a -inf
-        # score (0 * -inf would be NaN; the term is 0).
-        weighted_shifted = np.multiply(
-            targets, shifted, out=np.zeros_like(shifted), where=targets != 0
+    with np.errstate(over="ignore", invalid="ignore"):  # overflow is caught on the loss
+        row_max = row_maxima(scores)
+        shifted = _shifted(scores, row_max)  # <= 0 everywhere, so exp cannot overflow
+        # What the loss needs from `shifted` is read off before exp overwrites it.
+        targets, target_shifted = build_targets(
+            shifted, smoothing=smoothing, class_weight=weighting.weight
         )
-        target_shifted = row_sums(weighted_shifted)
-
-    probs, log_sum_exp = _softmax_in_place(shifted, row_max)
-
-    target_nll: FloatArray | None = None
-    if labels is not None:
-        # -log p_iy = log_sum_exp_i - (s_iy - max_i)
-        target_nll = log_sum_exp - target_shifted
-        example_losses: FloatArray
-        if weighting.weight is None and not smoothing:
-            # L_i = -log p_iy; its own array, since a caller may modify the returned losses.
-            example_losses = target_nll.copy()
-        else:
-            example_losses = (1 - smoothing) * weight_or_ones[labels] * target_nll
-        if smoothing:
-            # sum_c w_c (-log p_ic) = W log_sum_exp_i - sum_c w_c (s_ic - max_i)
-            uniform_nll = weight_or_ones.sum() * log_sum_exp - uniform_shifted
-            example_losses += smoothing / num_classes * uniform_nll
-    else:
-        assert targets is not None
-        # sum_c a_ic (-log p_ic) = (sum_c a_ic) log_sum_exp_i - sum_c a_ic (s_ic - max_i)
-        example_losses = row_sums(targets) * log_sum_exp - target_shifted
-    example_losses = np.asarray(example_losses, dtype=dtype)
-    losses = example_losses
-    if weighting.sample_weight is not None:  # v_i L_i: the class weights are inside L_i
-        losses = example_losses * weighting.sample_weight
-    loss = reduce_losses(losses, reduction, divisor)
-
+        probs, log_sum_exp = _softmax_in_place(shifted)
+        # L_i = sum_c a_ic (-log p_ic) = A_i log_sum_exp_i - sum_c a_ic (s_ic - max_i)
+        scaled_losses = np.asarray(targets.mass * log_sum_exp - target_shifted, dtype=dtype)
+        loss = reduce_losses(scaled_losses, reduction, weighting)
+        losses = scaled_losses
+        if targets.weight_exponent:
+            losses = np.ldexp(scaled_losses, targets.weight_exponent)
+    require_finite_result(
+        loss,
+        loss="softmax_cross_entropy",
+        what="loss",
+        inputs={"scores": scores, "weight": weighting.weight, "sample_weight": sample_weight},
+    )
     cache = SoftmaxCrossEntropyCache(
         scores=scores,
-        y=labels if labels is not None else probability_targets,  # type: ignore[arg-type]
+        y=target,
         row_max=row_max,
         log_sum_exp=log_sum_exp,
         probs=probs,
-        target_nll=target_nll,
-        targets=targets,
         losses=losses,
+        label_smoothing=smoothing,
         weight=weighting.weight,
         sample_weight=weighting.sample_weight,
         example_weight=weighting.example_weight,
-        label_smoothing=smoothing,
+        weighting=weighting,
         loss=loss,
         reduction=reduction,
-        divisor=divisor,
+        targets=targets,
     )
     return loss, cache
 
@@ -400,46 +463,36 @@ def _softmax_cross_entropy_backward(
             f"got a {type(cache).__name__}"
         )
     probs = cache.probs
-    num_examples, num_classes = probs.shape
-    dlosses = loss_gradient_per_example(
-        dloss, cache.reduction, cache.divisor, num_examples, probs.dtype
-    )
-    coefficients = row_coefficients(dlosses, cache.sample_weight)  # dloss/dL_i: scalar or (N,)
+    targets = cache.targets
+    num_examples = probs.shape[0]
+    dlosses = loss_gradient(dloss, cache.reduction, cache.weighting, num_examples, probs.dtype)
     # The one-shot call owns the cache: its probs' memory can become dscores.
     out = probs if overwrite_cache else None
-
-    if cache.targets is not None:
-        # dL_i/ds_i = p_i * sum_k a_ik - a_i
-        targets = cache.targets
-        dscores = scale_rows(probs, row_sums(targets), out=out)
-        dscores -= targets
-        scale_rows(dscores, coefficients, out=dscores)
-        return {"scores": dscores}
-
-    # Integer labels: a_ic = w_c ((1 - eps) [c = y_i] + eps / C), never built densely.
-    labels: IntArray = cache.y  # type: ignore[assignment]  # integers when targets is None
-    assert cache.target_nll is not None
-    weight_or_ones = np.ones(num_classes, probs.dtype) if cache.weight is None else cache.weight
-    uniform = cache.label_smoothing / num_classes  # eps / C
-    # Equal class weights (the unweighted case) give every row the same w_{y_i}: a
-    # scalar keeps the row scaling below one contiguous pass.
-    if weight_or_ones.min() == weight_or_ones.max():
-        label_weight = weight_or_ones[0]
-    else:
-        label_weight = weight_or_ones[labels]  # w_{y_i}
-    total_weight = weight_or_ones.sum()  # W
-    target_mass = (1 - cache.label_smoothing) * label_weight + uniform * total_weight
-    row_scale = coefficients * target_mass  # dloss/dL_i A_i
-    dscores = scale_rows(probs, row_scale, out=out)  # A_i p_ic
-    if uniform:
-        dscores -= np.outer(coefficients * uniform, weight_or_ones)  # - (eps / C) w_c
-    # The target column, A_i (p_iy - 1) + (eps / C)(W - w_y), with p_iy - 1 taken as
-    # expm1(-nll_i): the same number, without the cancellation that rounds p - 1 to 0
-    # in a confident row.
-    target_entries = row_scale * np.expm1(-cache.target_nll)
-    if uniform:
-        target_entries += coefficients * uniform * (total_weight - label_weight)
-    set_entries(dscores, label_positions(labels, num_classes), target_entries)
+    with np.errstate(over="ignore", invalid="ignore"):  # overflow is caught below
+        row_scale = dlosses * targets.mass  # dloss/dL_i A_i
+        # dL_i/ds_i = A_i p_i - a_i
+        dscores = scale_rows(probs, row_scale, out=out)
+        if targets.dense is not None:
+            dscores -= scale_rows(np.broadcast_to(targets.dense, probs.shape), dlosses)
+        # The exact column, A_i (p_ie - 1) + (A_i - a_ie), with p_ie - 1 taken as
+        # expm1(shifted_ie - log_sum_exp_i): the same number, without the cancellation
+        # that rounds p - 1 to 0 in a confident row.
+        exact = row_scale * np.expm1(targets.exact_shifted - cache.log_sum_exp)
+        if targets.dense is not None:
+            exact = exact + dlosses * targets.other_mass
+        set_entries(dscores, targets.exact_positions, exact)
+    zero_dropped_rows(dscores, dlosses)
+    require_finite_result(
+        dscores,
+        loss="softmax_cross_entropy",
+        what="gradient",
+        inputs={
+            "scores": cache.scores,
+            "weight": cache.weight,
+            "sample_weight": cache.sample_weight,
+            "dloss": dloss,
+        },
+    )
     return {"scores": dscores}
 
 
