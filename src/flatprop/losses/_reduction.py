@@ -34,9 +34,10 @@ Three rules keep every weighting exact:
 
 from __future__ import annotations
 
+import functools
 import math
-from collections.abc import Mapping
-from typing import NamedTuple
+from collections.abc import Callable, Mapping
+from typing import NamedTuple, ParamSpec, TypeVar, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -193,27 +194,25 @@ def weighted(losses: FloatArray, weights: FloatArray) -> FloatArray:
 def reduce_losses(
     losses: FloatArray, reduction: Reduction, weighting: Weighting
 ) -> np.floating | FloatArray:
-    """Apply ``reduction`` to the (N,) per-example losses L_i, weighted."""
+    """Apply ``reduction`` to the (N,) per-example losses L_i, weighted.
+
+    Call it with overflow warnings off: an overflow is the caller's to report.
+    """
     if reduction == "mean":
         if weighting.shares is not None:
             mean = weighted(losses, weighting.shares).sum()
         else:
-            with np.errstate(over="ignore"):
-                mean = losses.sum() / losses.shape[0]
+            mean = losses.sum() / losses.shape[0]
             if math.isinf(mean) and np.isfinite(losses).all():
                 mean = (losses / losses.shape[0]).sum()  # the sum overflowed, the mean need not
-        if weighting.mean_exponent:
-            with np.errstate(over="ignore"):  # overflow is caught on the loss
-                mean = np.ldexp(mean, weighting.mean_exponent)
-        return mean
-    with np.errstate(over="ignore"):  # overflow is caught on the loss
-        if weighting.loss_weight is not None:
-            result = weighted(losses, weighting.loss_weight)
-        else:
-            result = losses.copy()  # the caller may write into the returned vector
-        if reduction == "sum":
-            result = result.sum()
-        return np.ldexp(result, weighting.exponent) if weighting.exponent else result
+        return np.ldexp(mean, weighting.mean_exponent) if weighting.mean_exponent else mean
+    if weighting.loss_weight is not None:
+        result = weighted(losses, weighting.loss_weight)
+    else:
+        result = losses.copy()  # the caller may write into the returned vector
+    if reduction == "sum":
+        result = result.sum()
+    return np.ldexp(result, weighting.exponent) if weighting.exponent else result
 
 
 def loss_gradient(
@@ -228,37 +227,85 @@ def loss_gradient(
     ``dloss`` is the upstream gradient of the returned loss: a scalar for "mean" and
     "sum"; a scalar or an (N,) array for "none". It stays a scalar when every example
     has the same one (no weights, scalar ``dloss``), so that scaling the rows by it is
-    one contiguous pass (see :func:`flatprop.losses._rows.scale_rows`).
+    one contiguous pass (see :func:`flatprop.losses._rows.scale_rows`). Call it with
+    overflow warnings off: an overflow is caught on the gradient.
     """
     upstream: np.floating | FloatArray
     if isinstance(dloss, float) and math.isfinite(dloss):
         upstream = dtype.type(dloss)  # the common call (dloss=1.0) skips the array checks
     else:
         upstream = as_float_array(dloss, "dloss", dtype=dtype)
-    if reduction == "none":
-        if upstream.ndim != 0 and upstream.shape != (num_examples,):
+        if reduction == "none":
+            if upstream.ndim != 0 and upstream.shape != (num_examples,):
+                raise ValueError(
+                    f"dloss must be a scalar or have shape ({num_examples},) with "
+                    f"reduction='none', got shape {upstream.shape}"
+                )
+        elif upstream.ndim != 0:
             raise ValueError(
-                f"dloss must be a scalar or have shape ({num_examples},) with reduction='none', "
+                f"dloss must be a scalar with reduction={reduction!r} (the loss is a scalar), "
                 f"got shape {upstream.shape}"
             )
-    elif upstream.ndim != 0:
-        raise ValueError(
-            f"dloss must be a scalar with reduction={reduction!r} (the loss is a scalar), "
-            f"got shape {upstream.shape}"
-        )
-    with np.errstate(over="ignore"):  # an overflow is caught on the gradient itself
-        if reduction == "mean":
-            if weighting.shares is None:
-                dlosses = upstream / dtype.type(num_examples)
-            else:
-                dlosses = upstream * weighting.shares
-            exponent = weighting.mean_exponent
+    if reduction == "mean":
+        if weighting.shares is None:
+            dlosses = upstream / num_examples
         else:
-            dlosses = upstream
-            if weighting.loss_weight is not None:
-                dlosses = upstream * weighting.loss_weight
-            exponent = weighting.exponent
-        return np.ldexp(dlosses, exponent) if exponent else dlosses
+            dlosses = upstream * weighting.shares
+        exponent = weighting.mean_exponent
+    else:
+        dlosses = upstream
+        if weighting.loss_weight is not None:
+            dlosses = upstream * weighting.loss_weight
+        exponent = weighting.exponent
+    return np.ldexp(dlosses, exponent) if exponent else dlosses
+
+
+# Input whose sum of squares is at most the largest float / 2**20 has every entry within
+# sqrt(largest) / 1024 (1.3e151 in float64, 1.8e16 in float32): the default steps of every
+# loss on such input (and a margin up to sqrt(largest)) stay far from overflowing.
+_SMALL_SUM_OF_SQUARES = {
+    np.dtype(np.float64): float(np.finfo(np.float64).max) / 2**20,
+    np.dtype(np.float32): float(np.finfo(np.float32).max) / 2**20,
+}
+BOUNDED_MARGIN = float(np.sqrt(np.finfo(np.float32).max))
+"""The largest margin of a hinge's fast path (the square root of float32's largest)."""
+
+
+def is_small_and_finite(array: np.ndarray, *, max_entries: int) -> bool:
+    """Whether ``array`` is a C-contiguous (N, C) float32/float64 array of 1 to
+    ``max_entries`` entries, all finite and small (see ``_SMALL_SUM_OF_SQUARES``).
+
+    One BLAS call, the sum of squares: NaN or inf makes it NaN or inf. A default call
+    on such input is a loss's fast path, which need not turn off NumPy's warnings.
+    """
+    if not (
+        array.ndim == 2
+        and 0 < array.size <= max_entries
+        and array.dtype in _SMALL_SUM_OF_SQUARES
+        and array.flags.c_contiguous
+    ):
+        return False
+    flat = array.reshape(-1)
+    return bool(np.vdot(flat, flat) <= _SMALL_SUM_OF_SQUARES[array.dtype])
+
+
+Params = ParamSpec("Params")
+Returned = TypeVar("Returned")
+
+
+def without_overflow_warnings(function: Callable[Params, Returned]) -> Callable[Params, Returned]:
+    """Run ``function`` with NumPy's overflow and invalid-value warnings off.
+
+    For a loss's passes, which check their results instead (:func:`require_finite_result`):
+    an overflow from finite input becomes one clear error, not a warning and an inf.
+    """
+
+    @functools.wraps(function)
+    def quietly(*args: Params.args, **kwargs: Params.kwargs) -> Returned:
+        with np.errstate(over="ignore", invalid="ignore"):
+            return function(*args, **kwargs)
+
+    return quietly
 
 
 def require_finite_result(
@@ -274,6 +321,8 @@ def require_finite_result(
     may hold +-inf or NaN, and the result follows from it: only when every input is
     finite is a non-finite result an overflow, and an error.
     """
+    if isinstance(result, float | np.floating) and math.isfinite(result):
+        return  # the common call, a scalar loss: no array round trip
     if np.isfinite(result).all():
         return
     arrays = {name: np.asarray(value) for name, value in inputs.items() if value is not None}
@@ -291,6 +340,35 @@ def require_finite_result(
         f"({float(np.finfo(dtype).max):.3g}), or a step on the way is, for inputs as large "
         f"as: {sizes}; {advice}"
     )
+
+
+def require_finite_gradient(
+    gradient: FloatArray,
+    dlosses: np.floating | FloatArray,
+    *,
+    loss: str,
+    inputs: Mapping[str, npt.ArrayLike | None],
+) -> None:
+    """:func:`require_finite_result` for a gradient, when it may have overflowed.
+
+    Only an upstream ``dlosses`` above 1 can make a gradient overflow: with every
+    ``|dlosses_i| <= 1`` (a mean, an unweighted sum), a finite loss bounds every local
+    gradient far below the largest float (|p A - a| <= A, 2 m <= 2 sqrt(L), ...), and
+    the check skips its pass over the gradient.
+    """
+    largest = abs(dlosses) if np.ndim(dlosses) == 0 else np.max(np.abs(dlosses), initial=0.0)
+    if largest > 1:
+        require_finite_result(gradient, loss=loss, what="gradient", inputs=inputs)
+
+
+PerRow = TypeVar("PerRow", bound="float | np.floating | FloatArray")
+
+
+def of_rows(values: PerRow, rows: slice) -> PerRow:
+    """``values[rows]`` for an (N,) array; a scalar, the same for every row, as it is."""
+    if isinstance(values, np.ndarray) and values.ndim:
+        return cast(PerRow, values[rows])
+    return values
 
 
 def zero_dropped_rows(gradient: FloatArray, dlosses: np.floating | FloatArray) -> FloatArray:

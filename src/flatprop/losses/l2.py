@@ -1,35 +1,56 @@
-r"""The L2 (sum of squares) loss, staged.
+r"""The L2 loss: the squared Euclidean distance between a prediction and its target.
+
+For the prediction :math:`\hat y_i` (row i of the (N, K) predictions) and its target
+:math:`t_i`,
 
 .. math:: L_i = \lVert \hat y_i - t_i \rVert_2^2 = \sum_k (\hat y_{ik} - t_{ik})^2,
-    \qquad \frac{\partial L_i}{\partial \hat y_i} = 2 (\hat y_i - t_i)
+    \qquad \frac{\partial L_i}{\partial \hat y_i} = 2 (\hat y_i - t_i).
 
-With no target (t = 0) this is the problem set's matrix example, :math:`L = \lVert \hat y \rVert^2`.
-Stages: ``diff``, per-example ``losses``, ``loss``; backward: ``dlosses``, ``dpred``.
+With no target (t = 0) this is the problem set's "matrix example", the loss
+:math:`L = \lVert \hat y \rVert^2` of a two-layer net.
+
+The staged computation, in plain NumPy as the problem set stages it ("flat" backprop),
+for the default call (the mean over the N examples, no weights). Each backward line
+differentiates the forward line beside it; the backward pass runs from the bottom up::
+
+    # forward                                     # backward
+    diff = pred - target                          dpred = 2 * diff * dlosses[:, None]
+    losses = (diff**2).sum(axis=1)
+    loss = losses.mean()                          dlosses = np.full(N, dloss / N)
+
+Note that the mean is over the N examples, not over the N K entries as in PyTorch's
+``mse_loss``: this loss's "mean" is K times PyTorch's.
+
+Layered on that math, without changing it:
+
+- the options: ``sample_weight`` and ``reduction`` change only how ``losses`` become
+  ``loss`` and, backward, ``dlosses`` (:mod:`flatprop.losses._reduction`);
+- the speed: a large input runs a block of rows at a time, on several threads
+  (:mod:`flatprop.losses._blocks`); the one-shot call writes ``dpred`` into the memory
+  of ``diff``.
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
-from functools import cached_property
+from typing import NamedTuple
 
 import numpy as np
 import numpy.typing as npt
 
-from flatprop._validation import (
-    FloatArray,
-    Reduction,
-    as_flag,
-    as_float_array,
-    check_reduction,
-    require_finite,
-)
+from flatprop._validation import FloatArray, Reduction, as_flag, as_float_array, check_reduction
+from flatprop.losses._blocks import BLOCK_ENTRIES, for_each_block
+from flatprop.losses._docs import shared_parameters
 from flatprop.losses._reduction import (
     Weighting,
     checked_weighting,
+    is_small_and_finite,
     loss_gradient,
+    of_rows,
     reduce_losses,
+    require_finite_gradient,
     require_finite_result,
+    without_overflow_warnings,
     zero_dropped_rows,
 )
 from flatprop.losses._rows import scale_rows
@@ -39,7 +60,7 @@ __all__ = ["L2Cache", "l2", "l2_backward", "l2_forward"]
 
 @dataclass(frozen=True, eq=False)
 class L2Cache:
-    """The stages of an L2 forward pass, kept for the backward pass.
+    """The stages of an L2 forward pass, kept for its backward pass.
 
     Attributes
     ----------
@@ -50,8 +71,10 @@ class L2Cache:
     diff : ndarray, shape (N, K)
         ``pred - target`` (``pred`` itself when there is no target).
     losses : ndarray, shape (N,)
-        The per-example losses ``L_i = ||diff_i||^2``, before weighting; computed on
-        first access.
+        The per-example losses ``L_i = ||diff_i||^2``, before weighting.
+    loss : float or ndarray
+        The returned loss.
+    reduction : {"mean", "sum", "none"}
     sample_weight : ndarray, shape (N,), or None
         The per-example weights, as given (checked); None when not given.
     example_weight : ndarray, shape (N,), or None
@@ -59,203 +82,217 @@ class L2Cache:
         no per-class ``weight``).
     weighting : Weighting
         The weights as the reduction uses them (scaled by powers of two).
-    loss : float or ndarray
-    reduction : {"mean", "sum", "none"}
     """
 
     pred: FloatArray
     target: FloatArray | None
     diff: FloatArray
-    sample_weight: FloatArray | None
-    weighting: Weighting
+    losses: FloatArray
     loss: np.floating | FloatArray
     reduction: Reduction
-
-    @property
-    def example_weight(self) -> FloatArray | None:
-        """``omega_i``: the ``sample_weight`` (the L2 loss has no per-class weights)."""
-        return self.sample_weight
-
-    @cached_property
-    def losses(self) -> FloatArray:
-        """The per-example losses ``||diff_i||^2``, shape (N,).
-
-        Computed on first access: an unweighted "mean" or "sum" takes the loss as one
-        sum over all entries and never needs them.
-        """
-        with np.errstate(over="ignore"):
-            return _squared_norms(self.diff)
+    sample_weight: FloatArray | None
+    example_weight: FloatArray | None
+    weighting: Weighting
 
 
-def _squared_norms(diff: FloatArray) -> FloatArray:
-    """``||diff_i||^2`` for each row i."""
-    return np.einsum("ij,ij->i", diff, diff)  # row-wise sum of squares, no temporary
+class _Call(NamedTuple):
+    """The checked arguments of one call."""
+
+    pred: FloatArray
+    target: FloatArray | None
+    reduction: Reduction
+    weighting: Weighting
+    finite: tuple[tuple[FloatArray, str], ...]
+    """What to scan for NaN and inf, block by block (see ``for_each_block``)."""
 
 
-# _sum_of_squares reads the flattened diff as rows of this many entries.
-_ROW_ENTRIES = 256
-
-
-def _sum_of_squares(diff: FloatArray) -> np.floating:
-    """``sum_ik diff_ik^2``: an einsum per row of 256 entries of the flattened diff.
-
-    One einsum over all entries would be as fast, but each of its accumulators adds
-    up thousands of terms: over a million float32 entries that is off by tens of
-    ulps. Rows of 256 keep every accumulation short, and NumPy's pairwise sum adds
-    the row totals: within an ulp or two, for any N and K.
-    """
-    flat = diff.ravel(order="K")  # a view when diff is contiguous
-    whole_rows = flat.size - flat.size % _ROW_ENTRIES
-    rows = flat[:whole_rows].reshape(-1, _ROW_ENTRIES)
-    rest = flat[whole_rows:]
-    return np.einsum("ij,ij->i", rows, rows).sum() + np.einsum("i,i->", rest, rest)
-
-
-def l2_forward(
+def _checked(
     pred: npt.ArrayLike,
-    target: npt.ArrayLike | None = None,
-    *,
-    reduction: Reduction = "mean",
-    sample_weight: npt.ArrayLike | None = None,
-    check_finite: bool = True,
-) -> tuple[np.floating | FloatArray, L2Cache]:
-    r"""Forward pass of the L2 loss.
+    target: npt.ArrayLike | None,
+    reduction: Reduction,
+    sample_weight: npt.ArrayLike | None,
+    check_finite: bool,
+) -> _Call:
+    """Every argument checked, before any computation.
 
-    .. math:: L_i = \lVert \hat y_i - t_i \rVert_2^2
-
-    Parameters
-    ----------
-    pred : array_like, shape (N, K)
-        Predictions; float32 stays float32, integers become float64, float16 float32.
-    target : array_like, shape (N, K), optional
-        Targets; None means zeros, so that ``L_i = ||pred_i||^2``.
-    reduction : {"mean", "sum", "none"}, default "mean"
-        "mean" is ``sum_i omega_i L_i / sum_i omega_i``: an average over examples of the
-        squared norm, *not* over all N K entries.
-    sample_weight : array_like, shape (N,), optional
-        Non-negative per-example weights: example i's weight omega_i.
-    check_finite : bool, default True
-        Reject NaN and +-inf in ``pred`` and ``target``.
-
-    Returns
-    -------
-    loss : float or ndarray of shape (N,)
-        The reduced loss, of the prediction's dtype.
-    cache : L2Cache
-        The named stages for :func:`l2_backward`.
-
-    Notes
-    -----
-    PyTorch's ``mse_loss`` with ``reduction="sum"`` is this loss with "sum"; its "mean"
-    divides by N K, so this loss's "mean" is K times PyTorch's.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> loss, cache = l2_forward(np.array([[3.0, 4.0], [1.0, 0.0]]), reduction="none")
-    >>> print(loss)
-    [25.  1.]
+    The scan for NaN and inf runs block by block, just before each block is used.
     """
     check_finite = as_flag(check_finite, "check_finite")
-    # NaN and inf are looked for below, once the sum of squares is known.
-    pred = as_float_array(pred, "pred", ndim=2, check_finite=False)
-    num_examples = pred.shape[0]
-    reduction = check_reduction(reduction)
-    target_array = None
+    checked_pred = as_float_array(pred, "pred", ndim=2, check_finite=False)
+    finite: tuple[tuple[FloatArray, str], ...] = ((checked_pred, "pred"),) if check_finite else ()
+    checked_target = None
     if target is not None:
-        target_array = as_float_array(target, "target", dtype=pred.dtype, check_finite=False)
-        if target_array.shape != pred.shape:
+        checked_target = as_float_array(
+            target, "target", dtype=checked_pred.dtype, check_finite=False
+        )
+        if check_finite:
+            finite += ((checked_target, "target"),)
+        if checked_target.shape != checked_pred.shape:
             raise ValueError(
-                f"target must have the shape of pred {pred.shape}, got shape {target_array.shape}"
+                f"target must have the shape of pred {checked_pred.shape}, "
+                f"got shape {checked_target.shape}"
             )
+    reduction = check_reduction(reduction)
     weighting = checked_weighting(
-        pred.dtype, reduction=reduction, num_examples=num_examples, sample_weight=sample_weight
+        checked_pred.dtype,
+        reduction=reduction,
+        num_examples=checked_pred.shape[0],
+        sample_weight=sample_weight,
     )
+    return _Call(checked_pred, checked_target, reduction, weighting, finite)
 
-    with np.errstate(over="ignore", invalid="ignore"):  # NaN, inf and overflow: see below
-        diff = pred if target_array is None else pred - target_array
-        if weighting.sample_weight is None and reduction != "none":
-            # "mean" and "sum" without weights need only the sum of all squares: no
-            # per-example vector (the cache computes `losses` if asked).
-            sum_of_squares = _sum_of_squares(diff)
-            loss = sum_of_squares / num_examples if reduction == "mean" else sum_of_squares
-            if reduction == "mean" and math.isinf(loss):
-                loss = reduce_losses(_squared_norms(diff), reduction, weighting)
-        else:
-            squared_norms = _squared_norms(diff)
-            sum_of_squares = squared_norms.sum()
-            loss = reduce_losses(squared_norms, reduction, weighting)
-    if check_finite and not math.isfinite(sum_of_squares):
-        # A finite sum of squares proves every entry of pred and target finite, so the
-        # entry-wise checks (which name the bad argument) run only when it is not.
-        require_finite(pred, "pred")
-        if target_array is not None:
-            require_finite(target_array, "target")
-    inputs = {"pred": pred, "target": target_array, "sample_weight": weighting.sample_weight}
-    require_finite_result(loss, loss="l2", what="loss", inputs=inputs)
+
+# The math, on a block of rows (all of them, or a block of a large input).
+
+
+def _forward_rows(
+    pred: FloatArray, target: FloatArray | None, diff: FloatArray, losses: FloatArray
+) -> None:
+    """Write the block's ``diff`` (unless it is ``pred`` itself) and ``losses``."""
+    if target is not None:
+        np.subtract(pred, target, out=diff)
+    np.einsum("ij,ij->i", diff, diff, out=losses)  # (diff**2).sum(axis=1), no temporary
+
+
+def _backward_rows(diff: FloatArray, dlosses: np.floating | FloatArray, dpred: FloatArray) -> None:
+    """Write the block's ``dpred = 2 * diff * dlosses[:, None]`` (may be ``diff``'s memory)."""
+    scale_rows(diff, 2 * dlosses, out=dpred)
+
+
+# The staged forward pass, the staged backward pass, and the one-shot call.
+
+
+@without_overflow_warnings
+def _forward(call: _Call) -> tuple[np.floating | FloatArray, L2Cache]:
+    pred, target = call.pred, call.target
+    diff = pred if target is None else np.empty_like(pred)
+    losses = np.empty(pred.shape[0], pred.dtype)
+
+    def forward_block(rows: slice) -> None:
+        block_target = None if target is None else target[rows]
+        _forward_rows(pred[rows], block_target, diff[rows], losses[rows])
+
+    for_each_block(forward_block, *pred.shape, finite=call.finite)
+    loss = _reduced(call, losses)
+    weighting = call.weighting
     cache = L2Cache(
         pred=pred,
-        target=target_array,
+        target=target,
         diff=diff,
-        sample_weight=weighting.sample_weight,
-        weighting=weighting,
+        losses=losses,
         loss=loss,
-        reduction=reduction,
+        reduction=call.reduction,
+        sample_weight=weighting.sample_weight,
+        example_weight=weighting.example_weight,
+        weighting=weighting,
     )
     return loss, cache
 
 
-def l2_backward(cache: L2Cache, dloss: npt.ArrayLike = 1.0) -> dict[str, FloatArray]:
-    r"""Backward pass of the L2 loss: ``dpred = 2 (pred - target)``, scaled.
-
-    Parameters
-    ----------
-    cache : L2Cache
-        From :func:`l2_forward`.
-    dloss : float or array_like of shape (N,), default 1.0
-        Upstream gradient of the loss; an (N,) array only with ``reduction="none"``.
-
-    Returns
-    -------
-    grads : dict
-        ``{"pred": dpred}``, shape (N, K), the prediction's dtype.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> loss, cache = l2_forward(np.array([[3.0, 4.0]]), np.array([[1.0, 1.0]]))
-    >>> l2_backward(cache)["pred"]
-    array([[4., 6.]])
-    """
-    return _l2_backward(cache, dloss)
+def _reduced(call: _Call, losses: FloatArray) -> np.floating | FloatArray:
+    """``loss`` from ``losses``, refusing an overflow from finite input."""
+    loss = reduce_losses(losses, call.reduction, call.weighting)
+    require_finite_result(loss, loss="l2", what="loss", inputs=_inputs(call))
+    return loss
 
 
-def _l2_backward(
-    cache: L2Cache, dloss: npt.ArrayLike, *, overwrite_cache: bool = False
-) -> dict[str, FloatArray]:
+def _inputs(call: _Call) -> dict[str, npt.ArrayLike | None]:
+    """The inputs whose sizes an overflow message reports."""
+    return {
+        "pred": call.pred,
+        "target": call.target,
+        "sample_weight": call.weighting.sample_weight,
+    }
+
+
+@without_overflow_warnings
+def _backward(cache: L2Cache, dloss: npt.ArrayLike) -> dict[str, FloatArray]:
     if not isinstance(cache, L2Cache):
         raise TypeError(
             f"cache must be the cache returned by l2_forward, got a {type(cache).__name__}"
         )
     diff = cache.diff
-    num_examples = diff.shape[0]
-    dlosses = loss_gradient(dloss, cache.reduction, cache.weighting, num_examples, diff.dtype)
-    # The one-shot call owns the cache: diff's memory can become dpred, unless diff is
-    # the caller's pred itself (no target).
-    out = diff if overwrite_cache and cache.target is not None else None
-    with np.errstate(over="ignore", invalid="ignore"):  # overflow is caught below
-        dpred = scale_rows(diff, 2 * dlosses, out=out)
+    dlosses = loss_gradient(dloss, cache.reduction, cache.weighting, diff.shape[0], diff.dtype)
+    dpred = np.empty_like(diff)
+
+    def backward_block(rows: slice) -> None:
+        _backward_rows(diff[rows], of_rows(dlosses, rows), dpred[rows])
+
+    for_each_block(backward_block, *diff.shape)
     zero_dropped_rows(dpred, dlosses)
-    inputs = {
-        "pred": cache.pred,
-        "target": cache.target,
-        "sample_weight": cache.sample_weight,
-        "dloss": dloss,
-    }
-    require_finite_result(dpred, loss="l2", what="gradient", inputs=inputs)
+    call = _Call(cache.pred, cache.target, cache.reduction, cache.weighting, ())
+    require_finite_gradient(dpred, dlosses, loss="l2", inputs={**_inputs(call), "dloss": dloss})
     return {"pred": dpred}
 
 
+def _one_shot(
+    pred: npt.ArrayLike,
+    target: npt.ArrayLike | None,
+    reduction: Reduction,
+    sample_weight: npt.ArrayLike | None,
+    check_finite: bool,
+) -> tuple[np.floating | FloatArray, dict[str, FloatArray]]:
+    """The one-shot call: the default call's fast path, or forward and backward by blocks."""
+    if reduction == "mean" and sample_weight is None and check_finite is True:
+        result = _default_call(pred, target)
+        if result is not None:
+            return result
+    return _blocks_one_shot(_checked(pred, target, reduction, sample_weight, check_finite))
+
+
+def _default_call(
+    pred: npt.ArrayLike, target: npt.ArrayLike | None
+) -> tuple[np.floating, dict[str, FloatArray]] | None:
+    """The default call (an unweighted mean, finite check) on small, moderate input.
+
+    The same steps as :func:`_blocks_one_shot` without its bookkeeping. Its finite check
+    is the sum of squares of the inputs (one BLAS call each), which also bounds them, so
+    that no step can overflow and NumPy's warnings need not be turned off. None for any
+    other input, which the general path then checks.
+    """
+    if not (type(pred) is np.ndarray and is_small_and_finite(pred, max_entries=BLOCK_ENTRIES)):
+        return None
+    if target is not None and not (
+        type(target) is np.ndarray
+        and target.shape == pred.shape
+        and target.dtype == pred.dtype
+        and is_small_and_finite(target, max_entries=BLOCK_ENTRIES)
+    ):
+        return None
+    num_examples = pred.shape[0]
+    dpred = np.empty_like(pred)
+    diff = pred if target is None else dpred
+    losses = np.empty(num_examples, pred.dtype)
+    _forward_rows(pred, target, diff, losses)
+    _backward_rows(diff, pred.dtype.type(1.0) / num_examples, dpred)
+    return losses.sum() / num_examples, {"pred": dpred}
+
+
+@without_overflow_warnings
+def _blocks_one_shot(call: _Call) -> tuple[np.floating | FloatArray, dict[str, FloatArray]]:
+    """Forward and backward, block by block: each block's ``diff`` becomes its ``dpred``."""
+    pred, target = call.pred, call.target
+    num_examples = pred.shape[0]
+    dlosses = loss_gradient(1.0, call.reduction, call.weighting, num_examples, pred.dtype)
+    dpred = np.empty_like(pred)
+    losses = np.empty(num_examples, pred.dtype)
+
+    def block(rows: slice) -> None:
+        diff = pred[rows] if target is None else dpred[rows]
+        _forward_rows(pred[rows], None if target is None else target[rows], diff, losses[rows])
+        _backward_rows(diff, of_rows(dlosses, rows), dpred[rows])
+
+    for_each_block(block, *pred.shape, finite=call.finite)
+    loss = _reduced(call, losses)
+    zero_dropped_rows(dpred, dlosses)
+    require_finite_gradient(dpred, dlosses, loss="l2", inputs=_inputs(call))
+    return loss, {"pred": dpred}
+
+
+# The public functions: the one-shot call documents the loss; the staged pair points there.
+
+
+@shared_parameters
 def l2(
     pred: npt.ArrayLike,
     target: npt.ArrayLike | None = None,
@@ -268,24 +305,39 @@ def l2(
 
     .. math:: L_i = \lVert \hat y_i - t_i \rVert_2^2
 
+    Its stages are in :mod:`flatprop.losses.l2`. :func:`l2_forward` and
+    :func:`l2_backward` are the same loss, staged.
+
     Parameters
     ----------
     pred : array_like, shape (N, K)
-        Predictions.
+        Predictions; float32 stays float32, integers become float64, float16 float32.
     target : array_like, shape (N, K), optional
-        Targets; None means zeros.
-    reduction : {"mean", "sum", "none"}, default "mean"
-        "mean" averages over examples (not over entries).
-    sample_weight : array_like, shape (N,), optional
-        Non-negative per-example weights.
-    check_finite : bool, default True
-        Reject NaN and +-inf in the inputs.
+        Targets; None means zeros, so that ``L_i = ||pred_i||^2``.
+    {reduction}
+    {sample_weight}
+    {check_finite}
 
     Returns
     -------
     loss : float or ndarray of shape (N,)
+        The reduced loss, of the prediction's dtype.
     grads : dict
-        ``{"pred": dpred}``; with ``reduction="none"``, the gradient of the sum.
+        ``{"pred": dpred}``, shape (N, K).
+
+    Raises
+    ------
+    ValueError, TypeError
+        For a bad argument, named in the message.
+    FloatingPointError
+        If the loss or its gradient overflows the prediction's dtype (differences beyond
+        about 1e154 in float64, whose squares overflow).
+
+    Notes
+    -----
+    The "mean" averages over the N examples the squared norm of a row, *not* over the
+    N K entries: PyTorch's ``mse_loss`` with ``reduction="sum"`` is this loss with
+    "sum", and its "mean" is this loss's divided by K.
 
     Examples
     --------
@@ -294,7 +346,55 @@ def l2(
     >>> print(float(loss), grads["pred"])
     25.0 [[6. 8.]]
     """
-    loss, cache = l2_forward(
-        pred, target, reduction=reduction, sample_weight=sample_weight, check_finite=check_finite
-    )
-    return loss, _l2_backward(cache, 1.0, overwrite_cache=True)
+    return _one_shot(pred, target, reduction, sample_weight, check_finite)
+
+
+def l2_forward(
+    pred: npt.ArrayLike,
+    target: npt.ArrayLike | None = None,
+    *,
+    reduction: Reduction = "mean",
+    sample_weight: npt.ArrayLike | None = None,
+    check_finite: bool = True,
+) -> tuple[np.floating | FloatArray, L2Cache]:
+    """The forward pass of :func:`l2` (its parameters, formula and notes).
+
+    Returns
+    -------
+    loss : float or ndarray of shape (N,)
+    cache : L2Cache
+        The named stages (``diff``, ``losses``) for :func:`l2_backward`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> loss, cache = l2_forward(np.array([[3.0, 4.0], [1.0, 0.0]]), reduction="none")
+    >>> print(loss)
+    [25.  1.]
+    """
+    return _forward(_checked(pred, target, reduction, sample_weight, check_finite))
+
+
+def l2_backward(cache: L2Cache, dloss: npt.ArrayLike = 1.0) -> dict[str, FloatArray]:
+    """The backward pass of :func:`l2`, from its forward pass's cache.
+
+    Parameters
+    ----------
+    cache : L2Cache
+        From :func:`l2_forward`.
+    dloss : float or array_like of shape (N,), default 1.0
+        The upstream gradient of the loss; an (N,) array only with ``reduction="none"``.
+
+    Returns
+    -------
+    grads : dict
+        ``{"pred": dpred}``, shape (N, K), the prediction's dtype.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> loss, cache = l2_forward(np.array([[3.0, 4.0]]), np.array([[1.0, 1.0]]))
+    >>> l2_backward(cache)["pred"]  # 2 (pred - target)
+    array([[4., 6.]])
+    """
+    return _backward(cache, dloss)

@@ -1,30 +1,59 @@
-r"""Softmax cross-entropy, staged.
+r"""Softmax cross-entropy: the softmax of the scores, and the negative log-likelihood.
 
-For scores :math:`s_i` (a row of the (N, C) score matrix),
+For the scores :math:`s_i` (row i of the (N, C) score matrix) and a target row
+:math:`a_i`,
 
 .. math::
 
     p_{ic} = \frac{e^{s_{ic}}}{\sum_k e^{s_{ik}}}, \qquad
-    L_i = -\sum_c a_{ic} \log p_{ic},
+    L_i = -\sum_c a_{ic} \log p_{ic}, \qquad
+    \frac{\partial L_i}{\partial s_{ic}} = A_i\, p_{ic} - a_{ic}, \quad A_i = \sum_c a_{ic},
 
-where the target row :math:`a_i` is the one-hot vector of the label :math:`y_i` (or a
-given row of probabilities), smoothed to :math:`(1 - \varepsilon) a_i + \varepsilon / C`
-and multiplied entry-wise by the class weights when they are given, as PyTorch's
-``cross_entropy`` defines them.
+where :math:`a_i` is the one-hot row of the label :math:`y_i` (or a given row of
+probabilities), smoothed to :math:`(1 - \varepsilon) a_i + \varepsilon / C` and
+multiplied entry-wise by the class weights when they are given, as PyTorch's
+``cross_entropy`` defines them: for a plain label, the gradient is the familiar
+:math:`p_i - \mathrm{onehot}(y_i)` (CS231n notes, "Linear classification": softmax).
 
-Its gradient is :math:`\partial L_i / \partial s_{ic} = p_{ic} A_i - a_{ic}` with
-:math:`A_i = \sum_k a_{ik}`, which for a plain label is the familiar
-:math:`p_i - \mathrm{onehot}(y_i)`.
+The staged computation, in plain NumPy as the problem set stages it ("flat" backprop),
+for the default call (integer labels, the mean over the N examples, no weights, no
+smoothing), with ``rows = np.arange(N)``. Each backward line differentiates the forward
+line beside it; the backward pass runs from the bottom up::
 
-Stages: ``row_max``, ``shifted`` (scores minus the row max), ``log_sum_exp``,
-``probs``, ``log_probs``, per-example ``losses``, ``loss``; backward: ``dlosses``,
-``dscores``.
+    # forward                                         # backward
+    shifted = scores - scores.max(axis=1, keepdims=True)
+    exps = np.exp(shifted)
+    sum_exps = exps.sum(axis=1)
+    log_sum_exp = np.log(sum_exps)
+    probs = exps / sum_exps[:, None]                  dscores[rows, y] -= dlosses
+    losses = log_sum_exp - shifted[rows, y]           dscores = probs * dlosses[:, None]
+    loss = losses.mean()                              dlosses = np.full(N, dloss / N)
+
+Subtracting each row's maximum changes no probability but keeps ``exp`` from
+overflowing: every ``shifted`` entry is at most 0.
+
+Layered on that math, without changing it:
+
+- the options: class weights and label smoothing make the target row ``a_i``; the
+  loss is then ``A_i log_sum_exp - sum_c a_ic shifted_ic`` and the gradient
+  ``A_i p_i - a_i`` (:class:`_Targets`, built once from labels or from probability
+  rows); ``weight``, ``sample_weight`` and ``reduction`` also change how ``losses``
+  become ``loss`` and, backward, ``dlosses`` (:mod:`flatprop.losses._reduction`);
+- exactness in confident rows: ``sum_exps`` is ``1 + rest`` (the 1 is the largest
+  score's own term), and ``log_sum_exp`` is taken as ``log1p(rest)``, so that a tiny
+  ``rest`` is not rounded away; in the gradient, ``p - 1`` at the label is taken as
+  ``expm1(log_probs[rows, y])``, which does not cancel to 0 (for probability rows, the
+  same at the largest score's column);
+- the speed: :mod:`flatprop.losses._rows` stands in for the row reductions and the
+  fancy indexing; a large input runs a block of rows at a time, on several threads
+  (:mod:`flatprop.losses._blocks`); the one-shot call scales ``exps`` into ``dscores``
+  in one pass, without ever making ``probs``.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import partial
+from typing import NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -41,22 +70,22 @@ from flatprop._validation import (
     as_scores,
     check_reduction,
 )
+from flatprop.losses._blocks import BLOCK_ENTRIES, for_each_block
+from flatprop.losses._docs import shared_parameters
 from flatprop.losses._reduction import (
     Weighting,
     checked_weighting,
+    is_small_and_finite,
     loss_gradient,
+    of_rows,
     power_of_two_scaled,
     reduce_losses,
+    require_finite_gradient,
     require_finite_result,
+    without_overflow_warnings,
     zero_dropped_rows,
 )
-from flatprop.losses._rows import (
-    label_positions,
-    row_maxima,
-    row_sums,
-    scale_rows,
-    set_entries,
-)
+from flatprop.losses._rows import label_positions, row_maxima, row_sums, scale_rows, set_entries
 
 __all__ = [
     "SoftmaxCrossEntropyCache",
@@ -66,36 +95,76 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True, eq=False)
-class _Targets:
-    """The target rows a_i as the backward pass uses them: ``dscores = A_i p_i - a_i``.
+class _Targets(NamedTuple):
+    """The target rows as the math uses them: ``a_ic = on_column_i [c = e_i] + dense_ic``.
 
-    Built once by the forward pass, from labels or from probability rows; the backward
-    pass is the same for both. One column per row, ``exact_positions``, is computed as
-    ``A_i (p_ie - 1) + (A_i - a_ie)``, which keeps the small gradient of a confident row
-    exact where ``A_i p_ie - a_ie`` would cancel to 0: the label's column for labels,
-    the largest score's column for probability rows.
+    Built once, from labels or from probability rows; the forward and backward passes
+    are then the same for both. The column e_i is computed exactly in the backward pass
+    (see the module's notes): the label's column for labels (``on_column`` is then
+    ``(1 - eps) w_y``, ``dense`` the smoothing ``(eps / C) w``), the largest score's for
+    probability rows (``on_column`` 0, ``dense`` the whole row). Class weights enter
+    divided by a power of two (:func:`flatprop.losses._reduction.power_of_two_scaled`);
+    the reduction multiplies it back.
     """
 
+    exact_columns: IntArray
+    """e_i, shape (N,)."""
+    on_column: float | FloatArray
+    """The part of a_i on column e_i not in ``dense``: a scalar or (N,)."""
+    dense: FloatArray | None
+    """The rest of a_i: (N, C), (C,) (the same for every row), or None (nothing)."""
     mass: float | FloatArray
     """A_i, the sum of the target row: a scalar or (N,)."""
-    dense: FloatArray | None
-    """What ``dscores`` subtracts from ``A_i p_i`` off the exact column: a_i (N, C), or
-    its part common to all rows (C,); None for one-hot rows (nothing off the column)."""
-    exact_positions: IntArray
-    """The flat positions ``i * C + e_i`` of the exact column e_i of each row."""
-    exact_shifted: float | FloatArray
-    """``s_ie - row_max_i`` at the exact column (0 for the max's own column)."""
     other_mass: float | FloatArray
     """``A_i - a_ie``, summed from the other columns (never a difference)."""
-    weight_exponent: int
-    """The class weights inside a_i are divided by ``2**weight_exponent`` (an exact
-    scaling, so that no sum of them overflows); the reduction multiplies it back."""
+
+    def of_rows(self, rows: slice) -> _Targets:
+        """The targets of a block of rows."""
+        dense = self.dense
+        if dense is not None and dense.ndim == 2:
+            dense = dense[rows]
+        return _Targets(
+            self.exact_columns[rows],
+            of_rows(self.on_column, rows),
+            dense,
+            of_rows(self.mass, rows),
+            of_rows(self.other_mass, rows),
+        )
+
+
+def _label_targets(
+    labels: IntArray, num_classes: int, smoothing: float, weight: FloatArray | None, dtype: np.dtype
+) -> _Targets:
+    """``a_ic = w_c ((1 - eps) [c = y_i] + eps / C)``, never built densely."""
+    if weight is None and not smoothing:  # the default call: a_i = onehot(y_i)
+        return _Targets(labels, 1.0, None, 1.0, 0.0)
+    weights = np.ones(num_classes, dtype) if weight is None else power_of_two_scaled(weight)[0]
+    uniform = smoothing / num_classes  # eps / C
+    of_the_labels = weights[labels]
+    total = weights.sum()
+    dense = uniform * weights if smoothing else None
+    mass = (1 - smoothing) * of_the_labels + uniform * total
+    other_mass = uniform * (total - of_the_labels) if smoothing else 0.0
+    return _Targets(labels, (1 - smoothing) * of_the_labels, dense, mass, other_mass)
+
+
+def _probability_targets(
+    scores: FloatArray, probabilities: FloatArray, smoothing: float, weight: FloatArray | None
+) -> _Targets:
+    """``a_ic = w_c ((1 - eps) t_ic + eps / C)``, built densely."""
+    num_classes = scores.shape[1]
+    dense = probabilities * (1 - smoothing) + smoothing / num_classes
+    if weight is not None:
+        dense *= power_of_two_scaled(weight)[0]
+    exact_columns = np.argmax(scores, axis=1)  # where p is near 1 in a confident row
+    others = dense.copy()
+    set_entries(others, label_positions(exact_columns, num_classes), 0.0)
+    return _Targets(exact_columns, 0.0, dense, row_sums(dense), row_sums(others))
 
 
 @dataclass(frozen=True, eq=False)
 class SoftmaxCrossEntropyCache:
-    """The stages of a softmax cross-entropy forward pass, kept for the backward pass.
+    """The stages of a softmax cross-entropy forward pass, kept for its backward pass.
 
     Attributes
     ----------
@@ -113,10 +182,16 @@ class SoftmaxCrossEntropyCache:
         ``row_max + log_sum_exp = -inf``, as SciPy does.)
     probs : ndarray, shape (N, C)
         The softmax probabilities.
+    exact_log_probs : ndarray, shape (N,)
+        ``log_probs[rows, e]`` at the column the backward pass computes exactly: the
+        label's, or for probability targets the largest score's.
     losses : ndarray, shape (N,)
         The per-example losses L_i, class weights included (they sit in the target
         row), before ``sample_weight``.
+    loss : float or ndarray
+        The returned loss.
     label_smoothing : float
+    reduction : {"mean", "sum", "none"}
     weight : ndarray, shape (C,), or None
         The per-class weights w, as given (checked); None when not given (all ones).
     sample_weight : ndarray, shape (N,), or None
@@ -127,9 +202,6 @@ class SoftmaxCrossEntropyCache:
         unweighted.
     weighting : Weighting
         The weights as the reduction uses them (scaled by powers of two).
-    loss : float or ndarray
-        The returned loss.
-    reduction : {"mean", "sum", "none"}
     """
 
     scores: FloatArray
@@ -137,33 +209,99 @@ class SoftmaxCrossEntropyCache:
     row_max: FloatArray
     log_sum_exp: FloatArray
     probs: FloatArray
+    exact_log_probs: FloatArray
     losses: FloatArray
+    loss: np.floating | FloatArray
     label_smoothing: float
+    reduction: Reduction
     weight: FloatArray | None
     sample_weight: FloatArray | None
     example_weight: FloatArray | None
     weighting: Weighting
-    loss: np.floating | FloatArray
-    reduction: Reduction
     targets: _Targets
 
     @property
     def log_probs(self) -> FloatArray:
         """``log p``, shape (N, C), computed on demand as ``(s - row_max) - log_sum_exp``."""
         with np.errstate(over="ignore", invalid="ignore"):
-            shifted = _shifted(self.scores, self.row_max)
+            shifted = _shifted(self.scores, self.row_max, out=np.empty_like(self.scores))
         shifted -= self.log_sum_exp[:, np.newaxis]
         return shifted
 
 
-def _shifted(scores: FloatArray, row_max: FloatArray) -> FloatArray:
-    """``scores - row_max[:, np.newaxis]``, a new array, <= 0 everywhere.
+class _Call(NamedTuple):
+    """The checked arguments of one call."""
+
+    scores: FloatArray
+    y: IntArray | FloatArray
+    targets: _Targets
+    smoothing: float
+    reduction: Reduction
+    weighting: Weighting
+    finite: tuple[tuple[FloatArray, str], ...]
+    """What to scan for NaN and inf, block by block (see ``for_each_block``)."""
+
+
+def _checked(
+    scores: npt.ArrayLike,
+    y: npt.ArrayLike,
+    label_smoothing: float,
+    reduction: Reduction,
+    weight: npt.ArrayLike | None,
+    sample_weight: npt.ArrayLike | None,
+    check_finite: bool,
+) -> _Call:
+    """Every argument checked, and the target rows made, before any computation."""
+    # The scan for NaN and inf runs block by block, just before each block is used.
+    checked_scores = as_scores(scores, "scores", check_finite=False)
+    finite = ((checked_scores, "scores"),) if as_flag(check_finite, "check_finite") else ()
+    num_examples, num_classes = checked_scores.shape
+    dtype = checked_scores.dtype
+    smoothing = as_real_scalar(label_smoothing, "label_smoothing")
+    if not 0 <= smoothing <= 1:
+        raise ValueError(f"label_smoothing must be in [0, 1], got {smoothing!r}")
+    reduction = check_reduction(reduction)
+
+    def checked_weights(labels: IntArray | None) -> Weighting:
+        # PyTorch's mean divides by the class weights of the labels, but for probability
+        # targets by the number of examples: omega_i is sample_weight[i] * weight[y_i]
+        # for labels, sample_weight[i] for probabilities.
+        return checked_weighting(
+            dtype,
+            reduction=reduction,
+            num_examples=num_examples,
+            sample_weight=sample_weight,
+            weight=weight,
+            num_classes=num_classes,
+            y=labels,
+            class_weights_in_losses=True,
+        )
+
+    # Labels or probabilities: asked once, here.
+    if as_array(y, "y").ndim == 2:
+        probabilities = as_probabilities(y, "y", shape=checked_scores.shape, dtype=dtype)
+        weighting = checked_weights(None)
+        targets = _probability_targets(checked_scores, probabilities, smoothing, weighting.weight)
+        return _Call(
+            checked_scores, probabilities, targets, smoothing, reduction, weighting, finite
+        )
+    labels = as_labels(y, "y", num_examples=num_examples, num_classes=num_classes)
+    weighting = checked_weights(labels)
+    targets = _label_targets(labels, num_classes, smoothing, weighting.weight, dtype)
+    return _Call(checked_scores, labels, targets, smoothing, reduction, weighting, finite)
+
+
+# The math, on a block of rows (all of them, or a block of a large input).
+
+
+def _shifted(scores: FloatArray, row_max: FloatArray, out: FloatArray) -> FloatArray:
+    """``scores - row_max[:, None]``, <= 0 everywhere, written into ``out``.
 
     A row whose max is +-inf (only with ``check_finite=False``) takes the limit of equal
     scores: 0 where the score equals the max, -inf elsewhere (``inf - inf`` would be
     NaN). Call it with overflow and invalid-value warnings off.
     """
-    shifted = scores - row_max[:, np.newaxis]
+    shifted = np.subtract(scores, row_max[:, np.newaxis], out=out)
     infinite = np.isinf(row_max)
     if infinite.any():
         rows = np.flatnonzero(infinite)
@@ -171,24 +309,58 @@ def _shifted(scores: FloatArray, row_max: FloatArray) -> FloatArray:
     return shifted
 
 
-def _softmax_in_place(shifted: FloatArray) -> tuple[FloatArray, FloatArray]:
-    """Turn ``shifted`` (scores minus the row max) into the softmax probabilities.
+def _forward_rows(
+    scores: FloatArray,
+    targets: _Targets,
+    out: FloatArray,
+    row_scale: float | FloatArray = 1.0,
+) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
+    """The forward stages of a block: ``row_max``, ``log_sum_exp``, ``exact_log_probs``
+    and ``losses``, with ``probs * row_scale[:, None]`` written into ``out``.
 
-    Also return ``log_sum_exp``. ``sum_c exp(shifted_c) = 1 + rest``, where the 1 is the
-    max's own term. Adding the 1 first would round away a small ``rest``, so the terms
-    equal to 1 are left out of the sum and ``log1p(rest)`` is taken: a confident row's
-    loss stays exact to the last bit instead of rounding to 0.
+    The staged forward pass takes ``probs`` (``row_scale`` 1); the one-shot call takes
+    ``dscores``' first term ``A_i p_i dlosses_i`` in the same pass.
     """
-    exps = np.exp(shifted, out=shifted)  # reuse the buffer: shifted is not needed again
-    rest = _sum_without_one_max_term(exps)
-    log_sum_exp = np.log1p(rest)
-    # One reciprocal per row (computed in rest's memory), then one multiply pass.
-    probs = scale_rows(exps, np.reciprocal(np.add(rest, 1, out=rest), out=rest), out=exps)
-    return probs, log_sum_exp
+    row_max = row_maxima(scores)
+    shifted = _shifted(scores, row_max, out=out)
+    positions = label_positions(targets.exact_columns, scores.shape[1])
+    exact_shifted = shifted.take(positions)  # shifted[rows, e]
+    # sum_c a_ic shifted_ic, read off before exp overwrites shifted
+    target_shifted = targets.on_column * exact_shifted
+    if targets.dense is not None:
+        # `where` keeps a zero target from meeting a -inf score: 0 * -inf would be NaN
+        dense_shifted = np.multiply(
+            shifted, targets.dense, out=np.zeros_like(shifted), where=targets.dense != 0
+        )
+        target_shifted = target_shifted + row_sums(dense_shifted)
+    exps = np.exp(shifted, out=shifted)
+    rest = _rest(exps)  # sum_exps = 1 + rest
+    log_sum_exp = np.log1p(rest)  # log(sum_exps)
+    # probs = exps / sum_exps[:, None], in place, and scaled alike
+    scale_rows(exps, np.divide(row_scale, rest + 1), out=exps)
+    losses = targets.mass * log_sum_exp - target_shifted  # sum_c a_ic (log_sum_exp - shifted_ic)
+    return row_max, log_sum_exp, exact_shifted - log_sum_exp, losses
 
 
-# Rows per block of _sum_without_one_max_term: about 64k entries (512 KB in float64).
-_BLOCK_ENTRIES = 1 << 16
+def _rest(exps: FloatArray) -> FloatArray:
+    """Each row's ``exps.sum() - 1``, where the 1 is the largest score's own term.
+
+    ``row_sums(exps) - 1`` is exact enough once ``rest >= 1``. Below, the rounding of the
+    1 would swamp a small rest (a confident row, whose loss is about ``rest``): those
+    rows are summed again without their term equal to 1 (a small input, all its rows).
+    """
+    if exps.size <= _ALL_ROWS_EXACTLY:
+        return _sum_without_one_max_term(exps)
+    rest = row_sums(exps)
+    rest -= 1
+    rows = np.flatnonzero(rest < 1)
+    if rows.size:
+        rest[rows] = _sum_without_one_max_term(exps[rows])
+    return rest
+
+
+# Up to this many entries, summing every row without its 1 costs less than choosing rows.
+_ALL_ROWS_EXACTLY = 4096
 
 
 def _sum_without_one_max_term(exps: FloatArray) -> FloatArray:
@@ -196,306 +368,201 @@ def _sum_without_one_max_term(exps: FloatArray) -> FloatArray:
 
     ``exps <= 1``, and ``floor(exps)`` is 1 exactly at the terms equal to 1 (the max, a
     tie, or a term that rounds to 1) and 0 elsewhere: ``exps - floor(exps)`` leaves them
-    out of the sum, and a row with k of them gets k - 1 added back. It runs a block of
-    rows at a time, so that its scratch space stays small (and in cache) for any N.
+    out of the sum, and a row with k of them gets k - 1 added back.
     """
-    num_examples, num_classes = exps.shape
-    rest = np.empty(num_examples, exps.dtype)
-    block_rows = max(1, _BLOCK_ENTRIES // num_classes)
-    scratch = np.empty((min(num_examples, block_rows), num_classes), exps.dtype)
-    for start in range(0, num_examples, block_rows):
-        block = exps[start : start + block_rows]
-        block_rest = rest[start : start + block_rows]
-        ones = np.floor(block, out=scratch[: len(block)])
-        extra_ones = row_sums(ones) - 1 if ones.sum() > len(block) else None
-        row_sums(np.subtract(block, ones, out=ones), out=block_rest)
-        if extra_ones is not None:  # some row has several terms equal to 1
-            block_rest += extra_ones
+    ones = np.floor(exps)
+    rest = row_sums(exps - ones)
+    rest += row_sums(ones) - 1
     return rest
 
 
-def _label_targets(
-    shifted: FloatArray, labels: IntArray, smoothing: float, class_weight: FloatArray | None
-) -> tuple[_Targets, FloatArray]:
-    """The targets of integer labels, never built densely, and ``sum_c a_ic shifted_ic``.
+def _target_terms(
+    dscores: FloatArray,
+    targets: _Targets,
+    exact_log_probs: FloatArray,
+    dlosses: np.floating | FloatArray,
+    row_scale: np.floating | FloatArray,
+) -> None:
+    """``dscores -= a_i * dlosses[:, None]`` (its first term ``A_i p_i dlosses_i`` given).
 
-    ``a_ic = w_c ((1 - eps) [c = y_i] + eps / C)``, so ``A_i = (1 - eps) w_y + (eps / C) W``
-    with ``W = sum_c w_c``; the exact column is the label's.
+    At the exact column e: ``A_i (p_ie - 1) + (A_i - a_ie)``, with ``p_ie - 1`` taken as
+    ``expm1(log p_ie)``; for plain labels that is ``dscores[rows, y] -= dlosses``.
     """
-    num_classes = shifted.shape[1]
-    positions = label_positions(labels, num_classes)
-    shifted_at_labels = shifted.take(positions)
-    uniform = smoothing / num_classes  # eps / C
-    if class_weight is None:
-        if not smoothing:  # the default call: a_i = onehot(y_i)
-            targets = _Targets(1.0, None, positions, shifted_at_labels, 0.0, 0)
-            return targets, shifted_at_labels
-        of_the_labels: float | FloatArray = 1.0
-        weights = np.ones(num_classes, shifted.dtype)
-        exponent = 0
-    else:
-        weights, exponent = power_of_two_scaled(class_weight)
-        of_the_labels = weights[labels]
-    total = weights.sum()
-    mass = (1 - smoothing) * of_the_labels + uniform * total
-    target_shifted = (1 - smoothing) * of_the_labels * shifted_at_labels
-    if smoothing:
-        # sum_c w_c (s_ic - max_i); `where` keeps a zero class weight from meeting a
-        # -inf score (0 * -inf would be NaN; the term is 0).
-        weighted = np.multiply(shifted, weights, out=np.zeros_like(shifted), where=weights != 0)
-        target_shifted = target_shifted + uniform * row_sums(weighted)
-    dense = uniform * weights if smoothing else None
-    other_mass = uniform * (total - of_the_labels) if smoothing else 0.0
-    targets = _Targets(mass, dense, positions, shifted_at_labels, other_mass, exponent)
-    return targets, np.asarray(target_shifted, dtype=shifted.dtype)
+    if targets.dense is not None:
+        dscores -= scale_rows(np.broadcast_to(targets.dense, dscores.shape), dlosses)
+    exact = row_scale * np.expm1(exact_log_probs)
+    if targets.dense is not None:
+        exact = exact + dlosses * targets.other_mass
+    set_entries(dscores, label_positions(targets.exact_columns, dscores.shape[1]), exact)
 
 
-def _probability_targets(
-    shifted: FloatArray,
-    probabilities: FloatArray,
-    smoothing: float,
-    class_weight: FloatArray | None,
-) -> tuple[_Targets, FloatArray]:
-    """The targets of probability rows, built densely, and ``sum_c a_ic shifted_ic``.
-
-    ``a_ic = w_c ((1 - eps) t_ic + eps / C)``; the exact column is each row's largest
-    score's, where ``p`` is near 1 in a confident row and ``A_i p - a_i`` would cancel.
-    """
-    num_classes = shifted.shape[1]
-    dense = probabilities * (1 - smoothing) + smoothing / num_classes
-    exponent = 0
-    if class_weight is not None:
-        weights, exponent = power_of_two_scaled(class_weight)
-        dense *= weights
-    mass = row_sums(dense)
-    # sum_c a_ic (s_ic - max_i); `where` keeps a zero target from meeting a -inf score.
-    target_shifted = row_sums(
-        np.multiply(dense, shifted, out=np.zeros_like(shifted), where=dense != 0)
-    )
-    exact_columns = np.argmax(shifted, axis=1)  # a column where shifted is 0 (the max)
-    positions = label_positions(exact_columns, num_classes)
-    others = dense.copy()
-    set_entries(others, positions, 0.0)
-    targets = _Targets(mass, dense, positions, 0.0, row_sums(others), exponent)
-    return targets, target_shifted
+# The staged forward pass, the staged backward pass, and the one-shot call.
 
 
-def softmax_cross_entropy_forward(
-    scores: npt.ArrayLike,
-    y: npt.ArrayLike,
-    *,
-    label_smoothing: float = 0.0,
-    reduction: Reduction = "mean",
-    weight: npt.ArrayLike | None = None,
-    sample_weight: npt.ArrayLike | None = None,
-    check_finite: bool = True,
-) -> tuple[np.floating | FloatArray, SoftmaxCrossEntropyCache]:
-    r"""Forward pass of the softmax cross-entropy loss.
-
-    .. math:: L_i = -\sum_c a_{ic} \log \mathrm{softmax}(s_i)_c
-
-    Parameters
-    ----------
-    scores : array_like, shape (N, C)
-        Unnormalized log-probabilities (logits); float32 stays float32, integers
-        become float64, float16 float32 (half precision has too little range for exp).
-    y : array_like, shape (N,) of int or (N, C) of float
-        Labels in [0, C), or rows of target probabilities (non-negative, each row
-        summing to 1; checked as such whatever ``check_finite`` says).
-    label_smoothing : float in [0, 1], default 0.0
-        Mixes the target with the uniform distribution:
-        ``(1 - label_smoothing) * target + label_smoothing / C``, as PyTorch does.
-    reduction : {"mean", "sum", "none"}, default "mean"
-        See Notes for what "mean" divides by.
-    weight : array_like, shape (C,), optional
-        Non-negative per-class weights w, multiplied entry-wise into the target row.
-    sample_weight : array_like, shape (N,), optional
-        Non-negative per-example weights, multiplied into each example's loss.
-    check_finite : bool, default True
-        Reject NaN and +-inf in the scores. With False, the caller takes
-        responsibility; a ``-inf`` score still gives a finite loss and a zero gradient
-        for a non-target class with zero target mass.
-
-    Returns
-    -------
-    loss : float or ndarray of shape (N,)
-        The reduced loss, of the scores' dtype.
-    cache : SoftmaxCrossEntropyCache
-        The named stages (``probs``, ``log_probs``, ``losses``, ...).
-
-    Notes
-    -----
-    Reductions follow PyTorch's ``cross_entropy``, extended by ``sample_weight`` (call
-    it v, all ones when not given):
-
-    - integer labels: "mean" is ``sum_i v_i L_i / sum_i v_i w[y_i]``, PyTorch's
-      weighted mean. Without smoothing, ``L_i = w[y_i] (-log p[i, y_i])``. With
-      smoothing, the uniform part is weighted by the class weights of every class,
-      ``(eps / C) sum_c w_c (-log p_ic)``, exactly as PyTorch does.
-    - probability targets: "mean" is ``sum_i v_i L_i / sum_i v_i`` (N when
-      unweighted), also with class weights, as in PyTorch.
-
-    The stable form subtracts each row's maximum before ``exp`` and evaluates
-    ``log sum exp`` with ``log1p``, so rows separated by up to 1e300 give exact, finite
-    losses.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> loss, cache = softmax_cross_entropy_forward(np.zeros((2, 4)), [1, 3])
-    >>> print(f"{float(loss):.12f} = log 4 = {np.log(4):.12f}")  # uniform: log C
-    1.386294361120 = log 4 = 1.386294361120
-    >>> print(cache.probs)
-    [[0.25 0.25 0.25 0.25]
-     [0.25 0.25 0.25 0.25]]
-    """
-    check_finite = as_flag(check_finite, "check_finite")
-    scores = as_scores(scores, "scores", check_finite=check_finite)
+@without_overflow_warnings
+def _forward(call: _Call) -> tuple[np.floating | FloatArray, SoftmaxCrossEntropyCache]:
+    scores = call.scores
     num_examples, num_classes = scores.shape
-    dtype = scores.dtype
-    smoothing = as_real_scalar(label_smoothing, "label_smoothing")
-    if not 0 <= smoothing <= 1:
-        raise ValueError(f"label_smoothing must be in [0, 1], got {smoothing!r}")
-    reduction = check_reduction(reduction)
-    # Labels or probabilities: asked once, here; the targets' own function answers.
-    labels: IntArray | None = None
-    target: IntArray | FloatArray
-    if as_array(y, "y").ndim == 2:
-        target = probabilities = as_probabilities(y, "y", shape=scores.shape, dtype=dtype)
-        build_targets = partial(_probability_targets, probabilities=probabilities)
-    else:
-        target = labels = as_labels(y, "y", num_examples=num_examples, num_classes=num_classes)
-        build_targets = partial(_label_targets, labels=labels)
-    # PyTorch's weighted mean divides by the class weights of the labels, but for
-    # probability targets by the number of examples alone: omega_i is
-    # sample_weight[i] * weight[y_i] for labels, sample_weight[i] for probabilities.
-    weighting = checked_weighting(
-        dtype,
-        reduction=reduction,
-        num_examples=num_examples,
-        sample_weight=sample_weight,
-        weight=weight,
-        num_classes=num_classes,
-        y=labels,
-        class_weights_in_losses=True,
-    )
+    probs = np.empty_like(scores)
+    row_max, log_sum_exp, exact_log_probs, losses = np.empty((4, num_examples), scores.dtype)
 
-    with np.errstate(over="ignore", invalid="ignore"):  # overflow is caught on the loss
-        row_max = row_maxima(scores)
-        shifted = _shifted(scores, row_max)  # <= 0 everywhere, so exp cannot overflow
-        # What the loss needs from `shifted` is read off before exp overwrites it.
-        targets, target_shifted = build_targets(
-            shifted, smoothing=smoothing, class_weight=weighting.weight
+    def forward_block(rows: slice) -> None:
+        row_max[rows], log_sum_exp[rows], exact_log_probs[rows], losses[rows] = _forward_rows(
+            scores[rows], call.targets.of_rows(rows), probs[rows]
         )
-        probs, log_sum_exp = _softmax_in_place(shifted)
-        # L_i = sum_c a_ic (-log p_ic) = A_i log_sum_exp_i - sum_c a_ic (s_ic - max_i)
-        scaled_losses = np.asarray(targets.mass * log_sum_exp - target_shifted, dtype=dtype)
-        loss = reduce_losses(scaled_losses, reduction, weighting)
-        losses = scaled_losses
-        if targets.weight_exponent:
-            losses = np.ldexp(scaled_losses, targets.weight_exponent)
-    require_finite_result(
-        loss,
-        loss="softmax_cross_entropy",
-        what="loss",
-        inputs={"scores": scores, "weight": weighting.weight, "sample_weight": sample_weight},
-    )
+
+    for_each_block(forward_block, num_examples, num_classes, finite=call.finite)
+    loss = _reduced(call, losses)
+    weighting = call.weighting
     cache = SoftmaxCrossEntropyCache(
         scores=scores,
-        y=target,
+        y=call.y,
         row_max=row_max,
         log_sum_exp=log_sum_exp,
         probs=probs,
-        losses=losses,
-        label_smoothing=smoothing,
+        exact_log_probs=exact_log_probs,
+        losses=_unscaled(losses, weighting),
+        loss=loss,
+        label_smoothing=call.smoothing,
+        reduction=call.reduction,
         weight=weighting.weight,
         sample_weight=weighting.sample_weight,
         example_weight=weighting.example_weight,
         weighting=weighting,
-        loss=loss,
-        reduction=reduction,
-        targets=targets,
+        targets=call.targets,
     )
     return loss, cache
 
 
-def softmax_cross_entropy_backward(
-    cache: SoftmaxCrossEntropyCache, dloss: npt.ArrayLike = 1.0
-) -> dict[str, FloatArray]:
-    r"""Backward pass of the softmax cross-entropy loss.
-
-    .. math:: \frac{\partial L_i}{\partial s_{ic}} = p_{ic} \sum_k a_{ik} - a_{ic}
-
-    Parameters
-    ----------
-    cache : SoftmaxCrossEntropyCache
-        From :func:`softmax_cross_entropy_forward`.
-    dloss : float or array_like of shape (N,), default 1.0
-        Upstream gradient of the loss; an (N,) array only with ``reduction="none"``.
-
-    Returns
-    -------
-    grads : dict
-        ``{"scores": dscores}``, shape (N, C), the scores' dtype.
-
-    Notes
-    -----
-    For a label, the target entry ``p_iy - 1`` is computed as ``expm1(-nll_i)``: the
-    same number, without the cancellation that makes ``p - 1`` round to 0 in a
-    confident row.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> loss, cache = softmax_cross_entropy_forward(np.zeros((1, 4)), [2])
-    >>> softmax_cross_entropy_backward(cache)["scores"]  # p - onehot(y)
-    array([[ 0.25,  0.25, -0.75,  0.25]])
-    """
-    return _softmax_cross_entropy_backward(cache, dloss)
+def _unscaled(losses: FloatArray, weighting: Weighting) -> FloatArray:
+    """The losses at the class weights' own scale (computed with them scaled)."""
+    if weighting.weight is None:
+        return losses
+    # inf only where L_i itself is beyond the range (overflow warnings are off)
+    return np.ldexp(losses, power_of_two_scaled(weighting.weight)[1])
 
 
-def _softmax_cross_entropy_backward(
-    cache: SoftmaxCrossEntropyCache, dloss: npt.ArrayLike, *, overwrite_cache: bool = False
-) -> dict[str, FloatArray]:
+def _reduced(call: _Call, losses: FloatArray) -> np.floating | FloatArray:
+    """``loss`` from ``losses``, refusing an overflow from finite input."""
+    loss = reduce_losses(losses, call.reduction, call.weighting)
+    require_finite_result(
+        loss, loss="softmax_cross_entropy", what="loss", inputs=_inputs(call.scores, call.weighting)
+    )
+    return loss
+
+
+def _inputs(scores: FloatArray, weighting: Weighting) -> dict[str, npt.ArrayLike | None]:
+    """The inputs whose sizes an overflow message reports."""
+    return {"scores": scores, "weight": weighting.weight, "sample_weight": weighting.sample_weight}
+
+
+@without_overflow_warnings
+def _backward(cache: SoftmaxCrossEntropyCache, dloss: npt.ArrayLike) -> dict[str, FloatArray]:
     if not isinstance(cache, SoftmaxCrossEntropyCache):
         raise TypeError(
             "cache must be the cache returned by softmax_cross_entropy_forward, "
             f"got a {type(cache).__name__}"
         )
     probs = cache.probs
-    targets = cache.targets
-    num_examples = probs.shape[0]
+    num_examples, num_classes = probs.shape
     dlosses = loss_gradient(dloss, cache.reduction, cache.weighting, num_examples, probs.dtype)
-    # The one-shot call owns the cache: its probs' memory can become dscores.
-    out = probs if overwrite_cache else None
-    with np.errstate(over="ignore", invalid="ignore"):  # overflow is caught below
-        row_scale = dlosses * targets.mass  # dloss/dL_i A_i
-        # dL_i/ds_i = A_i p_i - a_i
-        dscores = scale_rows(probs, row_scale, out=out)
-        if targets.dense is not None:
-            dscores -= scale_rows(np.broadcast_to(targets.dense, probs.shape), dlosses)
-        # The exact column, A_i (p_ie - 1) + (A_i - a_ie), with p_ie - 1 taken as
-        # expm1(shifted_ie - log_sum_exp_i): the same number, without the cancellation
-        # that rounds p - 1 to 0 in a confident row.
-        exact = row_scale * np.expm1(targets.exact_shifted - cache.log_sum_exp)
-        if targets.dense is not None:
-            exact = exact + dlosses * targets.other_mass
-        set_entries(dscores, targets.exact_positions, exact)
+    dscores = np.empty_like(probs)
+
+    def backward_block(rows: slice) -> None:
+        targets = cache.targets.of_rows(rows)
+        block_dlosses = of_rows(dlosses, rows)
+        row_scale = block_dlosses * targets.mass  # dlosses * A
+        scale_rows(probs[rows], row_scale, out=dscores[rows])  # A p dlosses
+        _target_terms(dscores[rows], targets, cache.exact_log_probs[rows], block_dlosses, row_scale)
+
+    for_each_block(backward_block, num_examples, num_classes)
     zero_dropped_rows(dscores, dlosses)
-    require_finite_result(
-        dscores,
-        loss="softmax_cross_entropy",
-        what="gradient",
-        inputs={
-            "scores": cache.scores,
-            "weight": cache.weight,
-            "sample_weight": cache.sample_weight,
-            "dloss": dloss,
-        },
-    )
+    inputs = {**_inputs(cache.scores, cache.weighting), "dloss": dloss}
+    require_finite_gradient(dscores, dlosses, loss="softmax_cross_entropy", inputs=inputs)
     return {"scores": dscores}
 
 
+def _one_shot(
+    scores: npt.ArrayLike,
+    y: npt.ArrayLike,
+    label_smoothing: float,
+    reduction: Reduction,
+    weight: npt.ArrayLike | None,
+    sample_weight: npt.ArrayLike | None,
+    check_finite: bool,
+) -> tuple[np.floating | FloatArray, dict[str, FloatArray]]:
+    """The one-shot call: the default call's fast path, or forward and backward by blocks."""
+    if (
+        reduction == "mean"
+        and weight is None
+        and sample_weight is None
+        and check_finite is True
+        and label_smoothing == 0
+    ):
+        result = _default_call(scores, y)
+        if result is not None:
+            return result
+    call = _checked(scores, y, label_smoothing, reduction, weight, sample_weight, check_finite)
+    return _blocks_one_shot(call)
+
+
+def _default_call(
+    scores: npt.ArrayLike, y: npt.ArrayLike
+) -> tuple[np.floating, dict[str, FloatArray]] | None:
+    """The default call (labels, an unweighted mean, finite check) on small, moderate input.
+
+    The same steps as :func:`_blocks_one_shot` without its bookkeeping: a third faster at
+    N = 256. Its finite check is the sum of squares of the scores (one BLAS call), which
+    also bounds them, so that no step can overflow and NumPy's warnings need not be
+    turned off. None for any other input, which the general path then checks.
+    """
+    if not (
+        type(scores) is np.ndarray
+        and type(y) is np.ndarray
+        and y.ndim == 1
+        and is_small_and_finite(scores, max_entries=BLOCK_ENTRIES)
+    ):
+        return None
+    num_examples, num_classes = scores.shape
+    labels = as_labels(y, "y", num_examples=num_examples, num_classes=num_classes)
+    targets = _Targets(labels, 1.0, None, 1.0, 0.0)  # a_i = onehot(y_i)
+    dlosses = scores.dtype.type(1.0) / num_examples
+    dscores = np.empty_like(scores)
+    _, _, exact_log_probs, losses = _forward_rows(scores, targets, dscores, dlosses)
+    _target_terms(dscores, targets, exact_log_probs, dlosses, dlosses)
+    return losses.sum() / num_examples, {"scores": dscores}
+
+
+@without_overflow_warnings
+def _blocks_one_shot(call: _Call) -> tuple[np.floating | FloatArray, dict[str, FloatArray]]:
+    """Forward and backward, block by block, ``exps`` scaled straight into ``dscores``."""
+    scores = call.scores
+    num_examples, num_classes = scores.shape
+    dlosses = loss_gradient(1.0, call.reduction, call.weighting, num_examples, scores.dtype)
+    dscores = np.empty_like(scores)
+    losses = np.empty(num_examples, scores.dtype)
+
+    def block(rows: slice) -> None:
+        targets = call.targets.of_rows(rows)
+        block_dlosses = of_rows(dlosses, rows)
+        row_scale = block_dlosses * targets.mass  # dlosses * A
+        _, _, exact_log_probs, losses[rows] = _forward_rows(
+            scores[rows], targets, dscores[rows], row_scale
+        )
+        _target_terms(dscores[rows], targets, exact_log_probs, block_dlosses, row_scale)
+
+    for_each_block(block, num_examples, num_classes, finite=call.finite)
+    loss = _reduced(call, losses)
+    zero_dropped_rows(dscores, dlosses)
+    inputs = _inputs(scores, call.weighting)
+    require_finite_gradient(dscores, dlosses, loss="softmax_cross_entropy", inputs=inputs)
+    return loss, {"scores": dscores}
+
+
+# The public functions: the one-shot call documents the loss; the staged pair points there.
+
+
+@shared_parameters
 def softmax_cross_entropy(
     scores: npt.ArrayLike,
     y: npt.ArrayLike,
@@ -510,33 +577,59 @@ def softmax_cross_entropy(
 
     .. math:: L_i = -\sum_c a_{ic} \log \mathrm{softmax}(s_i)_c
 
+    Its stages are in :mod:`flatprop.losses.softmax`.
+    :func:`softmax_cross_entropy_forward` and :func:`softmax_cross_entropy_backward` are
+    the same loss, staged.
+
     Parameters
     ----------
     scores : array_like, shape (N, C)
-        Logits; float32 stays float32, integers become float64, float16 float32.
+        Unnormalized log-probabilities (logits); float32 stays float32, integers
+        become float64, float16 float32 (half precision has too little range for exp).
     y : array_like, shape (N,) of int or (N, C) of float
-        Labels in [0, C), or rows of target probabilities.
+        Labels in [0, C), or rows of target probabilities (non-negative, each row
+        summing to 1; checked as such whatever ``check_finite`` says).
     label_smoothing : float in [0, 1], default 0.0
-        PyTorch's label smoothing.
+        Mixes the target with the uniform distribution:
+        ``(1 - label_smoothing) * target + label_smoothing / C``, as PyTorch does.
     reduction : {"mean", "sum", "none"}, default "mean"
+        See Notes for what "mean" divides by; "none" returns the (N,) vector, whose
+        gradient the one-shot call gives for its sum.
     weight : array_like, shape (C,), optional
-        Non-negative per-class weights.
-    sample_weight : array_like, shape (N,), optional
-        Non-negative per-example weights.
-    check_finite : bool, default True
-        Reject NaN and +-inf in the inputs.
+        Non-negative per-class weights w, multiplied entry-wise into the target row.
+    {sample_weight}
+    {check_finite}
 
     Returns
     -------
     loss : float or ndarray of shape (N,)
         The reduced loss, of the scores' dtype.
     grads : dict
-        ``{"scores": dscores}``; with ``reduction="none"``, the gradient of the sum.
+        ``{"scores": dscores}``, shape (N, C).
+
+    Raises
+    ------
+    ValueError, TypeError
+        For a bad argument, named in the message.
+    FloatingPointError
+        If the loss or its gradient overflows the scores' dtype (scores spread over
+        more than about 1e308 in float64).
 
     Notes
     -----
-    See :func:`softmax_cross_entropy_forward` for the weighting, the reductions and the
-    numerics.
+    Reductions follow PyTorch's ``cross_entropy``, extended by ``sample_weight`` (call
+    it v, all ones when not given):
+
+    - integer labels: "mean" is ``sum_i v_i L_i / sum_i v_i w[y_i]``, PyTorch's
+      weighted mean. Without smoothing, ``L_i = w[y_i] (-log p[i, y_i])``. With
+      smoothing, the uniform part is weighted by the class weights of every class,
+      ``(eps / C) sum_c w_c (-log p_ic)``, exactly as PyTorch does.
+    - probability targets: "mean" is ``sum_i v_i L_i / sum_i v_i`` (N when
+      unweighted), also with class weights, as in PyTorch. An all-zero target row is
+      refused (PyTorch accepts it): give the example ``sample_weight`` 0 to leave it out.
+
+    Confident rows keep their tiny losses and gradients exactly (see the module's
+    notes), and rows separated by up to 1e300 give exact, finite losses.
 
     Examples
     --------
@@ -544,14 +637,68 @@ def softmax_cross_entropy(
     >>> loss, grads = softmax_cross_entropy(np.array([[0.0, -30.0]]), [0])
     >>> print(float(loss))  # log(1 + e**-30): exact, not rounded to 0
     9.357622968839737e-14
+    >>> loss, grads = softmax_cross_entropy(np.zeros((1, 4)), [2])
+    >>> grads["scores"]  # p - onehot(y)
+    array([[ 0.25,  0.25, -0.75,  0.25]])
     """
-    loss, cache = softmax_cross_entropy_forward(
-        scores,
-        y,
-        label_smoothing=label_smoothing,
-        reduction=reduction,
-        weight=weight,
-        sample_weight=sample_weight,
-        check_finite=check_finite,
+    return _one_shot(scores, y, label_smoothing, reduction, weight, sample_weight, check_finite)
+
+
+def softmax_cross_entropy_forward(
+    scores: npt.ArrayLike,
+    y: npt.ArrayLike,
+    *,
+    label_smoothing: float = 0.0,
+    reduction: Reduction = "mean",
+    weight: npt.ArrayLike | None = None,
+    sample_weight: npt.ArrayLike | None = None,
+    check_finite: bool = True,
+) -> tuple[np.floating | FloatArray, SoftmaxCrossEntropyCache]:
+    """The forward pass of :func:`softmax_cross_entropy` (its parameters, formula, notes).
+
+    Returns
+    -------
+    loss : float or ndarray of shape (N,)
+    cache : SoftmaxCrossEntropyCache
+        The named stages (``probs``, ``log_probs``, ``losses``, ...).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> loss, cache = softmax_cross_entropy_forward(np.zeros((2, 4)), [1, 3])
+    >>> print(f"{float(loss):.12f} = log 4 = {np.log(4):.12f}")  # uniform: log C
+    1.386294361120 = log 4 = 1.386294361120
+    >>> print(cache.probs)
+    [[0.25 0.25 0.25 0.25]
+     [0.25 0.25 0.25 0.25]]
+    """
+    return _forward(
+        _checked(scores, y, label_smoothing, reduction, weight, sample_weight, check_finite)
     )
-    return loss, _softmax_cross_entropy_backward(cache, 1.0, overwrite_cache=True)
+
+
+def softmax_cross_entropy_backward(
+    cache: SoftmaxCrossEntropyCache, dloss: npt.ArrayLike = 1.0
+) -> dict[str, FloatArray]:
+    """The backward pass of :func:`softmax_cross_entropy`, from its forward pass's cache.
+
+    Parameters
+    ----------
+    cache : SoftmaxCrossEntropyCache
+        From :func:`softmax_cross_entropy_forward`.
+    dloss : float or array_like of shape (N,), default 1.0
+        The upstream gradient of the loss; an (N,) array only with ``reduction="none"``.
+
+    Returns
+    -------
+    grads : dict
+        ``{"scores": dscores}``, shape (N, C), the scores' dtype.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> loss, cache = softmax_cross_entropy_forward(np.zeros((1, 4)), [2])
+    >>> softmax_cross_entropy_backward(cache)["scores"]  # p - onehot(y)
+    array([[ 0.25,  0.25, -0.75,  0.25]])
+    """
+    return _backward(cache, dloss)
