@@ -133,55 +133,7 @@ class HingeCache:
     weighting: Weighting
 
 
-class _Call(NamedTuple):
-    """The checked arguments of one call."""
-
-    scores: FloatArray
-    labels: IntArray
-    margin: float
-    reduction: Reduction
-    weighting: Weighting
-    squared: bool
-    finite: tuple[tuple[FloatArray, str], ...]
-    """What to scan for NaN and inf, block by block (see ``for_each_block``)."""
-
-    @property
-    def name(self) -> str:
-        return "squared_hinge" if self.squared else "multiclass_svm"
-
-
-def _checked(
-    scores: npt.ArrayLike,
-    y: npt.ArrayLike,
-    margin: float,
-    reduction: Reduction,
-    weight: npt.ArrayLike | None,
-    sample_weight: npt.ArrayLike | None,
-    check_finite: bool,
-    *,
-    squared: bool,
-) -> _Call:
-    """Every argument checked, before any computation."""
-    # The scan for NaN and inf runs block by block, just before each block is used.
-    checked_scores = as_scores(scores, "scores", check_finite=False)
-    finite = ((checked_scores, "scores"),) if as_flag(check_finite, "check_finite") else ()
-    num_examples, num_classes = checked_scores.shape
-    labels = as_labels(y, "y", num_examples=num_examples, num_classes=num_classes)
-    reduction = check_reduction(reduction)
-    weighting = checked_weighting(
-        checked_scores.dtype,
-        reduction=reduction,
-        num_examples=num_examples,
-        sample_weight=sample_weight,
-        weight=weight,
-        num_classes=num_classes,
-        y=labels,
-    )
-    margin = as_real_scalar(margin, "margin")
-    return _Call(checked_scores, labels, margin, reduction, weighting, squared, finite)
-
-
-# The math, on a block of rows (all of them, or a block of a large input).
+# The math, on a block of rows (all the rows, or a block of a large input).
 
 
 def _margins(
@@ -204,7 +156,7 @@ def _losses(margins: FloatArray, squared: bool, losses: FloatArray) -> None:
         row_sums(margins, out=losses)
 
 
-def _backward_rows(
+def _dscores(
     margins: FloatArray,
     positions: IntArray,
     dlosses: np.floating | FloatArray,
@@ -227,7 +179,74 @@ def _column(dlosses: np.floating | FloatArray) -> np.floating | FloatArray:
     return dlosses[:, np.newaxis] if isinstance(dlosses, np.ndarray) and dlosses.ndim else dlosses
 
 
-# The staged forward pass, the staged backward pass, and the one-shot call.
+# The staged forward pass: the stages into a cache.
+
+
+def multiclass_svm_forward(
+    scores: npt.ArrayLike,
+    y: npt.ArrayLike,
+    *,
+    margin: float = 1.0,
+    reduction: Reduction = "mean",
+    weight: npt.ArrayLike | None = None,
+    sample_weight: npt.ArrayLike | None = None,
+    check_finite: bool = True,
+) -> tuple[np.floating | FloatArray, HingeCache]:
+    """The forward pass of :func:`multiclass_svm` (its parameters, formula and notes).
+
+    Returns
+    -------
+    loss : float or ndarray of shape (N,)
+    cache : HingeCache
+        The named stages (``margins``, ``losses``, ...) for :func:`multiclass_svm_backward`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> scores = np.array([[3.2, 5.1, -1.7], [1.3, 4.9, 2.0], [2.2, 2.5, -3.1]])
+    >>> loss, cache = multiclass_svm_forward(scores, [0, 1, 2], reduction="none")
+    >>> print(np.round(loss, 10))
+    [ 2.9  0.  12.9]
+    >>> print(np.round(cache.margins, 10))
+    [[0.  2.9 0. ]
+     [0.  0.  0. ]
+     [6.3 6.6 0. ]]
+    """
+    return _forward(
+        _checked(scores, y, margin, reduction, weight, sample_weight, check_finite, squared=False)
+    )
+
+
+def squared_hinge_forward(
+    scores: npt.ArrayLike,
+    y: npt.ArrayLike,
+    *,
+    margin: float = 1.0,
+    reduction: Reduction = "mean",
+    weight: npt.ArrayLike | None = None,
+    sample_weight: npt.ArrayLike | None = None,
+    check_finite: bool = True,
+) -> tuple[np.floating | FloatArray, HingeCache]:
+    """The forward pass of :func:`squared_hinge` (its parameters, formula and notes).
+
+    Returns
+    -------
+    loss : float or ndarray of shape (N,)
+    cache : HingeCache
+        The named stages for :func:`squared_hinge_backward`; ``margins`` holds the hinge
+        terms before squaring.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> scores = np.array([[3.2, 5.1, -1.7], [1.3, 4.9, 2.0], [2.2, 2.5, -3.1]])
+    >>> loss, cache = squared_hinge_forward(scores, [0, 1, 2], reduction="none")
+    >>> print(np.round(loss, 10))  # 2.9**2, 0, 6.3**2 + 6.6**2
+    [ 8.41  0.   83.25]
+    """
+    return _forward(
+        _checked(scores, y, margin, reduction, weight, sample_weight, check_finite, squared=True)
+    )
 
 
 @without_overflow_warnings
@@ -261,24 +280,60 @@ def _forward(call: _Call) -> tuple[np.floating | FloatArray, HingeCache]:
     return loss, cache
 
 
-def _reduced(call: _Call, losses: FloatArray) -> np.floating | FloatArray:
-    """``loss`` from ``losses``, refusing an overflow from finite input."""
-    loss = reduce_losses(losses, call.reduction, call.weighting)
-    inputs = _inputs(call.scores, call.margin, call.weighting)
-    require_finite_result(loss, loss=call.name, what="loss", inputs=inputs)
-    return loss
+# The staged backward pass: from the cache to the gradient.
 
 
-def _inputs(
-    scores: FloatArray, margin: float, weighting: Weighting
-) -> dict[str, npt.ArrayLike | None]:
-    """The inputs whose sizes an overflow message reports."""
-    return {
-        "scores": scores,
-        "margin": margin,
-        "weight": weighting.weight,
-        "sample_weight": weighting.sample_weight,
-    }
+def multiclass_svm_backward(cache: HingeCache, dloss: npt.ArrayLike = 1.0) -> dict[str, FloatArray]:
+    """The backward pass of :func:`multiclass_svm`, from its forward pass's cache.
+
+    Parameters
+    ----------
+    cache : HingeCache
+        From :func:`multiclass_svm_forward`.
+    dloss : float or array_like of shape (N,), default 1.0
+        The upstream gradient of the loss; an (N,) array only with ``reduction="none"``.
+
+    Returns
+    -------
+    grads : dict
+        ``{"scores": dscores}``, shape (N, C), the scores' dtype.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> scores = np.array([[3.2, 5.1, -1.7], [1.3, 4.9, 2.0], [2.2, 2.5, -3.1]])
+    >>> loss, cache = multiclass_svm_forward(scores, [0, 1, 2], reduction="sum")
+    >>> multiclass_svm_backward(cache)["scores"]
+    array([[-1.,  1.,  0.],
+           [ 0.,  0.,  0.],
+           [ 1.,  1., -2.]])
+    """
+    return _backward(cache, dloss, squared=False)
+
+
+def squared_hinge_backward(cache: HingeCache, dloss: npt.ArrayLike = 1.0) -> dict[str, FloatArray]:
+    """The backward pass of :func:`squared_hinge`, from its forward pass's cache.
+
+    Parameters
+    ----------
+    cache : HingeCache
+        From :func:`squared_hinge_forward`.
+    dloss : float or array_like of shape (N,), default 1.0
+        The upstream gradient of the loss; an (N,) array only with ``reduction="none"``.
+
+    Returns
+    -------
+    grads : dict
+        ``{"scores": dscores}``, shape (N, C), the scores' dtype.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> loss, cache = squared_hinge_forward(np.array([[3.2, 5.1, -1.7]]), [0])
+    >>> print(np.round(squared_hinge_backward(cache)["scores"], 10))  # 2 * 2.9
+    [[-5.8  5.8  0. ]]
+    """
+    return _backward(cache, dloss, squared=True)
 
 
 @without_overflow_warnings
@@ -297,7 +352,7 @@ def _backward(cache: HingeCache, dloss: npt.ArrayLike, squared: bool) -> dict[st
 
     def backward_block(rows: slice) -> None:
         positions = label_positions(cache.y[rows], num_classes)
-        _backward_rows(margins[rows], positions, of_rows(dlosses, rows), squared, dscores[rows])
+        _dscores(margins[rows], positions, of_rows(dlosses, rows), squared, dscores[rows])
 
     for_each_block(backward_block, num_examples, num_classes)
     zero_dropped_rows(dscores, dlosses)
@@ -306,82 +361,7 @@ def _backward(cache: HingeCache, dloss: npt.ArrayLike, squared: bool) -> dict[st
     return {"scores": dscores}
 
 
-def _one_shot(
-    scores: npt.ArrayLike,
-    y: npt.ArrayLike,
-    margin: float,
-    reduction: Reduction,
-    weight: npt.ArrayLike | None,
-    sample_weight: npt.ArrayLike | None,
-    check_finite: bool,
-    *,
-    squared: bool,
-) -> tuple[np.floating | FloatArray, dict[str, FloatArray]]:
-    """The one-shot call: the default call's fast path, or forward and backward by blocks."""
-    if reduction == "mean" and weight is None and sample_weight is None and check_finite is True:
-        result = _default_call(scores, y, margin, squared)
-        if result is not None:
-            return result
-    call = _checked(
-        scores, y, margin, reduction, weight, sample_weight, check_finite, squared=squared
-    )
-    return _blocks_one_shot(call)
-
-
-def _default_call(
-    scores: npt.ArrayLike, y: npt.ArrayLike, margin: float, squared: bool
-) -> tuple[np.floating, dict[str, FloatArray]] | None:
-    """The default call (an unweighted mean, finite check) on small, moderate input.
-
-    The same steps as :func:`_blocks_one_shot` without its bookkeeping: a third faster at
-    N = 256. Its finite check is the sum of squares of the scores (one BLAS call), which
-    also bounds them, so that no step can overflow and NumPy's warnings need not be
-    turned off. None for any other input, which the general path then checks.
-    """
-    if not (
-        type(scores) is np.ndarray
-        and type(margin) is float
-        and abs(margin) <= BOUNDED_MARGIN
-        and is_small_and_finite(scores, max_entries=BLOCK_ENTRIES)
-    ):
-        return None
-    num_examples, num_classes = scores.shape
-    labels = as_labels(y, "y", num_examples=num_examples, num_classes=num_classes)
-    positions = label_positions(labels, num_classes)
-    margins = _margins(scores, positions, margin, np.empty_like(scores))
-    flat = margins.reshape(-1)  # the mean needs only the sum of all the losses
-    loss = (np.vdot(flat, flat) if squared else flat.sum()) / num_examples
-    if not math.isfinite(loss):  # the squared hinge's loss may still overflow
-        return None
-    dlosses = scores.dtype.type(1.0) / num_examples
-    _backward_rows(margins, positions, dlosses, squared, margins)
-    return loss, {"scores": margins}
-
-
-@without_overflow_warnings
-def _blocks_one_shot(call: _Call) -> tuple[np.floating | FloatArray, dict[str, FloatArray]]:
-    """Forward and backward, block by block: each block's margins become its dscores."""
-    scores, labels = call.scores, call.labels
-    num_examples, num_classes = scores.shape
-    dlosses = loss_gradient(1.0, call.reduction, call.weighting, num_examples, scores.dtype)
-    dscores = np.empty_like(scores)
-    losses = np.empty(num_examples, scores.dtype)
-
-    def block(rows: slice) -> None:
-        positions = label_positions(labels[rows], num_classes)
-        margins = _margins(scores[rows], positions, call.margin, dscores[rows])
-        _losses(margins, call.squared, losses[rows])
-        _backward_rows(margins, positions, of_rows(dlosses, rows), call.squared, margins)
-
-    for_each_block(block, num_examples, num_classes, finite=call.finite)
-    loss = _reduced(call, losses)
-    zero_dropped_rows(dscores, dlosses)
-    inputs = _inputs(call.scores, call.margin, call.weighting)
-    require_finite_gradient(dscores, dlosses, loss=call.name, inputs=inputs)
-    return loss, {"scores": dscores}
-
-
-# The public functions: the one-shot call documents each loss; the staged pair points there.
+# The one-shot call, which documents each loss: forward and backward at once.
 
 
 @shared_parameters
@@ -458,69 +438,6 @@ def multiclass_svm(
     )
 
 
-def multiclass_svm_forward(
-    scores: npt.ArrayLike,
-    y: npt.ArrayLike,
-    *,
-    margin: float = 1.0,
-    reduction: Reduction = "mean",
-    weight: npt.ArrayLike | None = None,
-    sample_weight: npt.ArrayLike | None = None,
-    check_finite: bool = True,
-) -> tuple[np.floating | FloatArray, HingeCache]:
-    """The forward pass of :func:`multiclass_svm` (its parameters, formula and notes).
-
-    Returns
-    -------
-    loss : float or ndarray of shape (N,)
-    cache : HingeCache
-        The named stages (``margins``, ``losses``, ...) for :func:`multiclass_svm_backward`.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> scores = np.array([[3.2, 5.1, -1.7], [1.3, 4.9, 2.0], [2.2, 2.5, -3.1]])
-    >>> loss, cache = multiclass_svm_forward(scores, [0, 1, 2], reduction="none")
-    >>> print(np.round(loss, 10))
-    [ 2.9  0.  12.9]
-    >>> print(np.round(cache.margins, 10))
-    [[0.  2.9 0. ]
-     [0.  0.  0. ]
-     [6.3 6.6 0. ]]
-    """
-    return _forward(
-        _checked(scores, y, margin, reduction, weight, sample_weight, check_finite, squared=False)
-    )
-
-
-def multiclass_svm_backward(cache: HingeCache, dloss: npt.ArrayLike = 1.0) -> dict[str, FloatArray]:
-    """The backward pass of :func:`multiclass_svm`, from its forward pass's cache.
-
-    Parameters
-    ----------
-    cache : HingeCache
-        From :func:`multiclass_svm_forward`.
-    dloss : float or array_like of shape (N,), default 1.0
-        The upstream gradient of the loss; an (N,) array only with ``reduction="none"``.
-
-    Returns
-    -------
-    grads : dict
-        ``{"scores": dscores}``, shape (N, C), the scores' dtype.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> scores = np.array([[3.2, 5.1, -1.7], [1.3, 4.9, 2.0], [2.2, 2.5, -3.1]])
-    >>> loss, cache = multiclass_svm_forward(scores, [0, 1, 2], reduction="sum")
-    >>> multiclass_svm_backward(cache)["scores"]
-    array([[-1.,  1.,  0.],
-           [ 0.,  0.,  0.],
-           [ 1.,  1., -2.]])
-    """
-    return _backward(cache, dloss, squared=False)
-
-
 @shared_parameters
 def squared_hinge(
     scores: npt.ArrayLike,
@@ -588,58 +505,147 @@ def squared_hinge(
     )
 
 
-def squared_hinge_forward(
+def _one_shot(
     scores: npt.ArrayLike,
     y: npt.ArrayLike,
+    margin: float,
+    reduction: Reduction,
+    weight: npt.ArrayLike | None,
+    sample_weight: npt.ArrayLike | None,
+    check_finite: bool,
     *,
-    margin: float = 1.0,
-    reduction: Reduction = "mean",
-    weight: npt.ArrayLike | None = None,
-    sample_weight: npt.ArrayLike | None = None,
-    check_finite: bool = True,
-) -> tuple[np.floating | FloatArray, HingeCache]:
-    """The forward pass of :func:`squared_hinge` (its parameters, formula and notes).
-
-    Returns
-    -------
-    loss : float or ndarray of shape (N,)
-    cache : HingeCache
-        The named stages for :func:`squared_hinge_backward`; ``margins`` holds the hinge
-        terms before squaring.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> scores = np.array([[3.2, 5.1, -1.7], [1.3, 4.9, 2.0], [2.2, 2.5, -3.1]])
-    >>> loss, cache = squared_hinge_forward(scores, [0, 1, 2], reduction="none")
-    >>> print(np.round(loss, 10))  # 2.9**2, 0, 6.3**2 + 6.6**2
-    [ 8.41  0.   83.25]
-    """
-    return _forward(
-        _checked(scores, y, margin, reduction, weight, sample_weight, check_finite, squared=True)
+    squared: bool,
+) -> tuple[np.floating | FloatArray, dict[str, FloatArray]]:
+    """The one-shot call: the default call's fast path, or forward and backward by blocks."""
+    if reduction == "mean" and weight is None and sample_weight is None and check_finite is True:
+        result = _default_call(scores, y, margin, squared)
+        if result is not None:
+            return result
+    call = _checked(
+        scores, y, margin, reduction, weight, sample_weight, check_finite, squared=squared
     )
+    return _blocks_one_shot(call)
 
 
-def squared_hinge_backward(cache: HingeCache, dloss: npt.ArrayLike = 1.0) -> dict[str, FloatArray]:
-    """The backward pass of :func:`squared_hinge`, from its forward pass's cache.
+def _default_call(
+    scores: npt.ArrayLike, y: npt.ArrayLike, margin: float, squared: bool
+) -> tuple[np.floating, dict[str, FloatArray]] | None:
+    """The default call (an unweighted mean, finite check) on small, moderate input.
 
-    Parameters
-    ----------
-    cache : HingeCache
-        From :func:`squared_hinge_forward`.
-    dloss : float or array_like of shape (N,), default 1.0
-        The upstream gradient of the loss; an (N,) array only with ``reduction="none"``.
-
-    Returns
-    -------
-    grads : dict
-        ``{"scores": dscores}``, shape (N, C), the scores' dtype.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> loss, cache = squared_hinge_forward(np.array([[3.2, 5.1, -1.7]]), [0])
-    >>> print(np.round(squared_hinge_backward(cache)["scores"], 10))  # 2 * 2.9
-    [[-5.8  5.8  0. ]]
+    The same steps as :func:`_blocks_one_shot` without its bookkeeping: a third faster at
+    N = 256. Its finite check is the sum of squares of the scores (one BLAS call), which
+    also bounds them, so that no step can overflow and NumPy's warnings need not be
+    turned off. None for any other input, which the general path then checks.
     """
-    return _backward(cache, dloss, squared=True)
+    if not (
+        type(scores) is np.ndarray
+        and type(margin) is float
+        and abs(margin) <= BOUNDED_MARGIN
+        and is_small_and_finite(scores, max_entries=BLOCK_ENTRIES)
+    ):
+        return None
+    num_examples, num_classes = scores.shape
+    labels = as_labels(y, "y", num_examples=num_examples, num_classes=num_classes)
+    positions = label_positions(labels, num_classes)
+    margins = _margins(scores, positions, margin, np.empty_like(scores))
+    flat = margins.reshape(-1)  # the mean needs only the sum of all the losses
+    loss = (np.vdot(flat, flat) if squared else flat.sum()) / num_examples
+    if not math.isfinite(loss):  # the squared hinge's loss may still overflow
+        return None
+    dlosses = scores.dtype.type(1.0) / num_examples
+    _dscores(margins, positions, dlosses, squared, margins)
+    return loss, {"scores": margins}
+
+
+@without_overflow_warnings
+def _blocks_one_shot(call: _Call) -> tuple[np.floating | FloatArray, dict[str, FloatArray]]:
+    """Forward and backward, block by block: each block's margins become its dscores."""
+    scores, labels = call.scores, call.labels
+    num_examples, num_classes = scores.shape
+    dlosses = loss_gradient(1.0, call.reduction, call.weighting, num_examples, scores.dtype)
+    dscores = np.empty_like(scores)
+    losses = np.empty(num_examples, scores.dtype)
+
+    def block(rows: slice) -> None:
+        positions = label_positions(labels[rows], num_classes)
+        margins = _margins(scores[rows], positions, call.margin, dscores[rows])
+        _losses(margins, call.squared, losses[rows])
+        _dscores(margins, positions, of_rows(dlosses, rows), call.squared, margins)
+
+    for_each_block(block, num_examples, num_classes, finite=call.finite)
+    loss = _reduced(call, losses)
+    zero_dropped_rows(dscores, dlosses)
+    inputs = _inputs(call.scores, call.margin, call.weighting)
+    require_finite_gradient(dscores, dlosses, loss=call.name, inputs=inputs)
+    return loss, {"scores": dscores}
+
+
+# The arguments, checked before any computation, and the results.
+
+
+class _Call(NamedTuple):
+    """The checked arguments of one call."""
+
+    scores: FloatArray
+    labels: IntArray
+    margin: float
+    reduction: Reduction
+    weighting: Weighting
+    squared: bool
+    finite: tuple[tuple[FloatArray, str], ...]
+    """What to scan for NaN and inf, block by block (see ``for_each_block``)."""
+
+    @property
+    def name(self) -> str:
+        return "squared_hinge" if self.squared else "multiclass_svm"
+
+
+def _checked(
+    scores: npt.ArrayLike,
+    y: npt.ArrayLike,
+    margin: float,
+    reduction: Reduction,
+    weight: npt.ArrayLike | None,
+    sample_weight: npt.ArrayLike | None,
+    check_finite: bool,
+    *,
+    squared: bool,
+) -> _Call:
+    """Every argument checked, before any computation."""
+    # The scan for NaN and inf runs block by block, just before each block is used.
+    checked_scores = as_scores(scores, "scores", check_finite=False)
+    finite = ((checked_scores, "scores"),) if as_flag(check_finite, "check_finite") else ()
+    num_examples, num_classes = checked_scores.shape
+    labels = as_labels(y, "y", num_examples=num_examples, num_classes=num_classes)
+    reduction = check_reduction(reduction)
+    weighting = checked_weighting(
+        checked_scores.dtype,
+        reduction=reduction,
+        num_examples=num_examples,
+        sample_weight=sample_weight,
+        weight=weight,
+        num_classes=num_classes,
+        y=labels,
+    )
+    margin = as_real_scalar(margin, "margin")
+    return _Call(checked_scores, labels, margin, reduction, weighting, squared, finite)
+
+
+def _reduced(call: _Call, losses: FloatArray) -> np.floating | FloatArray:
+    """``loss`` from ``losses``, refusing an overflow from finite input."""
+    loss = reduce_losses(losses, call.reduction, call.weighting)
+    inputs = _inputs(call.scores, call.margin, call.weighting)
+    require_finite_result(loss, loss=call.name, what="loss", inputs=inputs)
+    return loss
+
+
+def _inputs(
+    scores: FloatArray, margin: float, weighting: Weighting
+) -> dict[str, npt.ArrayLike | None]:
+    """The inputs whose sizes an overflow message reports."""
+    return {
+        "scores": scores,
+        "margin": margin,
+        "weight": weighting.weight,
+        "sample_weight": weighting.sample_weight,
+    }

@@ -95,57 +95,10 @@ class L2Cache:
     weighting: Weighting
 
 
-class _Call(NamedTuple):
-    """The checked arguments of one call."""
-
-    pred: FloatArray
-    target: FloatArray | None
-    reduction: Reduction
-    weighting: Weighting
-    finite: tuple[tuple[FloatArray, str], ...]
-    """What to scan for NaN and inf, block by block (see ``for_each_block``)."""
+# The math, on a block of rows (all the rows, or a block of a large input).
 
 
-def _checked(
-    pred: npt.ArrayLike,
-    target: npt.ArrayLike | None,
-    reduction: Reduction,
-    sample_weight: npt.ArrayLike | None,
-    check_finite: bool,
-) -> _Call:
-    """Every argument checked, before any computation.
-
-    The scan for NaN and inf runs block by block, just before each block is used.
-    """
-    check_finite = as_flag(check_finite, "check_finite")
-    checked_pred = as_float_array(pred, "pred", ndim=2, check_finite=False)
-    finite: tuple[tuple[FloatArray, str], ...] = ((checked_pred, "pred"),) if check_finite else ()
-    checked_target = None
-    if target is not None:
-        checked_target = as_float_array(
-            target, "target", dtype=checked_pred.dtype, check_finite=False
-        )
-        if check_finite:
-            finite += ((checked_target, "target"),)
-        if checked_target.shape != checked_pred.shape:
-            raise ValueError(
-                f"target must have the shape of pred {checked_pred.shape}, "
-                f"got shape {checked_target.shape}"
-            )
-    reduction = check_reduction(reduction)
-    weighting = checked_weighting(
-        checked_pred.dtype,
-        reduction=reduction,
-        num_examples=checked_pred.shape[0],
-        sample_weight=sample_weight,
-    )
-    return _Call(checked_pred, checked_target, reduction, weighting, finite)
-
-
-# The math, on a block of rows (all of them, or a block of a large input).
-
-
-def _forward_rows(
+def _diff_and_losses(
     pred: FloatArray, target: FloatArray | None, diff: FloatArray, losses: FloatArray
 ) -> None:
     """Write the block's ``diff`` (unless it is ``pred`` itself) and ``losses``."""
@@ -154,12 +107,38 @@ def _forward_rows(
     np.einsum("ij,ij->i", diff, diff, out=losses)  # (diff**2).sum(axis=1), no temporary
 
 
-def _backward_rows(diff: FloatArray, dlosses: np.floating | FloatArray, dpred: FloatArray) -> None:
+def _dpred(diff: FloatArray, dlosses: np.floating | FloatArray, dpred: FloatArray) -> None:
     """Write the block's ``dpred = 2 * diff * dlosses[:, None]`` (may be ``diff``'s memory)."""
     scale_rows(diff, 2 * dlosses, out=dpred)
 
 
-# The staged forward pass, the staged backward pass, and the one-shot call.
+# The staged forward pass: the stages into a cache.
+
+
+def l2_forward(
+    pred: npt.ArrayLike,
+    target: npt.ArrayLike | None = None,
+    *,
+    reduction: Reduction = "mean",
+    sample_weight: npt.ArrayLike | None = None,
+    check_finite: bool = True,
+) -> tuple[np.floating | FloatArray, L2Cache]:
+    """The forward pass of :func:`l2` (its parameters, formula and notes).
+
+    Returns
+    -------
+    loss : float or ndarray of shape (N,)
+    cache : L2Cache
+        The named stages (``diff``, ``losses``) for :func:`l2_backward`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> loss, cache = l2_forward(np.array([[3.0, 4.0], [1.0, 0.0]]), reduction="none")
+    >>> print(loss)
+    [25.  1.]
+    """
+    return _forward(_checked(pred, target, reduction, sample_weight, check_finite))
 
 
 @without_overflow_warnings
@@ -170,7 +149,7 @@ def _forward(call: _Call) -> tuple[np.floating | FloatArray, L2Cache]:
 
     def forward_block(rows: slice) -> None:
         block_target = None if target is None else target[rows]
-        _forward_rows(pred[rows], block_target, diff[rows], losses[rows])
+        _diff_and_losses(pred[rows], block_target, diff[rows], losses[rows])
 
     for_each_block(forward_block, *pred.shape, finite=call.finite)
     loss = _reduced(call, losses)
@@ -189,20 +168,32 @@ def _forward(call: _Call) -> tuple[np.floating | FloatArray, L2Cache]:
     return loss, cache
 
 
-def _reduced(call: _Call, losses: FloatArray) -> np.floating | FloatArray:
-    """``loss`` from ``losses``, refusing an overflow from finite input."""
-    loss = reduce_losses(losses, call.reduction, call.weighting)
-    require_finite_result(loss, loss="l2", what="loss", inputs=_inputs(call))
-    return loss
+# The staged backward pass: from the cache to the gradient.
 
 
-def _inputs(call: _Call) -> dict[str, npt.ArrayLike | None]:
-    """The inputs whose sizes an overflow message reports."""
-    return {
-        "pred": call.pred,
-        "target": call.target,
-        "sample_weight": call.weighting.sample_weight,
-    }
+def l2_backward(cache: L2Cache, dloss: npt.ArrayLike = 1.0) -> dict[str, FloatArray]:
+    """The backward pass of :func:`l2`, from its forward pass's cache.
+
+    Parameters
+    ----------
+    cache : L2Cache
+        From :func:`l2_forward`.
+    dloss : float or array_like of shape (N,), default 1.0
+        The upstream gradient of the loss; an (N,) array only with ``reduction="none"``.
+
+    Returns
+    -------
+    grads : dict
+        ``{"pred": dpred}``, shape (N, K), the prediction's dtype.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> loss, cache = l2_forward(np.array([[3.0, 4.0]]), np.array([[1.0, 1.0]]))
+    >>> l2_backward(cache)["pred"]  # 2 (pred - target)
+    array([[4., 6.]])
+    """
+    return _backward(cache, dloss)
 
 
 @without_overflow_warnings
@@ -216,7 +207,7 @@ def _backward(cache: L2Cache, dloss: npt.ArrayLike) -> dict[str, FloatArray]:
     dpred = np.empty_like(diff)
 
     def backward_block(rows: slice) -> None:
-        _backward_rows(diff[rows], of_rows(dlosses, rows), dpred[rows])
+        _dpred(diff[rows], of_rows(dlosses, rows), dpred[rows])
 
     for_each_block(backward_block, *diff.shape)
     zero_dropped_rows(dpred, dlosses)
@@ -225,71 +216,7 @@ def _backward(cache: L2Cache, dloss: npt.ArrayLike) -> dict[str, FloatArray]:
     return {"pred": dpred}
 
 
-def _one_shot(
-    pred: npt.ArrayLike,
-    target: npt.ArrayLike | None,
-    reduction: Reduction,
-    sample_weight: npt.ArrayLike | None,
-    check_finite: bool,
-) -> tuple[np.floating | FloatArray, dict[str, FloatArray]]:
-    """The one-shot call: the default call's fast path, or forward and backward by blocks."""
-    if reduction == "mean" and sample_weight is None and check_finite is True:
-        result = _default_call(pred, target)
-        if result is not None:
-            return result
-    return _blocks_one_shot(_checked(pred, target, reduction, sample_weight, check_finite))
-
-
-def _default_call(
-    pred: npt.ArrayLike, target: npt.ArrayLike | None
-) -> tuple[np.floating, dict[str, FloatArray]] | None:
-    """The default call (an unweighted mean, finite check) on small, moderate input.
-
-    The same steps as :func:`_blocks_one_shot` without its bookkeeping. Its finite check
-    is the sum of squares of the inputs (one BLAS call each), which also bounds them, so
-    that no step can overflow and NumPy's warnings need not be turned off. None for any
-    other input, which the general path then checks.
-    """
-    if not (type(pred) is np.ndarray and is_small_and_finite(pred, max_entries=BLOCK_ENTRIES)):
-        return None
-    if target is not None and not (
-        type(target) is np.ndarray
-        and target.shape == pred.shape
-        and target.dtype == pred.dtype
-        and is_small_and_finite(target, max_entries=BLOCK_ENTRIES)
-    ):
-        return None
-    num_examples = pred.shape[0]
-    dpred = np.empty_like(pred)
-    diff = pred if target is None else dpred
-    losses = np.empty(num_examples, pred.dtype)
-    _forward_rows(pred, target, diff, losses)
-    _backward_rows(diff, pred.dtype.type(1.0) / num_examples, dpred)
-    return losses.sum() / num_examples, {"pred": dpred}
-
-
-@without_overflow_warnings
-def _blocks_one_shot(call: _Call) -> tuple[np.floating | FloatArray, dict[str, FloatArray]]:
-    """Forward and backward, block by block: each block's ``diff`` becomes its ``dpred``."""
-    pred, target = call.pred, call.target
-    num_examples = pred.shape[0]
-    dlosses = loss_gradient(1.0, call.reduction, call.weighting, num_examples, pred.dtype)
-    dpred = np.empty_like(pred)
-    losses = np.empty(num_examples, pred.dtype)
-
-    def block(rows: slice) -> None:
-        diff = pred[rows] if target is None else dpred[rows]
-        _forward_rows(pred[rows], None if target is None else target[rows], diff, losses[rows])
-        _backward_rows(diff, of_rows(dlosses, rows), dpred[rows])
-
-    for_each_block(block, *pred.shape, finite=call.finite)
-    loss = _reduced(call, losses)
-    zero_dropped_rows(dpred, dlosses)
-    require_finite_gradient(dpred, dlosses, loss="l2", inputs=_inputs(call))
-    return loss, {"pred": dpred}
-
-
-# The public functions: the one-shot call documents the loss; the staged pair points there.
+# The one-shot call, which documents the loss: forward and backward at once.
 
 
 @shared_parameters
@@ -349,52 +276,131 @@ def l2(
     return _one_shot(pred, target, reduction, sample_weight, check_finite)
 
 
-def l2_forward(
+def _one_shot(
     pred: npt.ArrayLike,
-    target: npt.ArrayLike | None = None,
-    *,
-    reduction: Reduction = "mean",
-    sample_weight: npt.ArrayLike | None = None,
-    check_finite: bool = True,
-) -> tuple[np.floating | FloatArray, L2Cache]:
-    """The forward pass of :func:`l2` (its parameters, formula and notes).
+    target: npt.ArrayLike | None,
+    reduction: Reduction,
+    sample_weight: npt.ArrayLike | None,
+    check_finite: bool,
+) -> tuple[np.floating | FloatArray, dict[str, FloatArray]]:
+    """The one-shot call: the default call's fast path, or forward and backward by blocks."""
+    if reduction == "mean" and sample_weight is None and check_finite is True:
+        result = _default_call(pred, target)
+        if result is not None:
+            return result
+    return _blocks_one_shot(_checked(pred, target, reduction, sample_weight, check_finite))
 
-    Returns
-    -------
-    loss : float or ndarray of shape (N,)
-    cache : L2Cache
-        The named stages (``diff``, ``losses``) for :func:`l2_backward`.
 
-    Examples
-    --------
-    >>> import numpy as np
-    >>> loss, cache = l2_forward(np.array([[3.0, 4.0], [1.0, 0.0]]), reduction="none")
-    >>> print(loss)
-    [25.  1.]
+def _default_call(
+    pred: npt.ArrayLike, target: npt.ArrayLike | None
+) -> tuple[np.floating, dict[str, FloatArray]] | None:
+    """The default call (an unweighted mean, finite check) on small, moderate input.
+
+    The same steps as :func:`_blocks_one_shot` without its bookkeeping. Its finite check
+    is the sum of squares of the inputs (one BLAS call each), which also bounds them, so
+    that no step can overflow and NumPy's warnings need not be turned off. None for any
+    other input, which the general path then checks.
     """
-    return _forward(_checked(pred, target, reduction, sample_weight, check_finite))
+    if not (type(pred) is np.ndarray and is_small_and_finite(pred, max_entries=BLOCK_ENTRIES)):
+        return None
+    if target is not None and not (
+        type(target) is np.ndarray
+        and target.shape == pred.shape
+        and target.dtype == pred.dtype
+        and is_small_and_finite(target, max_entries=BLOCK_ENTRIES)
+    ):
+        return None
+    num_examples = pred.shape[0]
+    dpred = np.empty_like(pred)
+    diff = pred if target is None else dpred
+    losses = np.empty(num_examples, pred.dtype)
+    _diff_and_losses(pred, target, diff, losses)
+    _dpred(diff, pred.dtype.type(1.0) / num_examples, dpred)
+    return losses.sum() / num_examples, {"pred": dpred}
 
 
-def l2_backward(cache: L2Cache, dloss: npt.ArrayLike = 1.0) -> dict[str, FloatArray]:
-    """The backward pass of :func:`l2`, from its forward pass's cache.
+@without_overflow_warnings
+def _blocks_one_shot(call: _Call) -> tuple[np.floating | FloatArray, dict[str, FloatArray]]:
+    """Forward and backward, block by block: each block's ``diff`` becomes its ``dpred``."""
+    pred, target = call.pred, call.target
+    num_examples = pred.shape[0]
+    dlosses = loss_gradient(1.0, call.reduction, call.weighting, num_examples, pred.dtype)
+    dpred = np.empty_like(pred)
+    losses = np.empty(num_examples, pred.dtype)
 
-    Parameters
-    ----------
-    cache : L2Cache
-        From :func:`l2_forward`.
-    dloss : float or array_like of shape (N,), default 1.0
-        The upstream gradient of the loss; an (N,) array only with ``reduction="none"``.
+    def block(rows: slice) -> None:
+        diff = pred[rows] if target is None else dpred[rows]
+        _diff_and_losses(pred[rows], None if target is None else target[rows], diff, losses[rows])
+        _dpred(diff, of_rows(dlosses, rows), dpred[rows])
 
-    Returns
-    -------
-    grads : dict
-        ``{"pred": dpred}``, shape (N, K), the prediction's dtype.
+    for_each_block(block, *pred.shape, finite=call.finite)
+    loss = _reduced(call, losses)
+    zero_dropped_rows(dpred, dlosses)
+    require_finite_gradient(dpred, dlosses, loss="l2", inputs=_inputs(call))
+    return loss, {"pred": dpred}
 
-    Examples
-    --------
-    >>> import numpy as np
-    >>> loss, cache = l2_forward(np.array([[3.0, 4.0]]), np.array([[1.0, 1.0]]))
-    >>> l2_backward(cache)["pred"]  # 2 (pred - target)
-    array([[4., 6.]])
+
+# The arguments, checked before any computation, and the results.
+
+
+class _Call(NamedTuple):
+    """The checked arguments of one call."""
+
+    pred: FloatArray
+    target: FloatArray | None
+    reduction: Reduction
+    weighting: Weighting
+    finite: tuple[tuple[FloatArray, str], ...]
+    """What to scan for NaN and inf, block by block (see ``for_each_block``)."""
+
+
+def _checked(
+    pred: npt.ArrayLike,
+    target: npt.ArrayLike | None,
+    reduction: Reduction,
+    sample_weight: npt.ArrayLike | None,
+    check_finite: bool,
+) -> _Call:
+    """Every argument checked, before any computation.
+
+    The scan for NaN and inf runs block by block, just before each block is used.
     """
-    return _backward(cache, dloss)
+    check_finite = as_flag(check_finite, "check_finite")
+    checked_pred = as_float_array(pred, "pred", ndim=2, check_finite=False)
+    finite: tuple[tuple[FloatArray, str], ...] = ((checked_pred, "pred"),) if check_finite else ()
+    checked_target = None
+    if target is not None:
+        checked_target = as_float_array(
+            target, "target", dtype=checked_pred.dtype, check_finite=False
+        )
+        if check_finite:
+            finite += ((checked_target, "target"),)
+        if checked_target.shape != checked_pred.shape:
+            raise ValueError(
+                f"target must have the shape of pred {checked_pred.shape}, "
+                f"got shape {checked_target.shape}"
+            )
+    reduction = check_reduction(reduction)
+    weighting = checked_weighting(
+        checked_pred.dtype,
+        reduction=reduction,
+        num_examples=checked_pred.shape[0],
+        sample_weight=sample_weight,
+    )
+    return _Call(checked_pred, checked_target, reduction, weighting, finite)
+
+
+def _reduced(call: _Call, losses: FloatArray) -> np.floating | FloatArray:
+    """``loss`` from ``losses``, refusing an overflow from finite input."""
+    loss = reduce_losses(losses, call.reduction, call.weighting)
+    require_finite_result(loss, loss="l2", what="loss", inputs=_inputs(call))
+    return loss
+
+
+def _inputs(call: _Call) -> dict[str, npt.ArrayLike | None]:
+    """The inputs whose sizes an overflow message reports."""
+    return {
+        "pred": call.pred,
+        "target": call.target,
+        "sample_weight": call.weighting.sample_weight,
+    }
