@@ -31,6 +31,10 @@ reduction : {"mean", "sum", "none"}, default "mean"
     ``"mean"`` is ``sum_i omega_i L_i / sum_i omega_i`` (the mean over N examples
     when unweighted), ``"sum"`` is ``sum_i omega_i L_i``, and ``"none"`` returns the
     (N,) vector ``omega_i L_i``, whose gradient the one-shot call gives for its sum.""",
+    "dloss": """
+dloss : float or array_like of shape (N,), default 1.0
+    The upstream gradient of the loss (1, for the loss itself); an (N,) array only
+    with ``reduction="none"``, one entry per example.""",
     "check_finite": """
 check_finite : bool, default True
     Refuse NaN and +-inf in the input before any computation. With False the caller

@@ -283,6 +283,7 @@ def _forward(call: _Call) -> tuple[np.floating | FloatArray, HingeCache]:
 # The staged backward pass: from the cache to the gradient.
 
 
+@shared_parameters
 def multiclass_svm_backward(cache: HingeCache, dloss: npt.ArrayLike = 1.0) -> dict[str, FloatArray]:
     """The backward pass of :func:`multiclass_svm`, from its forward pass's cache.
 
@@ -290,8 +291,7 @@ def multiclass_svm_backward(cache: HingeCache, dloss: npt.ArrayLike = 1.0) -> di
     ----------
     cache : HingeCache
         From :func:`multiclass_svm_forward`.
-    dloss : float or array_like of shape (N,), default 1.0
-        The upstream gradient of the loss; an (N,) array only with ``reduction="none"``.
+    {dloss}
 
     Returns
     -------
@@ -311,6 +311,7 @@ def multiclass_svm_backward(cache: HingeCache, dloss: npt.ArrayLike = 1.0) -> di
     return _backward(cache, dloss, squared=False)
 
 
+@shared_parameters
 def squared_hinge_backward(cache: HingeCache, dloss: npt.ArrayLike = 1.0) -> dict[str, FloatArray]:
     """The backward pass of :func:`squared_hinge`, from its forward pass's cache.
 
@@ -318,8 +319,7 @@ def squared_hinge_backward(cache: HingeCache, dloss: npt.ArrayLike = 1.0) -> dic
     ----------
     cache : HingeCache
         From :func:`squared_hinge_forward`.
-    dloss : float or array_like of shape (N,), default 1.0
-        The upstream gradient of the loss; an (N,) array only with ``reduction="none"``.
+    {dloss}
 
     Returns
     -------
@@ -537,12 +537,10 @@ def _default_call(
     also bounds them, so that no step can overflow and NumPy's warnings need not be
     turned off. None for any other input, which the general path then checks.
     """
-    if not (
-        type(scores) is np.ndarray
-        and type(margin) is float
-        and abs(margin) <= BOUNDED_MARGIN
-        and is_small_and_finite(scores, max_entries=BLOCK_ENTRIES)
-    ):
+    if type(scores) is not np.ndarray or type(margin) is not float or abs(margin) > BOUNDED_MARGIN:
+        return None
+    scores = as_scores(scores, "scores", check_finite=False)  # float16 as float32, ...
+    if not is_small_and_finite(scores, max_entries=BLOCK_ENTRIES):
         return None
     num_examples, num_classes = scores.shape
     labels = as_labels(y, "y", num_examples=num_examples, num_classes=num_classes)

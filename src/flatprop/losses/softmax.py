@@ -252,21 +252,24 @@ def _shifted(scores: FloatArray, row_max: FloatArray, out: FloatArray) -> FloatA
 def _probs_and_losses(
     scores: FloatArray,
     targets: _Targets,
+    positions: IntArray,
     out: FloatArray,
     row_scale: float | FloatArray = 1.0,
 ) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
     """The forward stages of a block: ``row_max``, ``log_sum_exp``, ``exact_log_probs``
-    and ``losses``, with ``probs * row_scale[:, None]`` written into ``out``.
+    and ``losses``, with ``probs * row_scale[:, None]`` written into ``out``;
+    ``positions`` locate ``[rows, e]``, the exact column's entries.
 
     The staged forward pass takes ``probs`` (``row_scale`` 1); the one-shot call takes
     ``dscores``' first term ``A_i p_i dlosses_i`` in the same pass.
     """
     row_max = row_maxima(scores)
     shifted = _shifted(scores, row_max, out=out)
-    positions = label_positions(targets.exact_columns, scores.shape[1])
     exact_shifted = shifted.take(positions)  # shifted[rows, e]
     # sum_c a_ic shifted_ic, read off before exp overwrites shifted
-    target_shifted = targets.on_column * exact_shifted
+    target_shifted = (
+        exact_shifted if _is_one(targets.on_column) else (targets.on_column * exact_shifted)
+    )
     if targets.dense is not None:
         # `where` keeps a zero target from meeting a -inf score: 0 * -inf would be NaN
         dense_shifted = np.multiply(
@@ -277,9 +280,21 @@ def _probs_and_losses(
     rest = _rest(exps)  # sum_exps = 1 + rest
     log_sum_exp = np.log1p(rest)  # log(sum_exps)
     # probs = exps / sum_exps[:, None], in place, and scaled alike
-    scale_rows(exps, np.divide(row_scale, rest + 1), out=exps)
-    losses = targets.mass * log_sum_exp - target_shifted  # sum_c a_ic (log_sum_exp - shifted_ic)
-    return row_max, log_sum_exp, exact_shifted - log_sum_exp, losses
+    sum_exps = np.add(rest, 1.0, out=rest)
+    scale_rows(exps, np.divide(row_scale, sum_exps, out=sum_exps), out=exps)
+    # losses = sum_c a_ic (log_sum_exp - shifted_ic)
+    losses = (
+        log_sum_exp - target_shifted
+        if _is_one(targets.mass)
+        else (targets.mass * log_sum_exp - target_shifted)
+    )
+    exact_log_probs = np.subtract(exact_shifted, log_sum_exp, out=exact_shifted)
+    return row_max, log_sum_exp, exact_log_probs, losses
+
+
+def _is_one(value: float | FloatArray) -> bool:
+    """Whether ``value`` is the scalar 1 (the default call's target mass): no product."""
+    return isinstance(value, float) and value == 1.0
 
 
 def _rest(exps: FloatArray) -> FloatArray:
@@ -306,19 +321,24 @@ _ALL_ROWS_EXACTLY = 4096
 def _sum_without_one_max_term(exps: FloatArray) -> FloatArray:
     """Each row's ``sum_c exps_c - 1``, the 1 being the max's own term, never added.
 
-    ``exps <= 1``, and ``floor(exps)`` is 1 exactly at the terms equal to 1 (the max, a
-    tie, or a term that rounds to 1) and 0 elsewhere: ``exps - floor(exps)`` leaves them
-    out of the sum, and a row with k of them gets k - 1 added back.
+    ``exps <= 1``, and it is 1 exactly at the max's own term (and at a tie): those terms
+    are taken out of the sum and put back, exactly (1 - 1 + 1), with a mask of one byte
+    per entry rather than a scratch copy of ``exps``; a row with k of them gets k - 1
+    added back.
     """
-    ones = np.floor(exps)
-    rest = row_sums(exps - ones)
-    rest += row_sums(ones) - 1
+    ones = exps == 1.0
+    exps -= ones
+    rest = row_sums(exps)
+    exps += ones
+    if np.count_nonzero(ones) > len(exps):  # some row has several terms equal to 1
+        rest += row_sums(ones.astype(exps.dtype)) - 1
     return rest
 
 
 def _minus_targets(
     dscores: FloatArray,
     targets: _Targets,
+    positions: IntArray,
     exact_log_probs: FloatArray,
     dlosses: np.floating | FloatArray,
     row_scale: np.floating | FloatArray,
@@ -330,10 +350,11 @@ def _minus_targets(
     """
     if targets.dense is not None:
         dscores -= scale_rows(np.broadcast_to(targets.dense, dscores.shape), dlosses)
-    exact = row_scale * np.expm1(exact_log_probs)
+    exact = np.expm1(exact_log_probs)
+    exact *= row_scale
     if targets.dense is not None:
-        exact = exact + dlosses * targets.other_mass
-    set_entries(dscores, label_positions(targets.exact_columns, dscores.shape[1]), exact)
+        exact += dlosses * targets.other_mass
+    set_entries(dscores, positions, exact)
 
 
 # The staged forward pass: the stages into a cache.
@@ -380,8 +401,10 @@ def _forward(call: _Call) -> tuple[np.floating | FloatArray, SoftmaxCrossEntropy
     row_max, log_sum_exp, exact_log_probs, losses = np.empty((4, num_examples), scores.dtype)
 
     def forward_block(rows: slice) -> None:
+        targets = call.targets.of_rows(rows)
+        positions = label_positions(targets.exact_columns, num_classes)
         row_max[rows], log_sum_exp[rows], exact_log_probs[rows], losses[rows] = _probs_and_losses(
-            scores[rows], call.targets.of_rows(rows), probs[rows]
+            scores[rows], targets, positions, probs[rows]
         )
 
     for_each_block(forward_block, num_examples, num_classes, finite=call.finite)
@@ -418,6 +441,7 @@ def _unscaled(losses: FloatArray, weighting: Weighting) -> FloatArray:
 # The staged backward pass: from the cache to the gradient.
 
 
+@shared_parameters
 def softmax_cross_entropy_backward(
     cache: SoftmaxCrossEntropyCache, dloss: npt.ArrayLike = 1.0
 ) -> dict[str, FloatArray]:
@@ -427,8 +451,7 @@ def softmax_cross_entropy_backward(
     ----------
     cache : SoftmaxCrossEntropyCache
         From :func:`softmax_cross_entropy_forward`.
-    dloss : float or array_like of shape (N,), default 1.0
-        The upstream gradient of the loss; an (N,) array only with ``reduction="none"``.
+    {dloss}
 
     Returns
     -------
@@ -462,8 +485,14 @@ def _backward(cache: SoftmaxCrossEntropyCache, dloss: npt.ArrayLike) -> dict[str
         block_dlosses = of_rows(dlosses, rows)
         row_scale = block_dlosses * targets.mass  # dlosses * A
         scale_rows(probs[rows], row_scale, out=dscores[rows])  # A p dlosses
+        positions = label_positions(targets.exact_columns, num_classes)
         _minus_targets(
-            dscores[rows], targets, cache.exact_log_probs[rows], block_dlosses, row_scale
+            dscores[rows],
+            targets,
+            positions,
+            cache.exact_log_probs[rows],
+            block_dlosses,
+            row_scale,
         )
 
     for_each_block(backward_block, num_examples, num_classes)
@@ -592,20 +621,19 @@ def _default_call(
     also bounds them, so that no step can overflow and NumPy's warnings need not be
     turned off. None for any other input, which the general path then checks.
     """
-    if not (
-        type(scores) is np.ndarray
-        and type(y) is np.ndarray
-        and y.ndim == 1
-        and is_small_and_finite(scores, max_entries=BLOCK_ENTRIES)
-    ):
+    if type(scores) is not np.ndarray or type(y) is not np.ndarray or y.ndim != 1:
+        return None
+    scores = as_scores(scores, "scores", check_finite=False)  # float16 as float32, ...
+    if not is_small_and_finite(scores, max_entries=BLOCK_ENTRIES):
         return None
     num_examples, num_classes = scores.shape
     labels = as_labels(y, "y", num_examples=num_examples, num_classes=num_classes)
     targets = _Targets(labels, 1.0, None, 1.0, 0.0)  # a_i = onehot(y_i)
     dlosses = scores.dtype.type(1.0) / num_examples
     dscores = np.empty_like(scores)
-    _, _, exact_log_probs, losses = _probs_and_losses(scores, targets, dscores, dlosses)
-    _minus_targets(dscores, targets, exact_log_probs, dlosses, dlosses)
+    positions = label_positions(labels, num_classes)
+    _, _, exact_log_probs, losses = _probs_and_losses(scores, targets, positions, dscores, dlosses)
+    _minus_targets(dscores, targets, positions, exact_log_probs, dlosses, dlosses)
     return losses.sum() / num_examples, {"scores": dscores}
 
 
@@ -622,10 +650,11 @@ def _blocks_one_shot(call: _Call) -> tuple[np.floating | FloatArray, dict[str, F
         targets = call.targets.of_rows(rows)
         block_dlosses = of_rows(dlosses, rows)
         row_scale = block_dlosses * targets.mass  # dlosses * A
+        positions = label_positions(targets.exact_columns, num_classes)
         _, _, exact_log_probs, losses[rows] = _probs_and_losses(
-            scores[rows], targets, dscores[rows], row_scale
+            scores[rows], targets, positions, dscores[rows], row_scale
         )
-        _minus_targets(dscores[rows], targets, exact_log_probs, block_dlosses, row_scale)
+        _minus_targets(dscores[rows], targets, positions, exact_log_probs, block_dlosses, row_scale)
 
     for_each_block(block, num_examples, num_classes, finite=call.finite)
     loss = _reduced(call, losses)
