@@ -308,14 +308,33 @@ def without_overflow_warnings(function: Callable[Params, Returned]) -> Callable[
     return quietly
 
 
+Inputs = Callable[[], Mapping[str, npt.ArrayLike | None]]
+"""The inputs of a call by name, made only when an overflow message needs their sizes."""
+
+
+def reduced(
+    losses: FloatArray, reduction: Reduction, weighting: Weighting, *, loss: str, inputs: Inputs
+) -> np.floating | FloatArray:
+    """:func:`reduce_losses`, refusing a result that overflowed (:func:`require_finite_result`)."""
+    result = reduce_losses(losses, reduction, weighting)
+    require_finite_result(result, loss=loss, what="loss", inputs=inputs)
+    return result
+
+
+def finished_gradient(
+    gradient: FloatArray, dlosses: np.floating | FloatArray, *, loss: str, inputs: Inputs
+) -> FloatArray:
+    """The gradient with its dropped rows zeroed (:func:`zero_dropped_rows`), refusing an
+    overflow (:func:`require_finite_gradient`)."""
+    zero_dropped_rows(gradient, dlosses)
+    require_finite_gradient(gradient, dlosses, loss=loss, inputs=inputs)
+    return gradient
+
+
 def require_finite_result(
-    result: np.floating | FloatArray,
-    *,
-    loss: str,
-    what: str,
-    inputs: Mapping[str, npt.ArrayLike | None],
+    result: np.floating | FloatArray, *, loss: str, what: str, inputs: Inputs
 ) -> None:
-    """Raise ``FloatingPointError`` if ``result`` is not finite though ``inputs`` are.
+    """Raise ``FloatingPointError`` if ``result`` is not finite though ``inputs()`` are.
 
     ``what`` names the result ("loss", "gradient"). With ``check_finite=False`` an input
     may hold +-inf or NaN, and the result follows from it: only when every input is
@@ -325,7 +344,7 @@ def require_finite_result(
         return  # the common call, a scalar loss: no array round trip
     if np.isfinite(result).all():
         return
-    arrays = {name: np.asarray(value) for name, value in inputs.items() if value is not None}
+    arrays = {name: np.asarray(value) for name, value in inputs().items() if value is not None}
     if not all(np.isfinite(array).all() for array in arrays.values()):
         return  # the caller passed infinite input, with check_finite=False
     dtype = np.asarray(result).dtype
@@ -343,11 +362,7 @@ def require_finite_result(
 
 
 def require_finite_gradient(
-    gradient: FloatArray,
-    dlosses: np.floating | FloatArray,
-    *,
-    loss: str,
-    inputs: Mapping[str, npt.ArrayLike | None],
+    gradient: FloatArray, dlosses: np.floating | FloatArray, *, loss: str, inputs: Inputs
 ) -> None:
     """:func:`require_finite_result` for a gradient, when it may have overflowed.
 

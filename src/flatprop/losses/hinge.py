@@ -67,14 +67,12 @@ from flatprop.losses._reduction import (
     BOUNDED_MARGIN,
     Weighting,
     checked_weighting,
+    finished_gradient,
     is_small_and_finite,
     loss_gradient,
     of_rows,
-    reduce_losses,
-    require_finite_gradient,
-    require_finite_result,
+    reduced,
     without_overflow_warnings,
-    zero_dropped_rows,
 )
 from flatprop.losses._rows import label_positions, row_sums, set_entries
 
@@ -261,7 +259,7 @@ def _forward(call: _Call) -> tuple[np.floating | FloatArray, HingeCache]:
         _losses(margins[rows], call.squared, losses[rows])
 
     for_each_block(forward_block, *scores.shape, finite=call.finite)
-    loss = _reduced(call, losses)
+    loss = reduced(losses, call.reduction, call.weighting, loss=call.name, inputs=call.inputs)
     weighting = call.weighting
     cache = HingeCache(
         scores=scores,
@@ -355,10 +353,11 @@ def _backward(cache: HingeCache, dloss: npt.ArrayLike, squared: bool) -> dict[st
         _dscores(margins[rows], positions, of_rows(dlosses, rows), squared, dscores[rows])
 
     for_each_block(backward_block, num_examples, num_classes)
-    zero_dropped_rows(dscores, dlosses)
-    inputs = {**_inputs(cache.scores, cache.margin, cache.weighting), "dloss": dloss}
-    require_finite_gradient(dscores, dlosses, loss=name, inputs=inputs)
-    return {"scores": dscores}
+
+    def inputs() -> dict[str, npt.ArrayLike | None]:
+        return {**_inputs(cache.scores, cache.margin, cache.weighting), "dloss": dloss}
+
+    return {"scores": finished_gradient(dscores, dlosses, loss=name, inputs=inputs)}
 
 
 # The one-shot call, which documents each loss: forward and backward at once.
@@ -571,11 +570,8 @@ def _blocks_one_shot(call: _Call) -> tuple[np.floating | FloatArray, dict[str, F
         _dscores(margins, positions, of_rows(dlosses, rows), call.squared, margins)
 
     for_each_block(block, num_examples, num_classes, finite=call.finite)
-    loss = _reduced(call, losses)
-    zero_dropped_rows(dscores, dlosses)
-    inputs = _inputs(call.scores, call.margin, call.weighting)
-    require_finite_gradient(dscores, dlosses, loss=call.name, inputs=inputs)
-    return loss, {"scores": dscores}
+    loss = reduced(losses, call.reduction, call.weighting, loss=call.name, inputs=call.inputs)
+    return loss, {"scores": finished_gradient(dscores, dlosses, loss=call.name, inputs=call.inputs)}
 
 
 # The arguments, checked before any computation, and the results.
@@ -596,6 +592,9 @@ class _Call(NamedTuple):
     @property
     def name(self) -> str:
         return "squared_hinge" if self.squared else "multiclass_svm"
+
+    def inputs(self) -> dict[str, npt.ArrayLike | None]:
+        return _inputs(self.scores, self.margin, self.weighting)
 
 
 def _checked(
@@ -627,14 +626,6 @@ def _checked(
     )
     margin = as_real_scalar(margin, "margin")
     return _Call(checked_scores, labels, margin, reduction, weighting, squared, finite)
-
-
-def _reduced(call: _Call, losses: FloatArray) -> np.floating | FloatArray:
-    """``loss`` from ``losses``, refusing an overflow from finite input."""
-    loss = reduce_losses(losses, call.reduction, call.weighting)
-    inputs = _inputs(call.scores, call.margin, call.weighting)
-    require_finite_result(loss, loss=call.name, what="loss", inputs=inputs)
-    return loss
 
 
 def _inputs(

@@ -45,13 +45,11 @@ from flatprop.losses._docs import shared_parameters
 from flatprop.losses._reduction import (
     Weighting,
     checked_weighting,
+    finished_gradient,
     loss_gradient,
     of_rows,
-    reduce_losses,
-    require_finite_gradient,
-    require_finite_result,
+    reduced,
     without_overflow_warnings,
-    zero_dropped_rows,
 )
 from flatprop.losses._rows import scale_rows
 
@@ -152,7 +150,7 @@ def _forward(call: _Call) -> tuple[np.floating | FloatArray, L2Cache]:
         _diff_and_losses(pred[rows], block_target, diff[rows], losses[rows])
 
     for_each_block(forward_block, *pred.shape, finite=call.finite)
-    loss = _reduced(call, losses)
+    loss = reduced(losses, call.reduction, call.weighting, loss="l2", inputs=call.inputs)
     weighting = call.weighting
     cache = L2Cache(
         pred=pred,
@@ -210,10 +208,11 @@ def _backward(cache: L2Cache, dloss: npt.ArrayLike) -> dict[str, FloatArray]:
         _dpred(diff[rows], of_rows(dlosses, rows), dpred[rows])
 
     for_each_block(backward_block, *diff.shape)
-    zero_dropped_rows(dpred, dlosses)
-    call = _Call(cache.pred, cache.target, cache.reduction, cache.weighting, ())
-    require_finite_gradient(dpred, dlosses, loss="l2", inputs={**_inputs(call), "dloss": dloss})
-    return {"pred": dpred}
+
+    def inputs() -> dict[str, npt.ArrayLike | None]:
+        return {**_inputs(cache.pred, cache.target, cache.weighting), "dloss": dloss}
+
+    return {"pred": finished_gradient(dpred, dlosses, loss="l2", inputs=inputs)}
 
 
 # The one-shot call, which documents the loss: forward and backward at once.
@@ -374,10 +373,8 @@ def _blocks_one_shot(call: _Call) -> tuple[np.floating | FloatArray, dict[str, F
         _dpred(diff, of_rows(dlosses, rows), dpred[rows])
 
     for_each_block(block, *pred.shape, finite=call.finite)
-    loss = _reduced(call, losses)
-    zero_dropped_rows(dpred, dlosses)
-    require_finite_gradient(dpred, dlosses, loss="l2", inputs=_inputs(call))
-    return loss, {"pred": dpred}
+    loss = reduced(losses, call.reduction, call.weighting, loss="l2", inputs=call.inputs)
+    return loss, {"pred": finished_gradient(dpred, dlosses, loss="l2", inputs=call.inputs)}
 
 
 # The arguments, checked before any computation, and the results.
@@ -392,6 +389,9 @@ class _Call(NamedTuple):
     weighting: Weighting
     finite: tuple[tuple[FloatArray, str], ...]
     """What to scan for NaN and inf, block by block (see ``for_each_block``)."""
+
+    def inputs(self) -> dict[str, npt.ArrayLike | None]:
+        return _inputs(self.pred, self.target, self.weighting)
 
 
 def _checked(
@@ -430,17 +430,8 @@ def _checked(
     return _Call(checked_pred, checked_target, reduction, weighting, finite)
 
 
-def _reduced(call: _Call, losses: FloatArray) -> np.floating | FloatArray:
-    """``loss`` from ``losses``, refusing an overflow from finite input."""
-    loss = reduce_losses(losses, call.reduction, call.weighting)
-    require_finite_result(loss, loss="l2", what="loss", inputs=_inputs(call))
-    return loss
-
-
-def _inputs(call: _Call) -> dict[str, npt.ArrayLike | None]:
+def _inputs(
+    pred: FloatArray, target: FloatArray | None, weighting: Weighting
+) -> dict[str, npt.ArrayLike | None]:
     """The inputs whose sizes an overflow message reports."""
-    return {
-        "pred": call.pred,
-        "target": call.target,
-        "sample_weight": call.weighting.sample_weight,
-    }
+    return {"pred": pred, "target": target, "sample_weight": weighting.sample_weight}

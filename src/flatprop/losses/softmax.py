@@ -75,15 +75,13 @@ from flatprop.losses._docs import shared_parameters
 from flatprop.losses._reduction import (
     Weighting,
     checked_weighting,
+    finished_gradient,
     is_small_and_finite,
     loss_gradient,
     of_rows,
     power_of_two_scaled,
-    reduce_losses,
-    require_finite_gradient,
-    require_finite_result,
+    reduced,
     without_overflow_warnings,
-    zero_dropped_rows,
 )
 from flatprop.losses._rows import label_positions, row_maxima, row_sums, scale_rows, set_entries
 
@@ -408,7 +406,9 @@ def _forward(call: _Call) -> tuple[np.floating | FloatArray, SoftmaxCrossEntropy
         )
 
     for_each_block(forward_block, num_examples, num_classes, finite=call.finite)
-    loss = _reduced(call, losses)
+    loss = reduced(
+        losses, call.reduction, call.weighting, loss="softmax_cross_entropy", inputs=call.inputs
+    )
     weighting = call.weighting
     cache = SoftmaxCrossEntropyCache(
         scores=scores,
@@ -496,9 +496,11 @@ def _backward(cache: SoftmaxCrossEntropyCache, dloss: npt.ArrayLike) -> dict[str
         )
 
     for_each_block(backward_block, num_examples, num_classes)
-    zero_dropped_rows(dscores, dlosses)
-    inputs = {**_inputs(cache.scores, cache.weighting), "dloss": dloss}
-    require_finite_gradient(dscores, dlosses, loss="softmax_cross_entropy", inputs=inputs)
+
+    def inputs() -> dict[str, npt.ArrayLike | None]:
+        return {**_inputs(cache.scores, cache.weighting), "dloss": dloss}
+
+    finished_gradient(dscores, dlosses, loss="softmax_cross_entropy", inputs=inputs)
     return {"scores": dscores}
 
 
@@ -657,11 +659,9 @@ def _blocks_one_shot(call: _Call) -> tuple[np.floating | FloatArray, dict[str, F
         _minus_targets(dscores[rows], targets, positions, exact_log_probs, block_dlosses, row_scale)
 
     for_each_block(block, num_examples, num_classes, finite=call.finite)
-    loss = _reduced(call, losses)
-    zero_dropped_rows(dscores, dlosses)
-    inputs = _inputs(scores, call.weighting)
-    require_finite_gradient(dscores, dlosses, loss="softmax_cross_entropy", inputs=inputs)
-    return loss, {"scores": dscores}
+    name = "softmax_cross_entropy"
+    loss = reduced(losses, call.reduction, call.weighting, loss=name, inputs=call.inputs)
+    return loss, {"scores": finished_gradient(dscores, dlosses, loss=name, inputs=call.inputs)}
 
 
 # The arguments, checked before any computation, and the results.
@@ -678,6 +678,9 @@ class _Call(NamedTuple):
     weighting: Weighting
     finite: tuple[tuple[FloatArray, str], ...]
     """What to scan for NaN and inf, block by block (see ``for_each_block``)."""
+
+    def inputs(self) -> dict[str, npt.ArrayLike | None]:
+        return _inputs(self.scores, self.weighting)
 
 
 def _checked(
@@ -727,15 +730,6 @@ def _checked(
     weighting = checked_weights(labels)
     targets = _label_targets(labels, num_classes, smoothing, weighting.weight, dtype)
     return _Call(checked_scores, labels, targets, smoothing, reduction, weighting, finite)
-
-
-def _reduced(call: _Call, losses: FloatArray) -> np.floating | FloatArray:
-    """``loss`` from ``losses``, refusing an overflow from finite input."""
-    loss = reduce_losses(losses, call.reduction, call.weighting)
-    require_finite_result(
-        loss, loss="softmax_cross_entropy", what="loss", inputs=_inputs(call.scores, call.weighting)
-    )
-    return loss
 
 
 def _inputs(scores: FloatArray, weighting: Weighting) -> dict[str, npt.ArrayLike | None]:
