@@ -303,9 +303,10 @@ def as_scores(value: npt.ArrayLike, name: str, *, check_finite: bool) -> FloatAr
         and value.ndim == 2
         and value.shape[1]
         and value.dtype in _COMPUTED_DTYPES
-        and check_finite is True
+        and (check_finite is True or check_finite is False)
     ):
-        require_finite(value, name)  # the common call: an array to compute in as it is
+        if check_finite:  # the common call: an array to compute in as it is
+            require_finite(value, name)
         return value
     scores = as_float_array(value, name, ndim=2, check_finite=check_finite)
     if scores.shape[1] == 0:
