@@ -45,7 +45,8 @@ def main(argv: list[str] | None = None) -> int:
     if not figures.matplotlib_available():
         print(f"\nNo figure: matplotlib is not installed. To get it: {figures.MATPLOTLIB_HINT}")
         return 0
-    print(f"\nwrote {figures.plot_loss_shapes(args.output)}")
+    figures.plot_loss_shapes(args.output)
+    print(f"\nwrote {args.output}")
     return 0
 
 

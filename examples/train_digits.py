@@ -47,13 +47,13 @@ def main(argv: list[str] | None = None) -> int:
         if not figures.matplotlib_available():
             print(f"No figure: matplotlib is not installed. To get it: {figures.MATPLOTLIB_HINT}")
         else:
-            path = figures.plot_training(
+            figures.plot_training(
                 result.history,
                 args.plot,
                 title=f"A two-layer net on the digits: {accuracy}",
                 iterations_per_epoch=result.iterations_per_epoch,
             )
-            print(f"wrote {path}")
+            print(f"wrote {args.plot}")
     return 0
 
 

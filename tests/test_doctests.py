@@ -12,12 +12,14 @@ import pytest
 
 import flatprop
 from flatprop import layers, losses
+from flatprop.graph import StageGraph, graphviz_available
 from flatprop.nets import LinearClassifier, TwoLayerNet
 
 MODULES = sorted(
     name
     for _, name, _ in pkgutil.walk_packages(flatprop.__path__, prefix="flatprop.")
-    if ".testing" not in name or importlib.util.find_spec("hypothesis") is not None
+    if not name.startswith(("flatprop.testing", "flatprop.grading"))
+    or importlib.util.find_spec("hypothesis") is not None
 )
 
 
@@ -37,8 +39,9 @@ def public_functions(module: ModuleType) -> list[Any]:
 DOCUMENTED = {
     "flatprop.losses": public_functions(losses),
     "flatprop.layers": public_functions(layers),
+    "flatprop.graph": [StageGraph, StageGraph.to_dot, graphviz_available],
     **{
-        model.__name__: [model, model.scores, model.loss, model.predict, model.train]
+        model.__name__: [model, model.scores, model.loss, model.stages, model.predict, model.train]
         for model in (TwoLayerNet, LinearClassifier)
     },
 }

@@ -11,8 +11,10 @@ import flatprop
 from helpers import hide, run_python
 
 PACKAGE = Path(flatprop.__file__).parent
-CORE = ("losses", "layers", "nets", "naive", "gradcheck", "datasets")
+CORE = ("losses", "layers", "nets", "naive", "gradcheck", "datasets", "graph")
 ABOVE_THE_CORE = ("flatprop.demo", "flatprop.testing", "flatprop.grading", "flatprop.cli")
+# The optional extras: imported, if at all, inside the functions that need them.
+OPTIONAL_PACKAGES = ("hypothesis", "matplotlib", "torch", "graphviz", "tqdm", "IPython")
 
 
 def _core_files() -> list[Path]:
@@ -49,7 +51,7 @@ def test_importing_the_core_loads_nothing_above_it_and_nothing_but_numpy() -> No
         "import sys\n"
         f"import {', '.join(f'flatprop.{name}' for name in CORE)}\n"
         "loaded = [name for name in sys.modules if name.startswith("
-        f"{ABOVE_THE_CORE!r}) or name.split('.')[0] in ('hypothesis', 'matplotlib', 'torch')]\n"
+        f"{ABOVE_THE_CORE!r}) or name.split('.')[0] in {OPTIONAL_PACKAGES!r}]\n"
         "assert not loaded, loaded\n"
     )
     done = run_python("-c", check)
@@ -74,11 +76,15 @@ def test_the_demo_modules_live_in_flatprop_demo_and_nowhere_above_the_core() -> 
     assert top_level == {
         "__init__",
         "__main__",
+        "_docstrings",
+        "_display",
         "_model",
+        "_progress",
         "_validation",
         "cli",
         "datasets",
         "gradcheck",
+        "graph",
         "layers",
         "naive",
         "nets",

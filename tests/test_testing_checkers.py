@@ -437,7 +437,9 @@ def test_warnings_from_the_candidate_do_not_escape():
         ),
         (lambda fn: check_linear_loss(fn, "svm", reg_scale=0), ValueError, "reg_scale"),
         (lambda fn: check_linear_loss(fn, "svm", reg=-1.0), ValueError, "reg must be"),
-        (lambda fn: check_loss_layer("fn", "svm"), TypeError, "fn must be a callable"),
+        (lambda fn: check_loss_layer(42, "svm"), TypeError, "fn must be a callable or a target"),
+        (lambda fn: check_loss_layer("fn", "svm"), ValueError, "must be 'path/to/file.py:function"),
+        (lambda fn: check_loss_layer(fn, "svm", timeout=1), TypeError, "timeout and memory limit"),
     ],
 )
 def test_bad_arguments_to_a_checker_raise_a_clear_error(call, error, pattern):

@@ -15,14 +15,25 @@ layers
     Affine and ReLU layers, each a staged forward/backward pair.
 nets
     A linear classifier and a two-layer ReLU net with a softmax, SVM or L2 head, trainable.
+graph
+    A staged pass as a computational graph: DOT text, and pictures with Graphviz.
 
 Imported on demand: ``testing`` (Hypothesis strategies and in-process checkers;
 needs Hypothesis, ``pip install "flatprop[test]"``), and ``demo`` (the problem set
 worked through: what the ``flatprop`` command and the examples print).
 """
 
-from flatprop import datasets, gradcheck, layers, losses, naive, nets
+from flatprop import datasets, gradcheck, graph, layers, losses, naive, nets
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
-__all__ = ["__version__", "datasets", "gradcheck", "layers", "losses", "naive", "nets"]
+__all__ = [
+    "__version__",
+    "datasets",
+    "gradcheck",
+    "graph",
+    "layers",
+    "losses",
+    "naive",
+    "nets",
+]

@@ -1,20 +1,23 @@
-"""What the models of :mod:`flatprop.nets` share: the heads, the checks of params and
-inputs, ``predict`` and ``train``.
+"""What the models of :mod:`flatprop.nets` share: heads, checks, ``predict``, ``train``.
 
-The heads are the losses of the registry :data:`flatprop.losses.LOSSES`, by their head
-names (:data:`HEADS`); the registry states what each accepts. :class:`Model` is the base class; a
-model defines the shapes of its ``params`` (in the letters D, H, C), ``scores`` and
-``loss``, and inherits the rest.
+The checks are those of the params and of the inputs. The heads are the losses of the
+registry :data:`flatprop.losses.LOSSES`, by their head names (:data:`HEADS`); the
+registry states what each accepts. :class:`Model` is the base class; a model defines the
+shapes of its ``params`` (in the letters D, H, C), ``scores`` and ``loss``, and inherits
+the rest.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
+from flatprop._display import html_table, preview, shape_text, text_table
+from flatprop._progress import TrainingProgress
 from flatprop._validation import (
     FloatArray,
     as_count,
@@ -24,6 +27,7 @@ from flatprop._validation import (
     as_non_negative_scalar,
     as_positive_scalar,
 )
+from flatprop.graph import StageGraph
 from flatprop.losses import LOSSES, LossSpec
 
 __all__ = ["HEADS", "Model", "Seed", "require_finite_stage"]
@@ -119,6 +123,46 @@ class Model(ABC):
         """The head options given at construction (a copy)."""
         return dict(self._head_options)
 
+    def _extra_arguments(self) -> dict[str, Any]:
+        """Constructor arguments beyond the sizes, head and dtype that the repr shows."""
+        return {}
+
+    def _display_parts(self) -> tuple[str, list[tuple[str, str, str]]]:
+        """The constructor call that makes a model like this one, and a row per parameter.
+
+        Read from ``params`` as they are now (they may have been replaced), without
+        checking them: a repr never raises.
+        """
+        params = self.params if isinstance(self.params, dict) else {}
+        sizes: dict[str, int] = {}
+        for name, letters in self._param_shapes().items():
+            shape = np.shape(params.get(name, ()))
+            if len(shape) == len(letters):
+                for letter, size in zip(letters, shape, strict=True):
+                    sizes.setdefault(letter, size)
+        used = {letter for shape in self._param_shapes().values() for letter in shape}
+        arguments = [
+            f"{name}={sizes.get(letter, '?')}"
+            for name, letter in _SIZE_LETTERS.items()
+            if letter in used
+        ]
+        arguments.append(f"head={self._head!r}")
+        arguments += [f"{name}={value!r}" for name, value in self._head_options.items()]
+        arguments += [f"{name}={value!r}" for name, value in self._extra_arguments().items()]
+        arrays = [value for value in params.values() if isinstance(value, np.ndarray)]
+        if arrays:
+            arguments.append(f"dtype={np.result_type(*arrays)}")
+        rows = [(name, shape_text(value), preview(value)) for name, value in params.items()]
+        return f"{type(self).__name__}({', '.join(arguments)})", rows
+
+    def __repr__(self) -> str:
+        title, rows = self._display_parts()
+        return f"{title}\n{text_table(rows)}" if rows else title
+
+    def _repr_html_(self) -> str:
+        title, rows = self._display_parts()
+        return html_table(title, ("parameter", "shape, dtype", "values"), rows)
+
     @abstractmethod
     def _param_shapes(self) -> dict[str, tuple[str, ...]]:
         """Each entry of ``params`` and its shape in letters; D first, C last."""
@@ -132,6 +176,73 @@ class Model(ABC):
         self, X: npt.ArrayLike, y: npt.ArrayLike | None = None, *, reg: float = 0.0
     ) -> tuple[np.floating, dict[str, FloatArray]]:
         """The loss on (X, y) and its gradient with respect to every entry of ``params``."""
+
+    @abstractmethod
+    def _staged_loss(self, X: npt.ArrayLike, y: npt.ArrayLike | None, reg: float) -> dict[str, Any]:
+        """Every named value of :meth:`loss`: its arguments, the stages, the gradients."""
+
+    @abstractmethod
+    def _operations(self, reg: float, has_target: bool) -> dict[str, tuple[str, tuple[str, ...]]]:
+        """Each stage of :meth:`_staged_loss`: its formula and operands (none for a gradient)."""
+
+    def _arguments(
+        self, X: FloatArray, params: dict[str, FloatArray], y: npt.NDArray[Any] | None
+    ) -> dict[str, Any]:
+        """The sources of the staged loss: X, the parameters, and y when there is one."""
+        return {"X": X, **params} if y is None else {"X": X, **params, "y": y}
+
+    def _head_formula(self, has_target: bool) -> str:
+        """The head's loss as a call: ``softmax_cross_entropy(scores, y, label_smoothing=0.1)``."""
+        arguments = ["scores", "y"] if has_target else ["scores"]
+        arguments += [f"{name}={value!r}" for name, value in self._head_options.items()]
+        return f"{self._spec.name}({', '.join(arguments)})"
+
+    def stages(
+        self, X: npt.ArrayLike, y: npt.ArrayLike | None = None, *, reg: float = 0.0
+    ) -> StageGraph:
+        """Every named stage of :meth:`loss`, forward and backward, as a computational graph.
+
+        The same computation as :meth:`loss`, with the same arguments and checks, keeping
+        what ``loss`` throws away: ``X``, the parameters and ``y``, each forward stage
+        (``z1``, ``h1``, ``scores``, ``data_loss``, ``reg_loss``, ``loss`` for the
+        two-layer net; ``scores`` on for the linear model) and each gradient (``dscores``,
+        ``dh1``, ``dW2``, ``db2``, ``dz1``, ``dW1``, ``db1``; ``dW``, ``db``).
+
+        Parameters
+        ----------
+        X, y, reg
+            As for :meth:`loss`.
+
+        Returns
+        -------
+        flatprop.graph.StageGraph
+            A mapping of every name to its value (``stages["dW1"]``) that draws itself:
+            ``to_dot()``, ``to_svg()``, ``render(path)``, and a picture in Jupyter.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from flatprop.nets import TwoLayerNet
+        >>> net = TwoLayerNet(2, 3, 2, seed=0)
+        >>> X = np.array([[0.2, 0.4]])
+        >>> stages = net.stages(X, [1], reg=0.1)
+        >>> stages.stages
+        ('z1', 'h1', 'scores', 'data_loss', 'reg_loss', 'loss')
+        >>> sorted(stages.gradients)
+        ['dW1', 'dW2', 'db1', 'db2', 'dh1', 'dscores', 'dz1']
+        >>> loss, grads = net.loss(X, [1], reg=0.1)
+        >>> bool(stages["loss"] == loss), bool(np.all(stages["dW1"] == grads["W1"]))
+        (True, True)
+        """
+        values = self._staged_loss(X, y, reg)
+        operations = self._operations(float(reg), "y" in values)
+        head = "" if self._spec.classification or "y" in values else ", no target"
+        return StageGraph(
+            values,
+            {name: operands for name, (_, operands) in operations.items() if operands},
+            formulas={name: formula for name, (formula, _) in operations.items()},
+            title=f"{type(self).__name__}.loss ({self._head!r} head{head}), staged",
+        )
 
     def _checked_params(self) -> tuple[dict[str, FloatArray], dict[str, int]]:
         """``params`` as float arrays of one common dtype, and the sizes D, H, C."""
@@ -243,6 +354,8 @@ class Model(ABC):
         batch_size: int = 200,
         seed: Seed = None,
         verbose: bool = False,
+        progress: bool = False,
+        callback: Callable[[dict[str, list[float]]], bool | None] | None = None,
     ) -> dict[str, list[float]]:
         """Minibatch stochastic gradient descent on ``params``, as in CS231n.
 
@@ -273,6 +386,16 @@ class Model(ABC):
             Seeds the minibatch sampling; the global NumPy random state is not used.
         verbose : bool, default False
             Print about ten progress lines: iteration, loss, and the latest accuracies.
+        progress : bool, default False
+            Show a progress bar instead, with the loss and the latest accuracies: tqdm's
+            (``tqdm.auto``, a widget in Jupyter) when tqdm is installed
+            (``pip install "flatprop[progress]"``), else the lines of ``verbose``.
+        callback : callable, optional
+            ``callback(history) -> bool | None``, called after every epoch (after the
+            learning rate's decay) with the history so far, the dict this method
+            returns (read it; do not modify it). Return False to stop training there;
+            anything else (None included) goes on. For plots that update while
+            training, early stopping, or keeping the best parameters.
 
         Returns
         -------
@@ -295,6 +418,16 @@ class Model(ABC):
         (30, 10)
         >>> bool(np.mean(model.predict(X) == y) > 0.9)
         True
+
+        A callback that stops as soon as the epoch's minibatch is all classified right:
+
+        >>> def stop_when_perfect(history):
+        ...     return history["train_acc_history"][-1] < 1.0
+        >>> model = LinearClassifier(2, 2, head="softmax", seed=0)
+        >>> history = model.train(X, y, learning_rate=0.5, num_iters=300, batch_size=20,
+        ...                       seed=0, callback=stop_when_perfect)
+        >>> history["train_acc_history"][-1], len(history["loss_history"]) < 300
+        (1.0, True)
         """
         _, sizes, data = self._checked_inputs(X)
         num_train = data.shape[0]
@@ -321,15 +454,18 @@ class Model(ABC):
         reg = as_non_negative_scalar(reg, "reg")
         num_iters = as_count(num_iters, "num_iters", minimum=0)
         batch_size = as_count(batch_size, "batch_size")
+        if callback is not None and not callable(callback):
+            raise TypeError(f"callback must be callable or None, got {callback!r}")
 
         rng = np.random.default_rng(seed)
         iterations_per_epoch = max(num_train // batch_size, 1)
-        report_every = max(num_iters // 10, 1)
+        report = TrainingProgress(num_iters, verbose=verbose, progress=progress)
         history: dict[str, list[float]] = {
             "loss_history": [],
             "train_acc_history": [],
             "val_acc_history": [],
         }
+        stop = False
         for iteration in range(1, num_iters + 1):
             batch = rng.integers(num_train, size=batch_size)  # with replacement
             batch_labels = None if labels is None else labels[batch]
@@ -346,13 +482,10 @@ class Model(ABC):
                         accuracy = np.mean(self.predict(val_data) == val_labels)
                         history["val_acc_history"].append(float(accuracy))
                 rate *= decay
+                stop = callback is not None and callback(history) is False
 
-            if verbose and (
-                iteration == 1 or iteration % report_every == 0 or iteration == num_iters
-            ):
-                line = f"iteration {iteration}/{num_iters}: loss {float(loss):.6f}"
-                for key, label in (("train_acc_history", "train"), ("val_acc_history", "val")):
-                    if history[key]:
-                        line += f", {label} acc {history[key][-1]:.3f}"
-                print(line)
+            report.step(iteration, float(loss), history, last=stop)
+            if stop:
+                break
+        report.close()
         return history

@@ -1,9 +1,11 @@
-"""The ``flatprop`` command line: ``demo``, ``gradcheck`` and ``train``.
+"""The ``flatprop`` command line: ``demo``, ``gradcheck``, ``train`` and ``grade``.
 
-A thin dispatcher: each command parses its options and calls :mod:`flatprop.demo`.
+A thin dispatcher: each command parses its options and calls :mod:`flatprop.demo`
+(or, for ``grade``, :mod:`flatprop.grading.command`).
 
 Run ``flatprop --help`` (or ``python -m flatprop --help``), and ``flatprop COMMAND
---help`` for each command's options. matplotlib is imported only by ``train --plot``.
+--help`` for each command's options. matplotlib is imported only by ``train --plot``,
+Hypothesis only by ``grade``.
 """
 
 from __future__ import annotations
@@ -71,14 +73,34 @@ def train(args: argparse.Namespace) -> int:
             f"A {model} ({settings.head} head) on {settings.data}: held-out accuracy "
             f"{result.test_accuracy:.3f}"
         )
-        path = figures.plot_training(
+        figures.plot_training(
             result.history,
             args.plot,
             title=title,
             iterations_per_epoch=result.iterations_per_epoch,
         )
-        print(f"wrote {path}")
+        print(f"wrote {args.plot}")
     return 0
+
+
+def grade(args: argparse.Namespace) -> int:
+    """Grade submission folders into a gradebook and Gradescope results."""
+    try:
+        from flatprop.grading import command
+    except ImportError as error:
+        print(
+            f'flatprop grade needs the grade extra ({error}): pip install "flatprop[grade]"',
+            file=sys.stderr,
+        )
+        return 2
+    return command.run(
+        args.assignment,
+        args.submissions,
+        out=args.out,
+        results_json=args.results_json,
+        jobs=args.jobs,
+        dask=args.dask,
+    )
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -142,6 +164,37 @@ def _parser() -> argparse.ArgumentParser:
         "--plot",
         metavar="FILE.png",
         help="save a figure of the loss and accuracy curves (needs matplotlib)",
+    )
+
+    grade_parser = _command(
+        commands,
+        grade,
+        "grade submission folders into a gradebook and Gradescope results",
+        "Run every check of ASSIGNMENT.toml on each SUBMISSION_DIR (one per student; its "
+        "name is the submission's id), each submitted function in a worker process with a "
+        "time and a memory limit. Writes OUT_DIR/gradebook.csv and "
+        "OUT_DIR/<submission>/results.json (Gradescope's format). Exit status 0 when grading "
+        "ran, whatever the grades; 2 for a bad assignment file or a missing folder.",
+    )
+    grade_parser.add_argument("assignment", metavar="ASSIGNMENT.toml", help="the checks")
+    grade_parser.add_argument(
+        "submissions", nargs="+", metavar="SUBMISSION_DIR", help="one folder per submission"
+    )
+    grade_parser.add_argument("--out", metavar="OUT_DIR", help="where to write the results")
+    grade_parser.add_argument(
+        "--results-json",
+        metavar="PATH",
+        help="with one SUBMISSION_DIR: write its Gradescope results.json here "
+        "(/autograder/results/results.json on Gradescope)",
+    )
+    where = grade_parser.add_mutually_exclusive_group()
+    where.add_argument(
+        "--jobs", type=int, metavar="N", help="grade N submissions at a time (default: cores)"
+    )
+    where.add_argument(
+        "--dask",
+        metavar="ADDRESS",
+        help="grade on the Dask cluster whose scheduler is at ADDRESS (the dask extra)",
     )
     return parser
 

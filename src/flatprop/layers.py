@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from flatprop._display import StagesDisplay
 from flatprop._validation import FloatArray, as_float_array
 
 __all__ = [
@@ -35,7 +36,7 @@ __all__ = [
 
 
 @dataclass(frozen=True, eq=False)
-class AffineCache:
+class AffineCache(StagesDisplay):
     """What :func:`affine_backward` needs from :func:`affine_forward`.
 
     Attributes
@@ -54,7 +55,7 @@ class AffineCache:
 
 
 @dataclass(frozen=True, eq=False)
-class ReluCache:
+class ReluCache(StagesDisplay):
     """What :func:`relu_backward` needs from :func:`relu_forward`.
 
     Attributes

@@ -183,6 +183,10 @@ class TwoLayerNet(Model):
         >>> list(grads) == list(net.params)
         True
         """
+        values = self._staged_loss(X, y, reg)
+        return values["loss"], {name: values[f"d{name}"] for name in self._param_shapes()}
+
+    def _staged_loss(self, X: npt.ArrayLike, y: npt.ArrayLike | None, reg: float) -> dict[str, Any]:
         reg = as_non_negative_scalar(reg, "reg")
         params, sizes, X = self._checked_inputs(X)
         y = self._checked_target(y, (X.shape[0], sizes["C"]), X.dtype)
@@ -207,7 +211,29 @@ class TwoLayerNet(Model):
         dW1, db1 = affine1_grads["w"], affine1_grads["b"]
         dW1 += (2 * reg) * W1  # d reg_loss / d W1; dW1 is a new array
         dW2 += (2 * reg) * W2
-        return loss, {"W1": dW1, "b1": db1, "W2": dW2, "b2": db2}
+        return {
+            **self._arguments(X, params, y),
+            **dict(z1=z1, h1=h1, scores=scores, data_loss=data_loss, reg_loss=reg_loss, loss=loss),
+            **dict(dscores=dscores, dh1=dh1, dW2=dW2, db2=db2, dz1=dz1, dW1=dW1, db1=db1),
+        }
+
+    def _operations(self, reg: float, has_target: bool) -> dict[str, tuple[str, tuple[str, ...]]]:
+        target = ("y",) if has_target else ()
+        return {
+            "z1": ("X W1 + b1", ("X", "W1", "b1")),
+            "h1": ("max(0, z1)", ("z1",)),
+            "scores": ("h1 W2 + b2", ("h1", "W2", "b2")),
+            "data_loss": (self._head_formula(has_target), ("scores", *target)),
+            "reg_loss": (f"{reg:g} * (sum(W1**2) + sum(W2**2))", ("W1", "W2")),
+            "loss": ("data_loss + reg_loss", ("data_loss", "reg_loss")),
+            "dscores": ("the head's backward pass", ()),
+            "dh1": ("dscores W2^T", ()),
+            "dW2": ("h1^T dscores + 2 reg W2", ()),
+            "db2": ("sum over i of dscores", ()),
+            "dz1": ("dh1 * 1[z1 > 0]", ()),
+            "dW1": ("X^T dz1 + 2 reg W1", ()),
+            "db1": ("sum over i of dz1", ()),
+        }
 
 
 class LinearClassifier(Model):
@@ -277,6 +303,9 @@ class LinearClassifier(Model):
     def _param_shapes(self) -> dict[str, tuple[str, ...]]:
         return {"W": ("D", "C"), "b": ("C",)} if self._bias else {"W": ("D", "C")}
 
+    def _extra_arguments(self) -> dict[str, Any]:
+        return {} if self._bias else {"bias": False}
+
     def _affine_params(self, params: dict[str, FloatArray]) -> tuple[FloatArray, FloatArray]:
         W = params["W"]
         return W, params["b"] if self._bias else np.zeros(W.shape[1], W.dtype)
@@ -340,6 +369,10 @@ class LinearClassifier(Model):
         array([[0., 0.],
                [0., 0.]])
         """
+        values = self._staged_loss(X, y, reg)
+        return values["loss"], {name: values[f"d{name}"] for name in self._param_shapes()}
+
+    def _staged_loss(self, X: npt.ArrayLike, y: npt.ArrayLike | None, reg: float) -> dict[str, Any]:
         reg = as_non_negative_scalar(reg, "reg")
         params, sizes, X = self._checked_inputs(X)
         y = self._checked_target(y, (X.shape[0], sizes["C"]), X.dtype)
@@ -358,7 +391,25 @@ class LinearClassifier(Model):
         affine_grads = affine_backward(dscores, affine_cache, compute_dx=False, check_finite=False)
         dW = affine_grads["w"]
         dW += (2 * reg) * W  # d reg_loss / d W; dW is a new array
-        grads = {"W": dW}
+        gradients = {"dscores": dscores, "dW": dW}
         if self._bias:
-            grads["b"] = affine_grads["b"]
-        return loss, grads
+            gradients["db"] = affine_grads["b"]
+        return {
+            **self._arguments(X, params, y),
+            **dict(scores=scores, data_loss=data_loss, reg_loss=reg_loss, loss=loss),
+            **gradients,
+        }
+
+    def _operations(self, reg: float, has_target: bool) -> dict[str, tuple[str, tuple[str, ...]]]:
+        affine = ("X W + b", ("X", "W", "b")) if self._bias else ("X W", ("X", "W"))
+        operations = {
+            "scores": affine,
+            "data_loss": (self._head_formula(has_target), ("scores", *(("y",) * has_target))),
+            "reg_loss": (f"{reg:g} * sum(W**2)", ("W",)),
+            "loss": ("data_loss + reg_loss", ("data_loss", "reg_loss")),
+            "dscores": ("the head's backward pass", ()),
+            "dW": ("X^T dscores + 2 reg W", ()),
+        }
+        if self._bias:
+            operations["db"] = ("sum over i of dscores", ())
+        return operations

@@ -3,6 +3,11 @@
 matplotlib is optional (``pip install "flatprop[plot]"``) and imported only inside the
 functions that draw, never when flatprop is imported. The data behind each figure
 (:func:`loss_shapes`) is computed by flatprop's losses and needs NumPy only.
+
+Each plotting function draws two panels, the way matplotlib users expect: into the two
+Axes given as ``ax`` (e.g. ``fig, ax = plt.subplots(1, 2)``), or into a new Figure of
+its own (made without pyplot, so no window opens); it returns the Figure, which
+Jupyter shows, and saves it when given a ``path``.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from flatprop._validation import FloatArray, as_float_array
 from flatprop.losses import LOSSES, LossSpec
 
 if TYPE_CHECKING:
+    from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
 __all__ = [
@@ -51,15 +57,28 @@ def matplotlib_available() -> bool:
     return True
 
 
-def _new_figure(width: float, height: float) -> Figure:
-    """A matplotlib Figure, not attached to any GUI (no pyplot, no global state)."""
+def _two_axes(ax: Sequence[Axes] | None, width: float, height: float) -> tuple[Figure, Axes, Axes]:
+    """The Figure and the two panels to draw into: ``ax``, checked, or a new Figure's.
+
+    A new Figure is not attached to any GUI (no pyplot, no global state).
+    """
+    if ax is not None:
+        axes = list(ax) if isinstance(ax, Sequence | np.ndarray) else [ax]
+        if len(axes) != 2 or not all(hasattr(one, "plot") for one in axes):
+            raise ValueError(
+                f"ax must be two matplotlib Axes (the loss panel and the other), e.g. "
+                f"plt.subplots(1, 2)[1], got {ax!r}"
+            )
+        return _root_figure(axes[0]), axes[0], axes[1]
     try:
         from matplotlib.figure import Figure
     except ModuleNotFoundError as error:
         raise ModuleNotFoundError(
             f"drawing a figure needs matplotlib, which is not installed: {MATPLOTLIB_HINT}"
         ) from error
-    return Figure(figsize=(width, height), layout="constrained")
+    figure = Figure(figsize=(width, height), layout="constrained")
+    left, right = figure.subplots(1, 2)
+    return figure, left, right
 
 
 def loss_shapes(margins: npt.ArrayLike) -> dict[str, tuple[FloatArray, FloatArray]]:
@@ -113,14 +132,39 @@ def _shape_name(spec: LossSpec) -> str:
     return spec.title if spec.classification else f"{spec.title} to one-hot"
 
 
-def plot_loss_shapes(path: str | Path, *, low: float = -3.0, high: float = 3.0) -> Path:
-    """Draw :func:`loss_shapes` (losses left, slopes right) and save it to ``path``.
+def plot_loss_shapes(
+    path: str | Path | None = None,
+    *,
+    ax: Sequence[Axes] | None = None,
+    low: float = -3.0,
+    high: float = 3.0,
+) -> Figure:
+    """Draw :func:`loss_shapes`: the losses in one panel, their slopes in the other.
 
-    Needs matplotlib. Returns the path written.
+    Parameters
+    ----------
+    path : str or Path, optional
+        Also save the figure there (PNG, SVG, PDF: by the suffix).
+    ax : two matplotlib Axes, optional
+        Draw into these (losses, slopes), e.g. ``plt.subplots(1, 2)[1]``; by default a
+        new Figure of 10 x 4 inches.
+    low, high : float
+        The range of margins.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure drawn into. Needs matplotlib.
+
+    Raises
+    ------
+    ValueError
+        If ``ax`` is not two Axes.
+    ModuleNotFoundError
+        Without matplotlib.
     """
-    figure = _new_figure(10, 4)
+    figure, left, right = _two_axes(ax, 10, 4)
     margins = np.linspace(low, high, 601)
-    left, right = figure.subplots(1, 2)
     shapes = loss_shapes(margins)
     for spec, (name, (losses, slopes)) in zip(LOSSES.values(), shapes.items(), strict=True):
         style = LINE_STYLES.get(spec.name, _PLAIN_LINE)
@@ -135,38 +179,52 @@ def plot_loss_shapes(path: str | Path, *, low: float = -3.0, high: float = 3.0) 
     left.set_ylim(-0.2, 5)
     right.set_ylim(-4.2, 4.2)
     right.legend(loc="lower right")
-    figure.suptitle(
-        "Four losses against the margin m (two classes, s_j = 0; dotted: m = 1, the SVM margin)"
-    )
-    return _save(figure, path)
+    if ax is None:
+        figure.suptitle(
+            "Four losses against the margin m (two classes, s_j = 0; dotted: m = 1, the SVM margin)"
+        )
+    return _saved(figure, path)
 
 
 def plot_training(
     history: Mapping[str, Sequence[float]],
-    path: str | Path,
+    path: str | Path | None = None,
     *,
+    ax: Sequence[Axes] | None = None,
     title: str = "Training",
     iterations_per_epoch: float = 1.0,
-) -> Path:
-    """Draw a training history (loss per iteration, accuracies per epoch) and save it.
+) -> Figure:
+    """Draw a training history: the loss per iteration, the accuracies per epoch.
 
     Parameters
     ----------
     history : mapping
         ``"loss_history"`` (one per iteration), ``"train_acc_history"`` and
-        ``"val_acc_history"`` (one per epoch), as ``train`` of flatprop's nets returns.
-    path : str or Path
+        ``"val_acc_history"`` (one per epoch), as ``train`` of flatprop's nets returns
+        (or passes to its ``callback``, to redraw while training).
+    path : str or Path, optional
+        Also save the figure there (PNG, SVG, PDF: by the suffix).
+    ax : two matplotlib Axes, optional
+        Draw into these (loss, accuracy), e.g. ``plt.subplots(1, 2)[1]``; by default a
+        new Figure of 10 x 4 inches.
     title : str
+        The title of a new Figure (not set on a Figure given through ``ax``).
     iterations_per_epoch : float
         To put the accuracies on the iteration axis.
 
     Returns
     -------
-    Path
-        The path written. Needs matplotlib.
+    matplotlib.figure.Figure
+        The figure drawn into. Needs matplotlib.
+
+    Raises
+    ------
+    ValueError
+        If ``ax`` is not two Axes.
+    ModuleNotFoundError
+        Without matplotlib.
     """
-    figure = _new_figure(10, 4)
-    left, right = figure.subplots(1, 2)
+    figure, left, right = _two_axes(ax, 10, 4)
     losses = np.asarray(history["loss_history"], dtype=np.float64)
     left.plot(np.arange(1, len(losses) + 1), losses, linewidth=0.8, alpha=0.5, label="minibatch")
     window = max(1, len(losses) // 50)
@@ -190,12 +248,23 @@ def plot_training(
     right.legend(loc="lower right")
     for axes in (left, right):
         axes.grid(alpha=0.3)
-    figure.suptitle(title)
-    return _save(figure, path)
+    if ax is None:
+        figure.suptitle(title)
+    return _saved(figure, path)
 
 
-def _save(figure: Figure, path: str | Path) -> Path:
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(target, dpi=120)
-    return target
+def _root_figure(axes: Axes) -> Figure:
+    """The Figure that ``axes`` is drawn in (the root one, for Axes in a SubFigure)."""
+    from matplotlib.figure import Figure
+
+    figure = axes.figure
+    return figure if isinstance(figure, Figure) else figure.figure
+
+
+def _saved(figure: Figure, path: str | Path | None) -> Figure:
+    """``figure``, saved to ``path`` first when one is given."""
+    if path is not None:
+        target = Path(path)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        figure.savefig(target, dpi=120)
+    return figure

@@ -13,6 +13,7 @@ spiral that a linear classifier cannot.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -249,7 +250,12 @@ def describe(settings: Settings, prepared: PreparedData) -> str:
 
 
 def train(
-    settings: Settings, *, prepared: PreparedData | None = None, verbose: bool = False
+    settings: Settings,
+    *,
+    prepared: PreparedData | None = None,
+    verbose: bool = False,
+    progress: bool = False,
+    callback: Callable[[dict[str, list[float]]], bool | None] | None = None,
 ) -> TrainingResult:
     """Train the model that ``settings`` describes; report the final accuracies.
 
@@ -261,6 +267,9 @@ def train(
     verbose : bool, default False
         Print the model's progress lines while it trains (the "val acc" there is the
         held-out part's accuracy, monitored, never used to choose anything).
+    progress, callback
+        As for the models' ``train``: a progress bar (tqdm's, when installed), and a
+        function called after every epoch with the history so far (False stops).
 
     Examples
     --------
@@ -283,6 +292,8 @@ def train(
         batch_size=settings.batch_size,
         seed=settings.seed,
         verbose=verbose,
+        progress=progress,
+        callback=callback,
     )
     return TrainingResult(
         settings=settings,

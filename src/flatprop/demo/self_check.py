@@ -65,9 +65,11 @@ class CheckResult:
 
 
 def _loss_cases(rng: np.random.Generator) -> list[GradientCase]:
-    """Each loss of :data:`flatprop.losses.LOSSES`: with each kind of target it takes; with
-    every option it takes set; and its staged pair with ``reduction="none"`` and an (N,)
-    upstream gradient."""
+    """The gradient cases of each loss of :data:`flatprop.losses.LOSSES`.
+
+    Each kind of target it takes; every option it takes, set; and its staged pair with
+    ``reduction="none"`` and an (N,) upstream gradient.
+    """
     scores = rng.standard_normal((NUM_EXAMPLES, NUM_CLASSES))
     labels = rng.integers(NUM_CLASSES, size=NUM_EXAMPLES)
     targets: dict[str, list[tuple[str, IntArray | FloatArray]]] = {

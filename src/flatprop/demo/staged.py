@@ -40,15 +40,18 @@ Examples
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
+from flatprop._display import html_table, text_table
 from flatprop._validation import FloatArray, IntArray, as_float_array, as_labels, as_real_scalar
 from flatprop.demo import _text
 from flatprop.demo.questions import table_scores
 from flatprop.gradcheck import numerical_gradient, rel_error
+from flatprop.graph import StageGraph
 from flatprop.losses import l2, multiclass_svm, softmax_cross_entropy
 from flatprop.nets import LinearClassifier, TwoLayerNet
 
@@ -70,11 +73,16 @@ NUMERICAL_STEP = 1e-5
 
 @dataclass(frozen=True)
 class Stage:
-    """One named line of a forward or backward pass: its formula and its value."""
+    """One named line of a forward or backward pass: its formula and its value.
+
+    ``inputs`` names the operands of a forward stage (``("X", "W")`` for ``scores``):
+    the edges of its computational graph (:meth:`StagedPass.graph`).
+    """
 
     name: str
     formula: str
     value: FloatArray
+    inputs: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -104,6 +112,9 @@ class StagedPass:
         One per parameter: backward pass vs central differences.
     library : tuple of (str, float)
         The same quantities computed by flatprop's library, as (what, relative error).
+    arguments : dict of ndarray
+        What the pass was called with, by name (``W``, ``X``, ``y``; the entries of
+        ``params``): the sources of its graph.
     """
 
     title: str
@@ -111,6 +122,7 @@ class StagedPass:
     backward: tuple[Stage, ...]
     checks: tuple[GradientCheck, ...]
     library: tuple[tuple[str, float], ...]
+    arguments: Mapping[str, npt.NDArray[Any]] = field(default_factory=dict)
 
     def __getitem__(self, name: str) -> FloatArray:
         """The value of the stage called ``name``."""
@@ -118,6 +130,54 @@ class StagedPass:
             if stage.name == name:
                 return stage.value
         raise KeyError(f"no stage named {name!r}")
+
+    def graph(self) -> StageGraph:
+        """The pass as a computational graph: a node per stage, an edge per operand.
+
+        Each forward stage is drawn from its inputs, with its formula and values; each
+        backward stage ``dx`` shows as the gradient of ``x``. See
+        :class:`flatprop.graph.StageGraph` (``to_dot()``, ``to_svg()``, ``render(path)``).
+
+        Examples
+        --------
+        >>> graph = staged_svm(*table_svm_inputs(), reg=0.1).graph()
+        >>> graph.edges[:3]
+        (('X', 'scores'), ('W', 'scores'), ('scores', 'margins'))
+        >>> graph.outputs, graph.gradients["dscores"]
+        (('loss',), 'scores')
+        """
+        stages = self.forward + self.backward
+        values = {**self.arguments, **{stage.name: stage.value for stage in stages}}
+        return StageGraph(
+            values,
+            {stage.name: stage.inputs for stage in self.forward},
+            formulas={stage.name: stage.formula for stage in stages},
+            title=self.title,
+        )
+
+    def to_dot(self) -> str:
+        """:meth:`graph` in Graphviz's DOT language (see :meth:`StageGraph.to_dot`)."""
+        return self.graph().to_dot()
+
+    def _checks_rows(self) -> list[tuple[str, str]]:
+        rows = [
+            (f"{check.name} vs central differences", f"{check.relative_error:.1e}")
+            for check in self.checks
+        ]
+        return rows + [(what, f"{error:.1e}") for what, error in self.library]
+
+    def __repr__(self) -> str:
+        title = f"StagedPass({self.title!r}, largest relative error {self.max_relative_error:.1e})"
+        return f"{title}\n{text_table(self.graph().rows())}"
+
+    def _repr_html_(self) -> str:
+        """Jupyter's view: the graph, then the gradient checks."""
+        checks = html_table(
+            "Gradient checks and comparisons with flatprop's library",
+            ("what", "relative error"),
+            self._checks_rows(),
+        )
+        return self.graph()._repr_html_() + checks
 
     @property
     def max_relative_error(self) -> float:
@@ -210,10 +270,12 @@ def _staged_pass(
     stages: Callable[[], tuple[list[Stage], list[Stage]]],
     params: dict[str, FloatArray],
     library: Callable[[dict[str, FloatArray]], list[tuple[str, float]]],
+    arguments: dict[str, npt.NDArray[Any]],
 ) -> StagedPass:
     """Run ``stages`` (which read ``params``), check each parameter's gradient, compare.
 
-    ``library(values)`` compares the values of the stages with flatprop's library.
+    ``library(values)`` compares the values of the stages with flatprop's library;
+    ``arguments`` are the pass's arguments by name, kept for its graph.
     """
     forward, backward = stages()
     values = _values(forward, backward)
@@ -227,6 +289,7 @@ def _staged_pass(
         backward=tuple(backward),
         checks=_gradient_checks(loss, params, {name: values[f"d{name}"] for name in params}),
         library=tuple(library(values)),
+        arguments=arguments,
     )
 
 
@@ -273,11 +336,16 @@ def _svm_stages(
     dscores[rows, y] -= dmargins.sum(axis=1)  # s_y_i appears, negated, in every margin
     dW = X.T @ dscores + 2 * reg * W
     forward = [
-        Stage("scores", "X W", scores),
-        Stage("margins", f"max(0, scores - scores[y_i] + {margin:g}), 0 at j = y_i", margins),
-        Stage("data_loss", "sum(margins) / N", np.asarray(data_loss)),
-        Stage("reg_loss", f"{reg:g} * sum(W * W)", np.asarray(reg_loss)),
-        Stage("loss", "data_loss + reg_loss", np.asarray(loss)),
+        Stage("scores", "X W", scores, ("X", "W")),
+        Stage(
+            "margins",
+            f"max(0, scores - scores[y_i] + {margin:g}), 0 at j = y_i",
+            margins,
+            ("scores", "y"),
+        ),
+        Stage("data_loss", "sum(margins) / N", np.asarray(data_loss), ("margins",)),
+        Stage("reg_loss", f"{reg:g} * sum(W * W)", np.asarray(reg_loss), ("W",)),
+        Stage("loss", "data_loss + reg_loss", np.asarray(loss), ("data_loss", "reg_loss")),
     ]
     backward = [
         Stage("dmargins", "1[margins > 0] / N", dmargins),
@@ -349,6 +417,7 @@ def staged_svm(
         lambda: _svm_stages(params["W"], features, labels, reg, margin),
         params,
         library,
+        {"X": features, "W": params["W"], "y": labels},
     )
 
 
@@ -431,14 +500,24 @@ def _softmax_net_stages(
     dW1 = X.T @ dz1 + 2 * reg * W1
     db1 = dz1.sum(axis=0)
     forward = [
-        Stage("z1", "X W1 + b1", z1),
-        Stage("h1", "max(0, z1)", h1),
-        Stage("scores", "h1 W2 + b2", scores),
-        Stage("shifted", "scores - max over j of scores, row by row", shifted),
-        Stage("log_probs", "shifted - log(sum over j of exp(shifted))", log_probs),
-        Stage("data_loss", "-mean over i of log_probs[i, y_i]", np.asarray(data_loss)),
-        Stage("reg_loss", f"{reg:g} * (sum(W1 * W1) + sum(W2 * W2))", np.asarray(reg_loss)),
-        Stage("loss", "data_loss + reg_loss", np.asarray(loss)),
+        Stage("z1", "X W1 + b1", z1, ("X", "W1", "b1")),
+        Stage("h1", "max(0, z1)", h1, ("z1",)),
+        Stage("scores", "h1 W2 + b2", scores, ("h1", "W2", "b2")),
+        Stage("shifted", "scores - max over j of scores, row by row", shifted, ("scores",)),
+        Stage("log_probs", "shifted - log(sum over j of exp(shifted))", log_probs, ("shifted",)),
+        Stage(
+            "data_loss",
+            "-mean over i of log_probs[i, y_i]",
+            np.asarray(data_loss),
+            ("log_probs", "y"),
+        ),
+        Stage(
+            "reg_loss",
+            f"{reg:g} * (sum(W1 * W1) + sum(W2 * W2))",
+            np.asarray(reg_loss),
+            ("W1", "W2"),
+        ),
+        Stage("loss", "data_loss + reg_loss", np.asarray(loss), ("data_loss", "reg_loss")),
     ]
     backward = [
         Stage("dscores", "(exp(log_probs) - onehot(y)) / N", dscores),
@@ -511,6 +590,7 @@ def staged_two_layer_softmax(
         lambda: _softmax_net_stages(arrays, features, labels, reg),
         arrays,
         library,
+        {"X": features, **arrays, "y": labels},
     )
 
 
@@ -564,10 +644,10 @@ def _matrix_stages(p: dict[str, FloatArray], X: FloatArray) -> tuple[list[Stage]
     dz1 = dh1 * (z1 > 0)
     dW1 = X.T @ dz1
     forward = [
-        Stage("z1", "X W1", z1),
-        Stage("h1", "max(0, z1)", h1),
-        Stage("y_hat", "h1 W2", y_hat),
-        Stage("loss", "||y_hat||^2, the sum of its squared entries", np.asarray(loss)),
+        Stage("z1", "X W1", z1, ("X", "W1")),
+        Stage("h1", "max(0, z1)", h1, ("z1",)),
+        Stage("y_hat", "h1 W2", y_hat, ("h1", "W2")),
+        Stage("loss", "||y_hat||^2, the sum of its squared entries", np.asarray(loss), ("y_hat",)),
     ]
     backward = [
         Stage("dy_hat", "2 y_hat", dy_hat),
@@ -637,6 +717,7 @@ def staged_matrix_example(params: Mapping[str, npt.ArrayLike], X: npt.ArrayLike)
         lambda: _matrix_stages(arrays, features),
         arrays,
         library,
+        {"X": features, **arrays},
     )
 
 

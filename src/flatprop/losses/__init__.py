@@ -22,14 +22,14 @@ weight[y[i]]`` (a factor left out where not given), and ``"mean"`` divides by
 ``sum_i omega_i``. Each cache keeps them under these names: ``weight`` (not for L2,
 which has none), ``sample_weight`` and ``example_weight``.
 
-========================  ====================================================
-loss                      per-example loss L_i
-========================  ====================================================
-``multiclass_svm``        sum_{j != y_i} max(0, s_j - s_{y_i} + margin)
-``squared_hinge``         sum_{j != y_i} max(0, s_j - s_{y_i} + margin)^2
-``softmax_cross_entropy`` -sum_c t_ic log softmax(s_i)_c
-``l2``                    ||pred_i - target_i||^2
-========================  ====================================================
+=========================  ====================================================
+loss                       per-example loss L_i
+=========================  ====================================================
+``multiclass_svm``         sum_{j != y_i} max(0, s_j - s_{y_i} + margin)
+``squared_hinge``          sum_{j != y_i} max(0, s_j - s_{y_i} + margin)^2
+``softmax_cross_entropy``  -sum_c t_ic log softmax(s_i)_c
+``l2``                     ||pred_i - target_i||^2
+=========================  ====================================================
 """
 
 from flatprop.losses._registry import LOSSES, PER_CALL_OPTIONS, LossSpec, TargetKind, find_loss

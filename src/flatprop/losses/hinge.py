@@ -45,12 +45,13 @@ Layered on that math, without changing it:
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import NamedTuple
 
 import numpy as np
 import numpy.typing as npt
 
+from flatprop._display import StagesDisplay
 from flatprop._validation import (
     FloatArray,
     IntArray,
@@ -88,7 +89,7 @@ __all__ = [
 
 
 @dataclass(frozen=True, eq=False)
-class HingeCache:
+class HingeCache(StagesDisplay):
     """The stages of a hinge loss's forward pass, kept for its backward pass.
 
     Attributes
@@ -128,7 +129,7 @@ class HingeCache:
     weight: FloatArray | None
     sample_weight: FloatArray | None
     example_weight: FloatArray | None
-    weighting: Weighting
+    weighting: Weighting = field(repr=False)
 
 
 # The math, on a block of rows (all the rows, or a block of a large input).

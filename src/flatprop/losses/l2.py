@@ -33,12 +33,13 @@ Layered on that math, without changing it:
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import NamedTuple, TypeGuard
 
 import numpy as np
 import numpy.typing as npt
 
+from flatprop._display import StagesDisplay
 from flatprop._validation import FloatArray, Reduction, as_flag, as_float_array, check_reduction
 from flatprop.losses._blocks import for_each_block
 from flatprop.losses._docs import shared_parameters
@@ -57,7 +58,7 @@ __all__ = ["L2Cache", "l2", "l2_backward", "l2_forward"]
 
 
 @dataclass(frozen=True, eq=False)
-class L2Cache:
+class L2Cache(StagesDisplay):
     """The stages of an L2 forward pass, kept for its backward pass.
 
     Attributes
@@ -90,7 +91,7 @@ class L2Cache:
     reduction: Reduction
     sample_weight: FloatArray | None
     example_weight: FloatArray | None
-    weighting: Weighting
+    weighting: Weighting = field(repr=False)
 
 
 # The math, on a block of rows (all the rows, or a block of a large input).

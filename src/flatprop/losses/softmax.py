@@ -52,12 +52,13 @@ Layered on that math, without changing it:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import NamedTuple
 
 import numpy as np
 import numpy.typing as npt
 
+from flatprop._display import StagesDisplay
 from flatprop._validation import (
     FloatArray,
     IntArray,
@@ -94,7 +95,7 @@ __all__ = [
 
 
 @dataclass(frozen=True, eq=False)
-class SoftmaxCrossEntropyCache:
+class SoftmaxCrossEntropyCache(StagesDisplay):
     """The stages of a softmax cross-entropy forward pass, kept for its backward pass.
 
     Attributes
@@ -150,8 +151,8 @@ class SoftmaxCrossEntropyCache:
     weight: FloatArray | None
     sample_weight: FloatArray | None
     example_weight: FloatArray | None
-    weighting: Weighting
-    _targets: _Targets
+    weighting: Weighting = field(repr=False)
+    _targets: _Targets = field(repr=False)
 
     @property
     def log_probs(self) -> FloatArray:

@@ -49,6 +49,7 @@ from typing import Any, NamedTuple, TypeVar
 import numpy as np
 import numpy.typing as npt
 
+from flatprop._docstrings import fill_in
 from flatprop._validation import as_count, as_positive_scalar
 from flatprop.testing._arrays import Size
 from flatprop.testing._draws import (
@@ -65,7 +66,7 @@ from flatprop.testing._draws import (
     set_up,
     two_layer_scores,
 )
-from flatprop.testing._engine import Contract, run_check
+from flatprop.testing._engine import Contract, accepts_targets, run_check
 from flatprop.testing._references import (
     Reference,
     describe,
@@ -123,7 +124,16 @@ _SHARED_DOC = """
     include_kinks : bool, default True
         Also draw inputs exactly on the kinks (a hinge margin, a ReLU pre-activation
         exactly 0), where the reference takes the subgradient 0. With False, every
-        input stays clear of them: for assignments that take another subgradient."""
+        input stays clear of them: for assignments that take another subgradient.
+    quantities : list of str, optional
+        Compare only these outputs: ``["loss"]``, ``["dW"]``, ``["grads"]`` (every
+        gradient) or ``["W1", "b1"]`` (entries of grads). By default, all of them. For
+        partial credit: a wrong gradient does not fail a check of the loss alone.
+    timeout : float, default 10
+        For a target: the seconds each call, and the import of the file, may take.
+        Past them the worker is killed and the check fails on that input.
+    memory : int, default 2048
+        For a target: the MiB of memory (address space) of the worker process."""
 
 _RETURNS_DOC = """
     Returns
@@ -139,19 +149,26 @@ _RETURNS_DOC = """
         wrong type or shape, NaN or inf), that input as NumPy literals, and the
         reference's outputs beside the candidate's.
     ValueError, TypeError
-        For an unknown reference or option, or a bad value of one."""
+        For an unknown reference or option, or a bad value of one (a target that is
+        not ``"path/to/file.py:function"`` among them).
+
+    Notes
+    -----
+    ``fn`` may be a target, ``"path/to/file.py:function"``: the function then runs in
+    a worker process that imports the file (see :mod:`flatprop.grading`), limited by
+    ``timeout`` and ``memory``, while the reference, the comparison and the verdict stay
+    in this process. A crash, an exit, a timeout, a flood of output or a thread left
+    running in the worker is the candidate's failure, and so is a file that is
+    missing, cannot be imported or has no such function (``kind`` "missing" or
+    "import")."""
 
 
 def _with_shared_doc(checker: Checker) -> Checker:
     """Put the parameters and the returns that the checkers share into the docstring."""
-    checker.__doc__ = (
-        (checker.__doc__ or "")
-        .replace("    {shared}", _SHARED_DOC.strip("\n"))
-        .replace("    {returns}", _RETURNS_DOC.strip("\n"))
-    )
-    return checker
+    return fill_in(checker, shared=_SHARED_DOC, returns=_RETURNS_DOC)
 
 
+@accepts_targets
 @_with_shared_doc
 def check_loss_layer(
     fn: Callable[..., Any],
@@ -176,10 +193,11 @@ def check_loss_layer(
 
     Parameters
     ----------
-    fn : callable
-        The candidate. It must return the loss (a number; an (N,) array with
-        ``reduction="none"``) and its gradient with respect to the first argument, an
-        array of its shape (N, C) (with ``"none"``, the gradient of the sum).
+    fn : callable or str
+        The candidate, or a target ``"path/to/file.py:function"``. It must return the
+        loss (a number; an (N,) array with ``reduction="none"``) and its gradient with
+        respect to the first argument, an array of its shape (N, C) (with ``"none"``,
+        the gradient of the sum).
     reference : {"multiclass_svm", "squared_hinge", "softmax_cross_entropy", "l2"}
         The flatprop loss to compare with (``"svm"`` and ``"softmax"`` also work).
     {shared}
@@ -303,6 +321,7 @@ def check_loss_layer(
     return run_check(contract, fn, max_examples=common.max_examples, seed=common.seed)
 
 
+@accepts_targets
 @_with_shared_doc
 def check_linear_loss(
     fn: Callable[..., Any],
@@ -330,10 +349,11 @@ def check_linear_loss(
 
     Parameters
     ----------
-    fn : callable
-        The candidate, as the problem set's ``svm_loss(W, X, y, reg)``: W (D, C), X (N, D),
-        y (N,) labels (or (N, C) targets for "l2"), reg a float. It must return the
-        loss (a number) and dW, an array of the shape of W.
+    fn : callable or str
+        The candidate (or a target ``"path/to/file.py:function"``), as the problem
+        set's ``svm_loss(W, X, y, reg)``: W (D, C), X (N, D), y (N,) labels (or (N, C)
+        targets for "l2"), reg a float. It must return the loss (a number) and dW, an
+        array of the shape of W.
     reference : {"multiclass_svm", "squared_hinge", "softmax_cross_entropy", "l2"}
         The loss on the scores (``"svm"`` and ``"softmax"`` also work).
     reg_scale : float > 0, default 1.0
@@ -377,6 +397,7 @@ def check_linear_loss(
     return _check_model(_LINEAR, fn, reference, options, sizes, num_classes, reg, reg_scale, shared)
 
 
+@accepts_targets
 @_with_shared_doc
 def check_two_layer_loss(
     fn: Callable[..., Any],
@@ -406,11 +427,11 @@ def check_two_layer_loss(
 
     Parameters
     ----------
-    fn : callable
-        The candidate: params a dict with ``W1`` (D, H), ``b1`` (H,), ``W2`` (H, C),
-        ``b2`` (C,); X (N, D); y (N,) labels (or (N, C) targets for "l2"); reg a
-        float. It must return the loss (a number) and grads, a dict with the keys
-        of params and arrays of their shapes.
+    fn : callable or str
+        The candidate (or a target ``"path/to/file.py:function"``): params a dict
+        with ``W1`` (D, H), ``b1`` (H,), ``W2`` (H, C), ``b2`` (C,); X (N, D); y (N,)
+        labels (or (N, C) targets for "l2"); reg a float. It must return the loss (a
+        number) and grads, a dict with the keys of params and arrays of their shapes.
     head : {"softmax", "svm", "squared_hinge", "l2"}
         The loss on the scores (flatprop's loss names work too).
     reg_scale : float > 0, default 1.0

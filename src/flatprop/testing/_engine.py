@@ -7,19 +7,34 @@ value off the reference's by more than the tolerance. Hypothesis then shrinks th
 input to the smallest one that still fails; a last pass (:mod:`._shrink`) deletes
 what Hypothesis could not (an example, a class, a hidden unit), and the checker
 raises that input's error afresh, without Hypothesis's own report attached.
+
+The candidate's code runs only inside one guarded block per input (:meth:`_Example.check`):
+the call, the conversion of what it returned into plain arrays, and a snapshot of the
+inputs after the call. Whatever it raises there, ``BaseException`` included
+(``SystemExit``, ``KeyboardInterrupt``, ``hypothesis.reject()``, ``pytest.skip()``), is
+that input's failure, never an exit, a skip or an input dropped; a real Ctrl-C still
+stops the check. The kit's own work (drawing inputs, the reference, the comparison)
+runs under a pinned NumPy error state and warning filters, whatever the caller or the
+candidate set, and a check fails unless every input it called the candidate on was
+compared to the end.
 """
 
 from __future__ import annotations
 
 import copy
+import functools
+import inspect
 import os
+import signal
 import textwrap
+import threading
 import traceback
 import warnings
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from types import FrameType
+from typing import Any, TypeVar
 
 import hypothesis
 import numpy as np
@@ -31,13 +46,14 @@ from flatprop.testing._report import (
     CheckFailedError,
     CheckReport,
     Difference,
+    Opaque,
     assignment_block,
     literal,
     value_summary,
 )
 from flatprop.testing._shrink import Dimension, shrink_further
 
-__all__ = ["Contract", "run_check"]
+__all__ = ["Candidate", "CandidateError", "Contract", "accepts_targets", "covers", "run_check"]
 
 _WIDTH = 92  # of the wrapped lines of a message
 _NUMPY_DIRECTORY = os.path.dirname(np.__file__)
@@ -68,17 +84,159 @@ class Contract:
     probes: tuple[Any, ...] = ()  # problems tried before the drawn ones (exact kinks)
 
 
+class CandidateError(Exception):
+    """A failure of the candidate as the code that called it describes it.
+
+    A proxy callable raises it in place of the candidate's own exceptions:
+    :mod:`flatprop.grading` calls a submitted function in a worker process and reports
+    what happened there (an exception raised, a timeout, a crash) with one of these.
+    The check turns it into its :class:`CheckFailedError`, in the usual form.
+
+    Parameters
+    ----------
+    headline : str
+        What happened, as it follows the call in the message's first line:
+        ``"timed out on this input: no answer within 10 s"``.
+    details : sequence of str
+        Lines (wrapped) shown under it.
+    kind : str, default "exception"
+        The :attr:`CheckFailedError.kind`: ``"exception"``, ``"timeout"``, ``"crash"``,
+        ``"exit"``, ``"output"``, ``"thread"``, ``"import"``, ``"missing"``, ...
+    quantity : str, optional
+        The :attr:`CheckFailedError.quantity`.
+    final : bool, default False
+        The end of the check: no other input is tried (shrinking included), and this
+        one is not run again (a timeout must not be paid twice).
+    about_input : bool, default True
+        False when the input played no part (a file that cannot be imported): the
+        message then shows none.
+    """
+
+    def __init__(
+        self,
+        headline: str,
+        details: Sequence[str] = (),
+        *,
+        kind: str = "exception",
+        quantity: str | None = None,
+        final: bool = False,
+        about_input: bool = True,
+    ):
+        super().__init__(headline)
+        self.headline = headline
+        self.details = list(details)
+        self.kind = kind
+        self.quantity = quantity
+        self.final = final
+        self.about_input = about_input
+
+
+class _StopSearch(BaseException):
+    """Carries a final failure out of the Hypothesis search, past its shrinking and replay.
+
+    A ``BaseException`` that Hypothesis does not treat as a test failure.
+    """
+
+    def __init__(self, failure: CheckFailedError):
+        super().__init__(str(failure))
+        self.failure = failure
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """What a check runs: a function or the proxy of a target, and which outputs it compares.
+
+    ``quantities`` None compares all of them.
+    """
+
+    function: Callable[..., Any]
+    quantities: tuple[str, ...] | None = None
+
+
+def covers(name: str, quantity: str) -> bool:
+    """Whether a name given in ``quantities=`` stands for a compared quantity.
+
+    A quantity's own label (``"loss"``, ``"dW"``, ``"grads['W1']"``), the name of a dict
+    of gradients for all its entries (``"grads"``), or a key of it (``"W1"``). The dict
+    as a whole (``"grads"``, when it is keyed wrong) concerns every name but the loss.
+    """
+    return (
+        name == quantity
+        or quantity.startswith(f"{name}[")
+        or quantity == f"grads[{name!r}]"
+        or (quantity == "grads" and name != "loss")
+    )
+
+
+def _compared(contract: Contract, names: tuple[str, ...] | None) -> tuple[str, ...]:
+    """The contract's quantities that ``quantities=`` names, in the contract's order."""
+    if names is None:
+        return contract.quantities
+    keys = sorted({q[len("grads[") : -1].strip("'") for q in contract.quantities if "[" in q})
+    valid = [*contract.quantities, *([contract.gradient_name] if keys else []), *keys]
+    for name in names:
+        if not any(covers(name, quantity) for quantity in contract.quantities):
+            raise ValueError(
+                f"{contract.checker}: quantities must name what it compares, some of "
+                f"{', '.join(map(repr, valid))}; got {name!r}"
+            )
+    return tuple(q for q in contract.quantities if any(covers(name, q) for name in names))
+
+
 @contextmanager
-def _quiet_numerics() -> Iterator[None]:
-    """No warnings, whatever the caller's filters: NaN and inf are judged on the outputs."""
+def _pinned_numerics() -> Iterator[None]:
+    """NumPy's error state and the warning filters, pinned: no warning, no FloatingPointError.
+
+    Around the kit's own work, so that ``np.seterr(all="raise")`` or
+    ``warnings.simplefilter("error")`` in a caller, a conftest or a candidate's module
+    cannot make it fail; and around each call of the candidate, whose NaN and inf are
+    judged on its outputs. Leaving the block restores what the candidate changed.
+    """
     with warnings.catch_warnings(), np.errstate(all="ignore"):
         warnings.simplefilter("ignore")
         yield
 
 
+class _Interrupts:
+    """Tells a real Ctrl-C from a ``KeyboardInterrupt`` that the candidate raises itself.
+
+    While a check runs in the main thread with Python's default SIGINT handler, the
+    handler is replaced by one that records the signal before raising: a
+    ``KeyboardInterrupt`` with no signal recorded is the candidate's, and a failure.
+    """
+
+    def __init__(self) -> None:
+        self.received = False
+        self._previous: Any = None
+
+    def _handle(self, signum: int, frame: FrameType | None) -> None:
+        self.received = True
+        raise KeyboardInterrupt
+
+    def __enter__(self) -> _Interrupts:
+        if (
+            threading.current_thread() is threading.main_thread()
+            and signal.getsignal(signal.SIGINT) is signal.default_int_handler
+        ):
+            self._previous = signal.signal(signal.SIGINT, self._handle)
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)
+
+
 def _name(fn: Callable[..., Any]) -> str:
     name = getattr(fn, "__name__", "")
     return name if isinstance(name, str) and name.isidentifier() else "fn"
+
+
+def _message(error: BaseException) -> str:
+    """``str(error)``, which runs the candidate's code for its own exception classes."""
+    try:
+        return str(error)
+    except Exception:
+        return "(its message could not be made into text)"
 
 
 def _where_raised(error: BaseException, fn: Callable[..., Any]) -> list[str]:
@@ -129,8 +287,25 @@ def _unchanged(before: Any, after: Any) -> bool:
     return True  # numbers cannot be written into
 
 
+def _snapshot(value: Any) -> Any:
+    """A copy of an input after the call, as plain data (what is not, as its description).
+
+    The inputs are the kit's own arrays, dicts and numbers; what the candidate put in
+    their place (an entry of a dict replaced) is described, never kept.
+    """
+    if type(value) is np.ndarray:
+        return value.copy()
+    if type(value) is dict:
+        return {key: _snapshot(item) for key, item in value.items()}
+    if type(value) in (int, float, bool):
+        return value
+    return Opaque.of(value)
+
+
 def _first_change(name: str, before: Any, after: Any) -> str:
     """Where an input was written into, and how, in one sentence."""
+    if isinstance(before, np.ndarray) and not isinstance(after, np.ndarray):
+        return f"{name} was replaced by {value_summary(after)}"
     if isinstance(before, dict):
         if not isinstance(after, dict) or list(after) != list(before):
             keys = list(after) if isinstance(after, dict) else after
@@ -150,24 +325,46 @@ def _first_change(name: str, before: Any, after: Any) -> str:
     )
 
 
+class _ReturnProblemError(Exception):
+    """A return value of the wrong kind: the quantity at fault and what was wrong."""
+
+    def __init__(self, quantity: str | None, detail: str):
+        super().__init__(detail)
+        self.quantity = quantity
+        self.detail = detail
+
+
 class _Example:
     """One drawn input: runs the candidate on it and raises at the first thing wrong."""
 
-    def __init__(self, contract: Contract, fn: Callable[..., Any], arguments: dict[str, Any]):
+    def __init__(
+        self,
+        contract: Contract,
+        fn: Callable[..., Any],
+        arguments: dict[str, Any],
+        interrupts: _Interrupts,
+        compared: tuple[str, ...],
+    ):
         self.contract = contract
         self.fn = fn
+        self.compared = compared
         self.name = _name(fn)
         self.arguments = arguments
+        self.interrupts = interrupts
         self.pristine = copy.deepcopy(arguments)
-        try:
-            loss, gradient = contract.reference(*copy.deepcopy(arguments).values())
-        except Exception as error:  # pragma: no cover - a bug in flatprop, not the candidate
-            raise RuntimeError(
-                f"flatprop's reference {contract.reference_description} failed on an input "
-                f"that the checker drew: {error!r}. This is a bug in flatprop; please report it "
-                f"with this input: {self.pristine!r}"
-            ) from error
-        self.expected = {"loss": np.asarray(loss), **self._labelled(gradient)}
+        with _pinned_numerics():
+            try:
+                loss, gradient = contract.reference(*copy.deepcopy(arguments).values())
+                expected = {"loss": np.asarray(loss), **self._labelled(gradient)}
+                if not all(np.all(np.isfinite(value)) for value in expected.values()):
+                    raise FloatingPointError("the reference's outputs are not all finite")
+            except Exception as error:  # pragma: no cover - a bug in flatprop, not the candidate
+                raise RuntimeError(
+                    f"flatprop's reference {contract.reference_description} failed on an "
+                    f"input that the checker drew: {error!r}. This is a bug in flatprop; please "
+                    f"report it with this input: {self.pristine!r}"
+                ) from error
+        self.expected = expected
         self.reference_outputs = {"loss": np.asarray(loss), contract.gradient_name: gradient}
 
     def _labelled(self, gradient: Any) -> dict[str, np.ndarray]:
@@ -176,31 +373,67 @@ class _Example:
         return {self.contract.gradient_name: np.asarray(gradient)}
 
     def check(self) -> None:
+        got, after = self._call()
+        with _pinned_numerics():
+            self._judge(got, after)
+
+    def _call(self) -> tuple[dict[str, np.ndarray] | _ReturnProblemError, dict[str, Any]]:
+        """The guarded block: the candidate's outputs and the inputs after the call.
+
+        Everything that can run the candidate's code happens here: the call, reading
+        what it returned (``__array__``, ``__len__``, ``__getitem__``, ``__repr__`` ...)
+        and looking at the inputs it was given. What it raises is this input's failure.
+        """
         try:
-            with _quiet_numerics():
+            with _pinned_numerics():
                 result = self.fn(*self.arguments.values())
-        except Exception as error:
+                after = {name: _snapshot(value) for name, value in self.arguments.items()}
+                try:
+                    got: dict[str, np.ndarray] | _ReturnProblemError = self._unpacked(result)
+                except _ReturnProblemError as problem:
+                    got = problem
+        except CandidateError as error:  # from a proxy: its own account of what happened
+            failure = self._failure(
+                error.kind,
+                error.quantity,
+                error.headline,
+                error.details,
+                about_input=error.about_input,
+            )
+            if error.final:
+                raise _StopSearch(failure) from None
+            raise failure from None
+        except BaseException as error:
+            if isinstance(error, KeyboardInterrupt) and self.interrupts.received:
+                raise  # Ctrl-C: stop the check
             raise self._failure(
                 "exception",
                 None,
-                f"raised {type(error).__name__}: {error}",
+                f"raised {type(error).__name__}: {_message(error)}",
                 _where_raised(error, self.fn),
             ) from None
+        return got, after
+
+    def _judge(
+        self, got: dict[str, np.ndarray] | _ReturnProblemError, after: dict[str, Any]
+    ) -> None:
+        """Raise the failure of the outputs, if any: plain data against the reference."""
         for name, before in self.pristine.items():
-            if not _unchanged(before, self.arguments[name]):
+            if not _unchanged(before, after[name]):
                 raise self._failure(
                     "mutation",
                     name,
                     f"wrote into its input {name}",
                     [
-                        _first_change(name, before, self.arguments[name]),
+                        _first_change(name, before, after[name]),
                         "A loss function must not modify its arguments: compute into new "
                         "arrays, or work on a copy.",
                     ],
-                    got={name: self.arguments[name]},
+                    got={name: after[name]},
                     got_heading=f"After the call to {self.name}, {name} holds:",
                 )
-        got = self._unpacked(result)
+        if isinstance(got, _ReturnProblemError):
+            raise self._return_failure(got.quantity, got.detail)
         for quantity, value in got.items():
             finite = np.isfinite(value)
             if not finite.all():
@@ -225,48 +458,63 @@ class _Example:
                 )
 
     def _unpacked(self, result: Any) -> dict[str, np.ndarray]:
-        """The candidate's loss and gradient(s), labelled, after checking types and shapes."""
+        """The candidate's loss and gradient(s), labelled, as arrays of its own.
+
+        Raises :class:`_ReturnProblemError` for a wrong type or shape. Reading ``result`` runs
+        the candidate's code: this runs inside the guarded block.
+        """
         gradient_name = self.contract.gradient_name
         if not isinstance(result, tuple | list) or len(result) != 2:
-            raise self._return_failure(
+            raise _ReturnProblemError(
                 None,
                 f"{self.name} must return a pair (loss, {gradient_name}), "
                 f"got {value_summary(result)}",
             )
         loss, gradient = result
-        loss_shape = self.expected["loss"].shape
-        loss_array = _as_numeric_array(loss)
-        if loss_array is None or loss_array.shape != loss_shape:
-            wanted = "a number" if loss_shape == () else f"an array of shape {loss_shape}"
-            raise self._return_failure("loss", f"loss must be {wanted}, got {value_summary(loss)}")
+        labelled: dict[str, np.ndarray] = {}
+        if "loss" in self.compared:
+            loss_shape = self.expected["loss"].shape
+            loss_array = _as_numeric_array(loss)
+            if loss_array is None or loss_array.shape != loss_shape:
+                wanted = "a number" if loss_shape == () else f"an array of shape {loss_shape}"
+                raise _ReturnProblemError(
+                    "loss", f"loss must be {wanted}, got {value_summary(loss)}"
+                )
+            labelled["loss"] = loss_array.copy()
         first_name = self.contract.argument_names[0]
         first = self.pristine[first_name]
         if gradient_name == "grads":
-            if not isinstance(gradient, Mapping) or set(gradient) != set(first):
+            entries = {f"grads[{key!r}]": key for key in first}
+            if any(label in self.compared for label in entries) and (
+                not isinstance(gradient, Mapping) or set(gradient) != set(first)
+            ):
                 keys = list(gradient) if isinstance(gradient, Mapping) else None
                 got = f"keys {keys}" if keys is not None else value_summary(gradient)
-                raise self._return_failure(
+                raise _ReturnProblemError(
                     "grads",
                     f"grads must be a dict keyed like {first_name}, {list(first)}, got {got}",
                 )
-            entries = {f"grads[{key!r}]": (gradient[key], first[key]) for key in first}
+            pairs = {
+                label: (gradient[key], first[key])
+                for label, key in entries.items()
+                if label in self.compared
+            }
         else:
-            entries = {gradient_name: (gradient, first)}
-        labelled = {"loss": loss_array}
-        for label, (value, like) in entries.items():
+            pairs = {gradient_name: (gradient, first)} if gradient_name in self.compared else {}
+        for label, (value, like) in pairs.items():
             array = _as_numeric_array(value)
             if array is None or array.shape != like.shape:
-                raise self._return_failure(
+                raise _ReturnProblemError(
                     label,
                     f"{label} must be an array of shape {like.shape}, the shape of "
                     f"{first_name}, got {value_summary(value)}",
                 )
-            labelled[label] = array
+            labelled[label] = array.copy()
         return labelled
 
     def _shown(self, got: dict[str, np.ndarray], quantity: str) -> dict[str, np.ndarray]:
-        """The loss and the failing quantity: what a mismatch message shows."""
-        return {name: got[name] for name in dict.fromkeys(("loss", quantity))}
+        """The loss (if compared) and the failing quantity: what a mismatch message shows."""
+        return {name: got[name] for name in dict.fromkeys(("loss", quantity)) if name in got}
 
     def _return_failure(self, quantity: str | None, detail: str) -> CheckFailedError:
         return self._failure("return", quantity, "returned the wrong kind of value", [detail])
@@ -280,6 +528,7 @@ class _Example:
         *,
         got: dict[str, Any] | None = None,
         got_heading: str = "",
+        about_input: bool = True,
     ) -> CheckFailedError:
         """The error for this input: what went wrong, the input, expected and got."""
         contract = self.contract
@@ -288,10 +537,13 @@ class _Example:
         expected = self.reference_outputs
         if got is not None and kind in ("mismatch", "non-finite"):
             expected = {name: self.expected[name] for name in got}
-        lines = [f"{contract.checker}: {call} {headline}.", ""]
+        lines = [f"{contract.checker}: {call if about_input else self.name} {headline}.", ""]
         for detail in details:
             lines += textwrap.wrap(detail, _WIDTH, initial_indent="    ", subsequent_indent="    ")
             lines += [] if detail else [""]
+        if not about_input:
+            message = "\n".join(lines).rstrip() + "\n"
+            return CheckFailedError(message, kind=kind, quantity=quantity, inputs={})
         lines += ["", "The smallest failing input found:", ""]
         lines += ["    import numpy as np", *assignment_block(self.pristine)]
         lines += [f"    {outputs} = {call}", ""]
@@ -340,17 +592,48 @@ def _settings(max_examples: int, seed: int | None) -> settings:
 
 
 def run_check(
-    contract: Contract, fn: Callable[..., Any], *, max_examples: int, seed: int | None
+    contract: Contract, fn: Callable[..., Any] | Candidate, *, max_examples: int, seed: int | None
 ) -> CheckReport:
     """Run the check; return the report, or raise the smallest failure's error."""
     __tracebackhide__ = True  # pytest shows the grader's line and the message, not ours
-    if not callable(fn):
-        raise TypeError(f"{contract.checker}: fn must be a callable, got {value_summary(fn)}")
-    passed = 0
+    candidate = fn if isinstance(fn, Candidate) else Candidate(fn)
+    if not callable(candidate.function):
+        raise TypeError(
+            f"{contract.checker}: fn must be a callable or a target 'path/to/file.py:function', "
+            f"got {value_summary(candidate.function)}"
+        )
+    compared = _compared(contract, candidate.quantities)
+    with _Interrupts() as interrupts, _pinned_numerics():
+        try:
+            return _search(
+                contract,
+                candidate.function,
+                interrupts,
+                compared,
+                max_examples=max_examples,
+                seed=seed,
+            )
+        except _StopSearch as stop:
+            raise stop.failure from None
+
+
+def _search(
+    contract: Contract,
+    fn: Callable[..., Any],
+    interrupts: _Interrupts,
+    compared: tuple[str, ...],
+    *,
+    max_examples: int,
+    seed: int | None,
+) -> CheckReport:
+    """The Hypothesis search, the replay of its failure and the last shrinking pass."""
+    __tracebackhide__ = True
+    started = passed = 0
 
     def check_one_example(problem: Any) -> None:
-        nonlocal passed
-        _Example(contract, fn, problem._asdict()).check()
+        nonlocal started, passed
+        started += 1
+        _Example(contract, fn, problem._asdict(), interrupts, compared).check()
         passed += 1
 
     probes = [probe for probe in contract.probes if contract.admissible(probe._asdict())]
@@ -363,7 +646,7 @@ def run_check(
 
     def replay(inputs: dict[str, Any]) -> CheckFailedError | None:
         try:
-            _Example(contract, fn, copy.deepcopy(inputs)).check()
+            _Example(contract, fn, copy.deepcopy(inputs), interrupts, compared).check()
         except CheckFailedError as error:
             return error
         return None
@@ -397,10 +680,97 @@ def run_check(
         if not failures:
             raise
         raise not_deterministic(failures[0]) from None
+    if passed != started:  # an input left unjudged: something swallowed its failure
+        raise CheckFailedError(
+            f"{contract.checker}: {_name(fn)} was called on {started} inputs but only {passed} "
+            "were compared to the end: something the candidate did stopped the check on the "
+            "others without a failure being reported. The check cannot pass.\n",
+            kind="incomplete",
+            quantity=None,
+            inputs={},
+        )
     return CheckReport(
         checker=contract.checker,
         candidate=_name(fn),
         reference=contract.reference_description,
         examples_passed=passed,
-        quantities=contract.quantities,
+        quantities=compared,
     )
+
+
+Checker = TypeVar("Checker", bound=Callable[..., CheckReport])
+
+
+def _names(quantities: Sequence[str] | None, checker: str) -> tuple[str, ...] | None:
+    if quantities is None:
+        return None
+    if isinstance(quantities, str) or not all(isinstance(name, str) for name in quantities):
+        raise TypeError(
+            f"{checker}: quantities must be a list of names such as ['loss', 'dW'], "
+            f"got {quantities!r}"
+        )
+    if not quantities:
+        raise ValueError(f"{checker}: quantities must name at least one quantity, got none")
+    return tuple(quantities)
+
+
+def accepts_targets(checker: Checker) -> Checker:
+    """Let a checker take a target ``"path/to/file.py:function"`` in place of a function.
+
+    The one way every checker runs a submission in isolation: a target becomes a proxy
+    callable (:class:`flatprop.grading._runner.IsolatedFunction`) that calls the function
+    in a worker process, limited by ``timeout`` (seconds per call, default 10) and
+    ``memory`` (MiB, default 2048); the checker runs the proxy like any candidate, and
+    the worker is stopped when it returns or raises. It also takes ``quantities``, the
+    outputs to compare (for partial credit), and hands both to the checker as a
+    :class:`Candidate`.
+    """
+
+    @functools.wraps(checker)
+    def checked(
+        fn: Any,
+        *args: Any,
+        quantities: Sequence[str] | None = None,
+        timeout: float | None = None,
+        memory: int | None = None,
+        **kwargs: Any,
+    ) -> CheckReport:
+        __tracebackhide__ = True
+        names = _names(quantities, checker.__name__)
+        if not isinstance(fn, str):
+            if timeout is not None or memory is not None:
+                raise TypeError(
+                    f"{checker.__name__}: timeout and memory limit a target "
+                    "'path/to/file.py:function', which runs in a worker process; a function "
+                    "object runs in this process"
+                )
+            return checker(Candidate(fn, names), *args, **kwargs)
+        # The one place where testing reaches into grading (whose runner sits below it).
+        from flatprop.grading._runner import DEFAULT_MEMORY, DEFAULT_TIMEOUT, IsolatedFunction
+
+        try:
+            isolated = IsolatedFunction(
+                fn,
+                timeout=DEFAULT_TIMEOUT if timeout is None else timeout,
+                memory=DEFAULT_MEMORY if memory is None else memory,
+            )
+        except (TypeError, ValueError) as error:
+            raise type(error)(f"{checker.__name__}: {error}") from None
+        with isolated:
+            return checker(Candidate(isolated, names), *args, **kwargs)
+
+    parameters = list(inspect.signature(checker).parameters.values())
+    limits = [
+        inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=None, annotation=annotation)
+        for name, annotation in (
+            ("quantities", "Sequence[str] | None"),
+            ("timeout", "float | None"),
+            ("memory", "int | None"),
+        )
+    ]
+    variadic = [p for p in parameters if p.kind is inspect.Parameter.VAR_KEYWORD]
+    named = [p for p in parameters if p.kind is not inspect.Parameter.VAR_KEYWORD]
+    checked.__signature__ = inspect.signature(checker).replace(  # type: ignore[attr-defined]
+        parameters=[*named, *limits, *variadic]
+    )
+    return checked  # type: ignore[return-value]

@@ -13,10 +13,13 @@ from typing import Any
 
 import numpy as np
 
+from flatprop._display import html_table
+
 __all__ = [
     "CheckFailedError",
     "CheckReport",
     "Difference",
+    "Opaque",
     "assignment_block",
     "listing",
     "literal",
@@ -40,7 +43,7 @@ class CheckReport:
     reference : str
         What it was compared with, e.g. ``"flatprop.losses.multiclass_svm(margin=1.0)"``.
     examples_passed : int
-        How many drawn inputs it was run on (all passed).
+        How many inputs it was run on, each compared to the end (all passed).
     quantities : tuple of str
         What was compared on each, e.g. ``("loss", "dW")``.
     """
@@ -57,6 +60,17 @@ class CheckReport:
             f"{self.reference} on {self.examples_passed} examples"
         )
 
+    def _repr_html_(self) -> str:
+        """Jupyter's view: the verdict, then a table of what was checked."""
+        rows = [
+            ("checker", self.checker),
+            ("candidate", self.candidate),
+            ("reference", self.reference),
+            ("examples passed", str(self.examples_passed)),
+            ("compared", listing(self.quantities)),
+        ]
+        return html_table(f"{self.candidate} passed {self.checker}", ("", ""), rows)
+
 
 class CheckFailedError(AssertionError):
     """The ``AssertionError`` a checker raises: its message is the whole report.
@@ -65,8 +79,10 @@ class CheckFailedError(AssertionError):
     ----------
     kind : str
         ``"mismatch"`` (a wrong value), ``"non-finite"`` (NaN or inf returned),
-        ``"exception"`` (the candidate raised), ``"mutation"`` (it wrote into an input)
-        or ``"return"`` (a wrong type or shape returned).
+        ``"exception"`` (the candidate raised anything, ``SystemExit``,
+        ``KeyboardInterrupt`` and pytest's skip included, even while its return value
+        was read), ``"mutation"`` (it wrote into an input), ``"return"`` (a wrong type or
+        shape returned) or ``"incomplete"`` (an input it was called on went unjudged).
     quantity : str or None
         The quantity at fault: ``"loss"``, ``"dscores"``, ``"dW"``, ``"grads['W1']"``, or,
         for a mutation, the input written into; None for an exception.
@@ -79,6 +95,44 @@ class CheckFailedError(AssertionError):
         self.kind = kind
         self.quantity = quantity
         self.inputs = inputs
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # BaseException pickles its args alone; the attributes are keyword-only here.
+        return (_check_failed_error, (str(self), self.kind, self.quantity, self.inputs))
+
+
+def _check_failed_error(
+    message: str, kind: str, quantity: str | None, inputs: dict[str, Any]
+) -> CheckFailedError:
+    """Rebuild a :class:`CheckFailedError` from what it pickled."""
+    return CheckFailedError(message, kind=kind, quantity=quantity, inputs=inputs)
+
+
+@dataclass(frozen=True)
+class Opaque:
+    """A value that is not plain data, kept only as a description: its type and a repr.
+
+    The checks never keep an object made by the candidate's code after its call (its
+    methods would run the candidate's code again); such an object, or what a worker
+    process reports of one, is shown in a message by this description.
+    """
+
+    type_name: str
+    text: str
+
+    @classmethod
+    def of(cls, value: Any, limit: int = 200) -> Opaque:
+        """The description of ``value``: this runs its ``__repr__``."""
+        try:
+            text = repr(value)
+        except Exception:
+            text = "(its repr failed)"
+        if len(text) > limit:
+            text = text[: limit - 3] + "..."
+        return cls(type(value).__name__, text)
+
+    def __repr__(self) -> str:
+        return self.text
 
 
 @dataclass(frozen=True)
@@ -204,6 +258,8 @@ def listing(items: tuple[str, ...] | list[str]) -> str:
 
 def value_summary(value: Any, limit: int = 200) -> str:
     """A short description of an unexpected return value: its type and a repr."""
+    if isinstance(value, Opaque):
+        return f"a {value.type_name}: {value.text}"
     text = repr(value)
     if len(text) > limit:
         text = text[: limit - 3] + "..."

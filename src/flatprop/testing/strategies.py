@@ -470,7 +470,6 @@ def two_layer_problems(
     ...     }
     >>> test_grads_are_keyed_and_shaped_like_params()
     """
-
     sizes = {"N": (num_examples, "num_examples"), "D": (num_features, "num_features")}
     sizes |= {"H": (num_hidden, "num_hidden"), "C": (num_classes, "num_classes")}
     shapes = {"W1": "DH", "b1": "H", "W2": "HC", "b2": "C"}
