@@ -27,8 +27,11 @@ def _describe(array: np.ndarray) -> str:
 
 
 def plain_number(value: object) -> object:
-    """A NumPy scalar as the Python number it holds, for messages: ``-0.8``, not
-    ``np.float64(-0.8)`` (also inside a tuple or list); anything else unchanged."""
+    """A NumPy scalar as the Python number it holds, for messages.
+
+    ``-0.8``, not ``np.float64(-0.8)`` (also inside a tuple or list); anything else is
+    returned unchanged.
+    """
     if isinstance(value, np.generic):
         return value.item()
     if isinstance(value, tuple | list):

@@ -80,8 +80,10 @@ def _positive_int(value: str, name: str) -> int:
 
 
 def row_blocks(num_rows: int, num_columns: int) -> list[slice]:
-    """Consecutive slices of rows covering ``range(num_rows)``, about
-    :data:`BLOCK_ENTRIES` entries each (at least one row)."""
+    """Consecutive slices of rows covering ``range(num_rows)``.
+
+    Each holds about :data:`BLOCK_ENTRIES` entries (at least one row).
+    """
     rows = max(1, BLOCK_ENTRIES // max(1, num_columns))
     return [slice(start, min(start + rows, num_rows)) for start in range(0, num_rows, rows)]
 

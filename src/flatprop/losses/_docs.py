@@ -2,14 +2,16 @@
 
 Each loss is documented in its one-shot function's docstring (the staged pair points
 there). A line ``{name}`` in that docstring's Parameters section stands for the entry
-of ``name`` below; :func:`shared_parameters` writes them in when the module loads.
+of ``name`` below; :func:`shared_parameters` writes them in when the module loads
+(with :func:`flatprop._docstrings.fill_in`, flatprop's one way of sharing docs).
 """
 
 from __future__ import annotations
 
-import textwrap
 from collections.abc import Callable
 from typing import TypeVar
+
+from flatprop._docstrings import fill_in
 
 Function = TypeVar("Function", bound=Callable[..., object])
 
@@ -43,14 +45,7 @@ check_finite : bool, default True
 
 
 def shared_parameters(function: Function) -> Function:
-    """Replace each ``{name}`` line of ``function``'s docstring by ``PARAMETERS[name]``."""
-    lines = []
-    for line in (function.__doc__ or "").splitlines():
-        name = line.strip()
-        if name.startswith("{") and name.endswith("}"):
-            indent = line[: len(line) - len(line.lstrip())]
-            lines.append(textwrap.indent(PARAMETERS[name[1:-1]].strip("\n"), indent))
-        else:
-            lines.append(line)
-    function.__doc__ = "\n".join(lines)
-    return function
+    """Fill in each ``{name}`` line of ``function``'s docstring with ``PARAMETERS[name]``."""
+    doc = function.__doc__ or ""
+    present = {name: text for name, text in PARAMETERS.items() if "{" + name + "}" in doc}
+    return fill_in(function, **present)

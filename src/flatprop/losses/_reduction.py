@@ -272,8 +272,10 @@ BOUNDED_MARGIN = float(np.sqrt(np.finfo(np.float32).max))
 
 
 def is_small_and_finite(array: np.ndarray, *, max_entries: int) -> bool:
-    """Whether ``array`` is a C-contiguous (N, C) float32/float64 array of 1 to
-    ``max_entries`` entries, all finite and small (see ``_SMALL_SUM_OF_SQUARES``).
+    """Whether ``array`` is small, finite, of a dtype to compute in, and C-contiguous.
+
+    That is an (N, C) float32 or float64 array of 1 to ``max_entries`` entries, all
+    finite and small (see ``_SMALL_SUM_OF_SQUARES``).
 
     One BLAS call, the sum of squares: NaN or inf makes it NaN or inf. A default call
     on such input is a loss's fast path, which need not turn off NumPy's warnings.
@@ -324,8 +326,10 @@ def reduced(
 def finished_gradient(
     gradient: FloatArray, dlosses: np.floating | FloatArray, *, loss: str, inputs: Inputs
 ) -> FloatArray:
-    """The gradient with its dropped rows zeroed (:func:`zero_dropped_rows`), refusing an
-    overflow (:func:`require_finite_gradient`)."""
+    """The gradient, its dropped rows zeroed, an overflow refused.
+
+    :func:`zero_dropped_rows`, then :func:`require_finite_gradient`.
+    """
     zero_dropped_rows(gradient, dlosses)
     require_finite_gradient(gradient, dlosses, loss=loss, inputs=inputs)
     return gradient

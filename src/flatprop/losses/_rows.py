@@ -29,8 +29,11 @@ _BLAS_MAX_ENTRIES = 9216
 
 
 def row_sums(matrix: FloatArray, out: FloatArray | None = None) -> FloatArray:
-    """``matrix.sum(axis=1)``: a matrix-vector product with ones (one BLAS call), or
-    NumPy's own ``einsum`` for large matrices; both run long loops, whatever C."""
+    """``matrix.sum(axis=1)``, in long loops whatever C.
+
+    A matrix-vector product with ones (one BLAS call), or NumPy's own ``einsum`` for
+    large matrices.
+    """
     if matrix.size <= _BLAS_MAX_ENTRIES:
         return np.matmul(matrix, _ones(matrix.shape[1], matrix.dtype), out=out)
     return np.einsum("ij->i", matrix, out=out)

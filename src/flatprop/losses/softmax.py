@@ -255,8 +255,9 @@ def _probs_and_losses(
     out: FloatArray,
     row_scale: float | FloatArray = 1.0,
 ) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
-    """The forward stages of a block: ``row_max``, ``log_sum_exp``, ``exact_log_probs``
-    and ``losses``, with ``probs * row_scale[:, None]`` written into ``out``;
+    """The forward stages of a block, with ``probs * row_scale[:, None]`` into ``out``.
+
+    Returns ``row_max``, ``log_sum_exp``, ``exact_log_probs`` and ``losses``;
     ``positions`` locate ``[rows, e]``, the exact column's entries.
 
     The staged forward pass takes ``probs`` (``row_scale`` 1); the one-shot call takes
