@@ -277,7 +277,7 @@ def is_small_and_finite(array: np.ndarray, *, max_entries: int) -> bool:
     That is an (N, C) float32 or float64 array of 1 to ``max_entries`` entries, all
     finite and small (see ``_SMALL_SUM_OF_SQUARES``).
 
-    One BLAS call, the sum of squares: NaN or inf makes it NaN or inf. A default call
+    One pass, the sum of squares: NaN or inf makes it NaN or inf. A default call
     on such input is a loss's fast path, which need not turn off NumPy's warnings.
     """
     if not (
@@ -288,7 +288,9 @@ def is_small_and_finite(array: np.ndarray, *, max_entries: int) -> bool:
     ):
         return False
     flat = array.reshape(-1)
-    return bool(np.vdot(flat, flat) <= _SMALL_SUM_OF_SQUARES[array.dtype])
+    # vdot up to 8192 entries, which OpenBLAS runs on the calling thread; einsum beyond
+    total = np.vdot(flat, flat) if flat.size <= 8192 else np.einsum("i,i->", flat, flat)
+    return bool(total <= _SMALL_SUM_OF_SQUARES[array.dtype])
 
 
 Params = ParamSpec("Params")

@@ -75,7 +75,7 @@ from flatprop.losses._reduction import (
     reduced,
     without_overflow_warnings,
 )
-from flatprop.losses._rows import label_positions, row_sums, set_entries
+from flatprop.losses._rows import label_positions, row_sums, set_entries, sum_of_squares
 
 __all__ = [
     "HingeCache",
@@ -546,8 +546,8 @@ def _default_call(
     labels = as_labels(y, "y", num_examples=num_examples, num_classes=num_classes)
     positions = label_positions(labels, num_classes)
     margins = _margins(scores, positions, margin, np.empty_like(scores))
-    flat = margins.reshape(-1)  # the mean needs only the sum of all the losses
-    loss = (np.vdot(flat, flat) if squared else flat.sum()) / num_examples
+    # the mean needs only the sum of all the losses
+    loss = (sum_of_squares(margins) if squared else margins.sum()) / num_examples
     if not math.isfinite(loss):  # the squared hinge's loss may still overflow
         return None
     dlosses = scores.dtype.type(1.0) / num_examples

@@ -52,7 +52,7 @@ from flatprop.losses._reduction import (
     reduced,
     without_overflow_warnings,
 )
-from flatprop.losses._rows import scale_rows
+from flatprop.losses._rows import scale_rows, sum_of_squares
 
 __all__ = ["L2Cache", "l2", "l2_backward", "l2_forward"]
 
@@ -320,7 +320,7 @@ def _default_call(
         diff = (
             pred[rows] if target is None else np.subtract(pred[rows], target[rows], out=dpred[rows])
         )
-        total = _sum_of_squares(diff)
+        total = sum_of_squares(diff)
         np.multiply(diff, scale, out=dpred[rows])
         return total
 
@@ -339,24 +339,6 @@ def _is_plain(array: object) -> TypeGuard[FloatArray]:
         and array.dtype in (np.float64, np.float32)
         and array.flags.c_contiguous
     )
-
-
-# _sum_of_squares reads the flattened block as rows of this many entries.
-_ROW_ENTRIES = 256
-
-
-def _sum_of_squares(diff: FloatArray) -> np.floating:
-    """``(diff**2).sum()``: an einsum per row of 256 entries of the flattened ``diff``.
-
-    One einsum over all entries would be as fast, but each of its accumulators would add
-    up thousands of terms: in float32 that is off by tens of ulps. Rows of 256 keep every
-    accumulation short, and NumPy's pairwise sum adds the row totals.
-    """
-    flat = diff.reshape(-1)
-    whole_rows = flat.size - flat.size % _ROW_ENTRIES
-    rows = flat[:whole_rows].reshape(-1, _ROW_ENTRIES)
-    rest = flat[whole_rows:]
-    return np.einsum("ij,ij->i", rows, rows).sum() + np.einsum("i,i->", rest, rest)
 
 
 @without_overflow_warnings
