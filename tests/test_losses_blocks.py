@@ -168,8 +168,9 @@ def test_the_thread_count_follows_flatprop_then_the_blas_variables(
         "MKL_NUM_THREADS",
     ):
         monkeypatch.delenv(name, raising=False)
-    if hasattr(os, "sched_getaffinity"):
-        assert num_threads() == len(os.sched_getaffinity(0))
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: set(range(4)), raising=False)
+    monkeypatch.setattr(os, "getloadavg", lambda: (1.0, 1.0, 1.0))  # just this process
+    assert num_threads() == 4
     monkeypatch.setenv("OPENBLAS_NUM_THREADS", "3")
     monkeypatch.setenv("OMP_NUM_THREADS", "2,1")  # nested levels: the first counts
     assert num_threads() == 2
@@ -200,3 +201,21 @@ def test_a_block_holds_about_block_entries() -> None:
     assert all(block.stop - block.start == BLOCK_ENTRIES // 10 for block in blocks[:-1])
     assert blocks[-1].stop == 10_000
     assert row_blocks(3, BLOCK_ENTRIES * 2) == [slice(0, 1), slice(1, 2), slice(2, 3)]
+
+
+def test_threads_are_limited_to_the_cores_the_load_average_says_are_idle(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for name in (
+        "FLATPROP_NUM_THREADS",
+        "OMP_NUM_THREADS",
+        "OPENBLAS_NUM_THREADS",
+        "MKL_NUM_THREADS",
+    ):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1, 2, 3}, raising=False)
+    for load, expected in ((1.0, 4), (0.2, 4), (2.6, 2), (3.9, 1), (12.0, 1)):
+        monkeypatch.setattr(os, "getloadavg", lambda load=load: (load, load, load))
+        assert num_threads() == expected, load
+    monkeypatch.setenv("FLATPROP_NUM_THREADS", "3")  # asked for: as many as that
+    assert num_threads() == 3

@@ -20,8 +20,10 @@ The number of threads (:func:`num_threads`) is
 - ``FLATPROP_NUM_THREADS``, if it is set (``1`` turns the threads off);
 - else the smallest limit set for NumPy's BLAS by ``OMP_NUM_THREADS``,
   ``OPENBLAS_NUM_THREADS`` or ``MKL_NUM_THREADS`` (``1`` is one thread, as with
-  ``benchmarks/run.py --threads 1``);
-- else the number of CPUs this process may run on (``os.sched_getaffinity``).
+  ``benchmarks/run.py --threads 1``), or else the number of CPUs this process may run
+  on (``os.sched_getaffinity``); in either case no more than the CPUs that the load
+  average says are idle, counting this process's own: a thread that has to wait for a
+  busy core holds the GIL when it is descheduled, and would stall the caller.
 
 An input of fewer than :data:`THREADED_ENTRIES` entries runs on the caller's thread
 alone: there the hand-off to a pool costs more than it saves.
@@ -62,11 +64,14 @@ def num_threads() -> int:
         for name in _THREAD_VARIABLES
         if (value := os.environ.get(name)) is not None and value.strip()
     ]
-    if limits:
-        return min(limits)
-    if hasattr(os, "sched_getaffinity"):
-        return len(os.sched_getaffinity(0))
-    return os.cpu_count() or 1
+    usable = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else None
+    cpus = len(usable) if usable is not None else os.cpu_count() or 1
+    threads = min([*limits, cpus])
+    if threads > 1 and hasattr(os, "getloadavg"):
+        # The 1-minute load counts this process (about 1) among the runnable tasks.
+        idle = cpus - os.getloadavg()[0] + 1
+        threads = max(1, min(threads, round(idle)))
+    return threads
 
 
 def _positive_int(value: str, name: str) -> int:
