@@ -202,7 +202,7 @@ def reduce_losses(
         if weighting.shares is not None:
             mean = weighted(losses, weighting.shares).sum()
         else:
-            mean = losses.sum() / losses.shape[0]
+            mean = losses.sum() / losses.dtype.type(losses.shape[0])  # float32 stays float32
             if math.isinf(mean) and np.isfinite(losses).all():
                 mean = (losses / losses.shape[0]).sum()  # the sum overflowed, the mean need not
         return np.ldexp(mean, weighting.mean_exponent) if weighting.mean_exponent else mean
@@ -248,7 +248,7 @@ def loss_gradient(
             )
     if reduction == "mean":
         if weighting.shares is None:
-            dlosses = upstream / num_examples
+            dlosses = upstream / dtype.type(num_examples)
         else:
             dlosses = upstream * weighting.shares
         exponent = weighting.mean_exponent

@@ -547,10 +547,11 @@ def _default_call(
     positions = label_positions(labels, num_classes)
     margins = _margins(scores, positions, margin, np.empty_like(scores))
     # the mean needs only the sum of all the losses
-    loss = (sum_of_squares(margins) if squared else margins.sum()) / num_examples
+    count = scores.dtype.type(num_examples)  # a scalar of the scores' dtype: NumPy 1 promotes
+    loss = (sum_of_squares(margins) if squared else margins.sum()) / count
     if not math.isfinite(loss):  # the squared hinge's loss may still overflow
         return None
-    dlosses = scores.dtype.type(1.0) / num_examples
+    dlosses = scores.dtype.type(1.0) / count
     _dscores(margins, positions, dlosses, squared, margins)
     return loss, {"scores": margins}
 

@@ -314,7 +314,8 @@ def _default_call(
         return None
     num_examples = pred.shape[0]
     dpred = np.empty_like(pred)
-    scale = pred.dtype.type(2.0) / num_examples  # dpred = 2 * diff * dlosses, dlosses = 1 / N
+    count = pred.dtype.type(num_examples)  # a scalar of pred's dtype: NumPy 1 promotes ints
+    scale = pred.dtype.type(2.0) / count  # dpred = 2 * diff * dlosses, dlosses = 1 / N
 
     def block(rows: slice) -> np.floating:
         diff = (
@@ -324,7 +325,7 @@ def _default_call(
         np.multiply(diff, scale, out=dpred[rows])
         return total
 
-    loss = sum(for_each_block(block, *pred.shape)) / num_examples
+    loss = np.add.reduce(np.array(for_each_block(block, *pred.shape), pred.dtype)) / count
     if not math.isfinite(loss):
         return None
     return loss, {"pred": dpred}

@@ -633,12 +633,13 @@ def _default_call(
     num_examples, num_classes = scores.shape
     labels = as_labels(y, "y", num_examples=num_examples, num_classes=num_classes)
     targets = _Targets(labels, 1.0, None, 1.0, 0.0)  # a_i = onehot(y_i)
-    dlosses = scores.dtype.type(1.0) / num_examples
+    count = scores.dtype.type(num_examples)  # a scalar of the scores' dtype: NumPy 1 promotes
+    dlosses = scores.dtype.type(1.0) / count
     dscores = np.empty_like(scores)
     positions = label_positions(labels, num_classes)
     _, _, exact_log_probs, losses = _probs_and_losses(scores, targets, positions, dscores, dlosses)
     _minus_targets(dscores, targets, positions, exact_log_probs, dlosses, dlosses)
-    return losses.sum() / num_examples, {"scores": dscores}
+    return losses.sum() / count, {"scores": dscores}
 
 
 @without_overflow_warnings
