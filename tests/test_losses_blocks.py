@@ -158,17 +158,19 @@ def test_the_fast_path_of_the_default_call_is_the_general_path(
     assert_close(grads[key], general_grads[key], rtol=ROUNDINGS_ALLOWED * EPS, what=f"d{key}")
 
 
+@pytest.fixture
+def four_cpus_and_no_thread_variables(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A machine of 4 usable CPUs, and no thread variable set."""
+    for name in ("FLATPROP_NUM_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.delenv("MKL_NUM_THREADS", raising=False)
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1, 2, 3}, raising=False)
+
+
+@pytest.mark.usefixtures("four_cpus_and_no_thread_variables")
 def test_the_thread_count_follows_flatprop_then_the_blas_variables(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    for name in (
-        "FLATPROP_NUM_THREADS",
-        "OMP_NUM_THREADS",
-        "OPENBLAS_NUM_THREADS",
-        "MKL_NUM_THREADS",
-    ):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: set(range(4)), raising=False)
     monkeypatch.setattr(os, "getloadavg", lambda: (1.0, 1.0, 1.0))  # just this process
     assert num_threads() == 4
     monkeypatch.setenv("OPENBLAS_NUM_THREADS", "3")
@@ -203,17 +205,10 @@ def test_a_block_holds_about_block_entries() -> None:
     assert row_blocks(3, BLOCK_ENTRIES * 2) == [slice(0, 1), slice(1, 2), slice(2, 3)]
 
 
+@pytest.mark.usefixtures("four_cpus_and_no_thread_variables")
 def test_threads_are_limited_to_the_cores_the_load_average_says_are_idle(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    for name in (
-        "FLATPROP_NUM_THREADS",
-        "OMP_NUM_THREADS",
-        "OPENBLAS_NUM_THREADS",
-        "MKL_NUM_THREADS",
-    ):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1, 2, 3}, raising=False)
     for load, expected in ((1.0, 4), (0.2, 4), (2.6, 2), (3.9, 1), (12.0, 1)):
         monkeypatch.setattr(os, "getloadavg", lambda load=load: (load, load, load))
         assert num_threads() == expected, load
