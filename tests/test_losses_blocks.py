@@ -26,7 +26,7 @@ from helpers import EPS, REORDERED_RTOL, ROUNDINGS_ALLOWED, assert_close
 SPECS = list(LOSSES.values())
 
 # Shapes of several blocks and of more than THREADED_ENTRIES entries: narrow and wide rows.
-LARGE_SHAPES = [(7001, 10), (90, 1000)]
+LARGE_SHAPES = [(30001, 10), (300, 1000)]
 
 
 def each_loss(test: Any) -> Any:
@@ -199,9 +199,9 @@ def test_a_forked_child_makes_its_own_pool_of_threads(monkeypatch: pytest.Monkey
 
 
 def test_a_block_holds_about_block_entries() -> None:
-    blocks = row_blocks(10_000, 10)
+    blocks = row_blocks(100_000, 10)
     assert all(block.stop - block.start == BLOCK_ENTRIES // 10 for block in blocks[:-1])
-    assert blocks[-1].stop == 10_000
+    assert blocks[-1].stop == 100_000
     assert row_blocks(3, BLOCK_ENTRIES * 2) == [slice(0, 1), slice(1, 2), slice(2, 3)]
 
 
