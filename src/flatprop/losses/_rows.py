@@ -109,13 +109,13 @@ def sum_of_squares(values: FloatArray) -> np.floating:
 
     One einsum over all entries would be as fast, but each of its accumulators would add
     up thousands of terms: in float32 that is off by tens of ulps. Rows of 256 keep every
-    accumulation short, and NumPy's pairwise sum adds the row totals. A small float64
-    array takes one BLAS dot instead (on the calling thread at that size; float64's
-    rounding is far below float32's), and a large one no BLAS: nothing that starts
+    accumulation short, and NumPy's pairwise sum adds the row totals. A small array
+    takes one BLAS dot instead (OpenBLAS's, on the calling thread at that size, adds its
+    terms in many short lanes: as exact), a large one no BLAS: nothing that starts
     threads of its own.
     """
     flat = values.reshape(-1)
-    if flat.size <= _BLAS_MAX_ENTRIES and flat.dtype == np.float64:
+    if flat.size <= _BLAS_MAX_ENTRIES:
         return np.vdot(flat, flat)
     whole_rows = flat.size - flat.size % _ROW_ENTRIES
     rows = flat[:whole_rows].reshape(-1, _ROW_ENTRIES)
