@@ -68,7 +68,7 @@ def test_a_cache_prints_one_line_per_stage_with_shape_and_dtype(name: str) -> No
 def test_the_hinge_cache_shows_the_slides_losses_and_mean() -> None:
     text = repr(losses.multiclass_svm_forward(TABLE, LABELS)[1])
     assert text.splitlines()[0] == (
-        "HingeCache(loss=5.267, reduction='mean', divisor=3, squared=False)"
+        "HingeCache(loss=5.267, margin=1, reduction='mean', squared=False)"
     )
     assert "[2.9 0 12.9]" in text
     assert "(None: weight, sample_weight, example_weight)" in text

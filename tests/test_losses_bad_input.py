@@ -180,7 +180,7 @@ BAD_INPUTS: list[tuple[tuple[str, ...], dict[str, Any], type[Exception], str]] =
         PROBABILITY_TARGETS,
         {"y": np.array([[NAN, 0.5, 0.5], [1.0, 0.0, 0.0]])},
         ValueError,
-        "y must be finite",
+        r"y must hold probabilities >= 0 .*got nan at index \(0, 0\)",
     ),
     (
         PROBABILITY_TARGETS,
@@ -382,6 +382,29 @@ BAD_INPUTS: list[tuple[tuple[str, ...], dict[str, Any], type[Exception], str]] =
     (SMOOTHED, {"label_smoothing": NAN}, ValueError, "label_smoothing must be finite"),
     (SMOOTHED, {"label_smoothing": "0.1"}, TypeError, "label_smoothing must be a real number"),
     (SMOOTHED, {"label_smoothing": None}, TypeError, "label_smoothing must be a real number"),
+    # options (issue 10, item 8): check_finite=None silently skipped the scan
+    (ALL_LOSSES, {"check_finite": None}, TypeError, "check_finite must be True or False, got None"),
+    (ALL_LOSSES, {"check_finite": "no"}, TypeError, "check_finite must be True or False"),
+    (ALL_LOSSES, {"check_finite": 0}, TypeError, "check_finite must be True or False, got 0"),
+    # probabilities are checked as probabilities, whatever check_finite says
+    (
+        PROBABILITY_TARGETS,
+        {"y": np.array([[NAN, 0.5, 0.5], [1.0, 0.0, 0.0]]), "check_finite": False},
+        ValueError,
+        r"y must hold probabilities >= 0 .*got nan at index \(0, 0\)",
+    ),
+    (
+        PROBABILITY_TARGETS,
+        {"y": np.array([[INF, 0.5, 0.5], [1.0, 0.0, 0.0]]), "check_finite": False},
+        ValueError,
+        "y rows must sum to 1 .*got a row summing to inf at row 0",
+    ),
+    (
+        PROBABILITY_TARGETS,
+        {"y": np.array([[0.0, 0.0, 0.0], [1.0, 0.0, 0.0]])},
+        ValueError,
+        "y rows must sum to 1 .*summing to 0.0 at row 0 .*give it sample_weight 0",
+    ),
 ]
 
 
@@ -633,3 +656,115 @@ def test_smoothing_onto_a_minus_inf_logit_gives_an_infinite_loss_not_nan() -> No
     )
     np.testing.assert_array_equal(per_example, [INF, INF])
     assert not np.any(np.isnan(grads["scores"]))
+
+
+# Arrays NumPy cannot read (issue 10, item 8): a torch tensor that requires grad raises a
+# RuntimeError in np.asarray, one of dtype bfloat16 a TypeError; neither named the
+# argument. These stand-ins raise what torch's raise (tests/test_losses_torch.py uses
+# torch itself when it is installed).
+
+
+class TensorThatRequiresGrad:
+    requires_grad = True
+    dtype = "torch.float64"
+
+    def __array__(self, dtype: object = None, copy: object = None) -> np.ndarray:
+        raise RuntimeError(
+            "Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() instead."
+        )
+
+
+class Bfloat16Tensor:
+    requires_grad = False
+    dtype = "torch.bfloat16"
+
+    def __array__(self, dtype: object = None, copy: object = None) -> np.ndarray:
+        raise TypeError("Got unsupported ScalarType BFloat16")
+
+
+@pytest.mark.parametrize("name", ALL_LOSSES)
+@pytest.mark.parametrize("implementation", ["function", "naive"])
+def test_an_array_numpy_cannot_read_is_a_type_error_naming_the_argument(
+    implementation: str, name: str
+) -> None:
+    spec = LOSSES[name]
+    function = getattr(spec, implementation)
+    arguments = valid_arguments(name)
+    replaced = list(arguments)
+    replaced += ["sample_weight"] + (["weight"] if "weight" in spec.options else [])
+    for argument in replaced:
+        for foreign, pattern in (
+            (TensorThatRequiresGrad(), rf"requires grad; pass {argument}\.detach\(\)"),
+            (Bfloat16Tensor(), "of dtype torch.bfloat16, which NumPy cannot convert"),
+        ):
+            with pytest.raises(TypeError, match=f"^{argument} must be an array NumPy can read.*"):
+                function(**{**arguments, argument: foreign})
+            with pytest.raises(TypeError, match=pattern):
+                function(**{**arguments, argument: foreign})
+
+
+@pytest.mark.parametrize("name", ALL_LOSSES)
+def test_a_dloss_numpy_cannot_read_is_a_type_error_naming_it(name: str) -> None:
+    cache = forward_cache(name, reduction="none")
+    with pytest.raises(TypeError, match=r"dloss must be an array NumPy can read.*detach\(\)"):
+        LOSSES[name].backward(cache, TensorThatRequiresGrad())
+
+
+# Messages (issue 10, item 10): numbers as Python prints them, each thing said once.
+
+
+@pytest.mark.parametrize(
+    ("call", "shown"),
+    [
+        (lambda: losses.softmax_cross_entropy([[1.0, 0.0]], np.array([[-0.8, 1.8]])), "-0.8"),
+        (lambda: losses.multiclass_svm([[1.0, np.nan]], [0]), "first nan"),
+        (lambda: losses.multiclass_svm([[1.0, 0.0]], [0], weight=np.array([1.0, -2.5])), "-2.5"),
+        (lambda: losses.l2([[1.0]], sample_weight=np.array([np.inf])), "got inf"),
+        (
+            lambda: losses.softmax_cross_entropy([[1.0, 0.0]], np.array([[0.25, 0.5]])),
+            "summing to 0.75",
+        ),
+        (lambda: losses.multiclass_svm([[1.0, 0.0]], [0], margin=np.float64(np.inf)), "got inf"),
+    ],
+)
+def test_messages_show_numbers_as_python_prints_them(call: Callable[[], Any], shown: str) -> None:
+    with pytest.raises(ValueError, match=" must ") as error:
+        call()
+    assert shown in str(error.value)
+    assert "np." not in str(error.value)
+
+
+def test_the_float_label_error_names_the_dtype_once() -> None:
+    with pytest.raises(TypeError, match="y must hold integer class labels") as error:
+        losses.multiclass_svm([[1.0, 0.0]], np.array([0.5]))
+    assert str(error.value).count("float64") == 1
+
+
+# Rows whose largest score is infinite (check_finite=False): the limit of equal scores
+# (issue 10, item 10). The cache's log_sum_exp, of the shifted scores, stays in
+# [0, log C]; row_max + log_sum_exp is SciPy's logsumexp of the row: -inf for all -inf.
+
+
+def test_a_row_of_all_minus_inf_is_the_limit_of_equal_scores_without_nan() -> None:
+    scores = np.array([[-INF, -INF, -INF, -INF], [0.0, 1.0, 2.0, 3.0]])
+    loss, cache = losses.softmax_cross_entropy_forward(
+        scores, [1, 3], reduction="none", check_finite=False
+    )
+    grads = losses.softmax_cross_entropy_backward(cache, np.ones(2))
+    assert cache.log_sum_exp[0] == pytest.approx(np.log(4), rel=1e-15)  # in [0, log C]
+    assert cache.row_max[0] + cache.log_sum_exp[0] == -INF  # scipy.special.logsumexp: -inf
+    assert loss[0] == pytest.approx(np.log(4), rel=1e-15)  # uniform: -log(1/4)
+    np.testing.assert_array_equal(grads["scores"][0], [0.25, -0.75, 0.25, 0.25])
+    np.testing.assert_array_equal(cache.probs[0], 0.25)
+
+
+def test_plus_inf_scores_share_the_probability_equally() -> None:
+    scores = np.array([[INF, 0.0, INF, -INF]])
+    loss, cache = losses.softmax_cross_entropy_forward(scores, [0], check_finite=False)
+    grads = losses.softmax_cross_entropy_backward(cache)
+    np.testing.assert_array_equal(cache.probs, [[0.5, 0.0, 0.5, 0.0]])
+    assert loss == pytest.approx(np.log(2), rel=1e-15)
+    np.testing.assert_array_equal(grads["scores"], [[-0.5, 0.0, 0.5, 0.0]])
+    targets = np.array([[0.0, 1.0, 0.0, 0.0]])
+    loss, _ = losses.softmax_cross_entropy(scores, targets, check_finite=False)
+    assert loss == INF  # target mass on a class of probability 0

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from helpers import REFERENCE_RTOL, assert_close
+from helpers import EPS, REFERENCE_RTOL, ROUNDINGS_ALLOWED, assert_close
 from loss_cases import ALL_LOSSES, LossCall, call_id, loss_calls, option_grid
 
 dloss_values = st.floats(-3.0, 3.0)
@@ -78,8 +78,12 @@ def test_one_shot_call_is_the_forward_pass_then_the_backward_pass_with_unit_dlos
     loss, grads = call.one_shot()
     staged_loss, cache = call.forward()
     staged_grads = call.loss.backward(cache)
-    np.testing.assert_array_equal(loss, staged_loss)
-    np.testing.assert_array_equal(grads[call.loss.input_name], staged_grads[call.loss.input_name])
+    # The one-shot call's fast path sums a mean's losses in one sum rather than row by
+    # row, and the softmax's scales exps by dloss/dL_i / sum_exps in one multiplication
+    # where the staged pair makes probs first: a few roundings apart at most.
+    key = call.loss.input_name
+    assert_close(loss, staged_loss, rtol=ROUNDINGS_ALLOWED * EPS, what="loss")
+    assert_close(grads[key], staged_grads[key], rtol=ROUNDINGS_ALLOWED * EPS, what=f"d{key}")
 
 
 @pytest.mark.parametrize("name", ALL_LOSSES)

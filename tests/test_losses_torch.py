@@ -26,6 +26,7 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
+from flatprop import losses
 from helpers import TORCH_RTOL, assert_close
 from loss_cases import HINGE_LOSSES, LossCall, loss_calls
 
@@ -179,3 +180,37 @@ def test_l2_equals_mse_loss_summed_over_outputs(data: st.DataObject) -> None:
     else:
         return  # a mean weighted per example has no PyTorch counterpart
     compare(call, *expected)
+
+
+# Tensors NumPy cannot read, and PyTorch's all-zero target rows (issue 10, items 8 and 10)
+
+
+def test_a_tensor_that_requires_grad_is_a_type_error_saying_to_detach_it() -> None:
+    scores = torch.zeros((2, 3), dtype=torch.float64, requires_grad=True)
+    with pytest.raises(TypeError, match=r"^scores must be .*requires grad; pass scores\.detach"):
+        losses.multiclass_svm(scores, [0, 1])
+    loss, _ = losses.multiclass_svm(scores.detach(), [0, 1])
+    assert loss == 2.0  # all scores 0: C - 1 margins of 1
+
+
+def test_a_bfloat16_tensor_is_a_type_error_naming_its_dtype() -> None:
+    weights = torch.ones(2, dtype=torch.bfloat16)
+    with pytest.raises(TypeError, match=r"^sample_weight must be .*torch\.bfloat16"):
+        losses.l2(np.ones((2, 3)), sample_weight=weights)
+
+
+def test_pytorch_accepts_an_all_zero_target_row_which_flatprop_drops_by_sample_weight() -> None:
+    scores = np.array([[0.0, 1.5, -1.0], [2.0, 0.0, 0.5]])
+    targets = np.array([[0.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
+    expected, expected_grad = torch_loss_and_gradient(
+        lambda tensor: functional.cross_entropy(tensor, as_tensor(targets), reduction="sum"),
+        scores,
+    )
+    with pytest.raises(ValueError, match="give it sample_weight 0"):
+        losses.softmax_cross_entropy(scores, targets)
+    any_row = np.array([[1 / 3, 1 / 3, 1 / 3], [0.0, 1.0, 0.0]])
+    loss, grads = losses.softmax_cross_entropy(
+        scores, any_row, sample_weight=[0.0, 1.0], reduction="sum"
+    )
+    assert_close(loss, expected, rtol=TORCH_RTOL)
+    assert_close(grads["scores"], expected_grad, rtol=TORCH_RTOL)

@@ -149,9 +149,12 @@ class StagesDisplay:
             cls.__repr__ = StagesDisplay.__repr__  # type: ignore[method-assign]
 
     def _display_fields(self) -> list[tuple[str, Any]]:
-        """The record's (name, value) pairs, in order: its dataclass fields."""
+        """The record's (name, value) pairs, in order: its dataclass fields.
+
+        A field declared ``field(repr=False)`` (bookkeeping, not a stage) is left out.
+        """
         fields = dataclasses.fields(self)  # type: ignore[arg-type]  # a mixin of dataclasses
-        return [(field.name, getattr(self, field.name)) for field in fields]
+        return [(field.name, getattr(self, field.name)) for field in fields if field.repr]
 
     def _display_parts(self) -> tuple[str, list[tuple[str, str, str]], str]:
         """The title line, a row (name, shape, values) per stage, the stages that are None."""

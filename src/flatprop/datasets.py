@@ -222,7 +222,7 @@ def train_test_split(
     """
     features, labels = np.asarray(X), np.asarray(y)
     if features.ndim < 1:
-        raise ValueError(f"X must have one row per example, got a scalar {features!r}")
+        raise ValueError(f"X must have one row per example, got a scalar {features.item()!r}")
     if labels.ndim != 1 or labels.shape[0] != features.shape[0]:
         raise ValueError(
             f"y must have shape ({features.shape[0]},), one label per row of X, "

@@ -5,13 +5,18 @@ functions of :mod:`flatprop.losses`, and they are written to be read: each line 
 one term of the formula. The test suite uses them as oracles for the vectorized
 versions, which share none of their code except the input checks.
 
-They compute in float64 Python arithmetic and return the input's dtype. They are
-slow: use them on small inputs.
+They compute each example's loss and gradient in float64 Python arithmetic, and
+weigh and reduce them in exact rational arithmetic (:class:`fractions.Fraction`): a
+weighted mean is exact (rounded once, at the end) for weights of any size, and an
+example of weight 0 does not count, whatever its loss. A result that is not finite
+although the inputs are raises ``FloatingPointError``, as the vectorized versions do.
+They return the input's dtype. They are slow: use them on small inputs.
 """
 
 from __future__ import annotations
 
 import math
+from fractions import Fraction
 
 import numpy as np
 import numpy.typing as npt
@@ -20,6 +25,7 @@ from flatprop._validation import (
     FloatArray,
     Reduction,
     as_array,
+    as_flag,
     as_float_array,
     as_labels,
     as_probabilities,
@@ -32,6 +38,7 @@ from flatprop._validation import (
 __all__ = ["l2", "multiclass_svm", "softmax_cross_entropy", "squared_hinge"]
 
 LossAndGrads = tuple[np.floating | FloatArray, dict[str, FloatArray]]
+Number = float | Fraction
 
 
 def _weights_or_ones(
@@ -40,50 +47,103 @@ def _weights_or_ones(
     num_classes: int,
     num_examples: int,
     dtype: np.dtype,
-) -> tuple[FloatArray, FloatArray]:
-    """``weight`` (C,) and ``sample_weight`` (N,) as float64, checked; ones when not given."""
-    w = (
-        np.ones(num_classes)
-        if weight is None
-        else as_weights(
+) -> tuple[list[Fraction], list[Fraction]]:
+    """``weight`` (C,) and ``sample_weight`` (N,), checked, as exact fractions (ones if None)."""
+    w = [Fraction(1)] * num_classes
+    if weight is not None:
+        checked = as_weights(
             weight, "weight", length=num_classes, meaning="one weight per class", dtype=dtype
-        ).astype(np.float64)
-    )
-    v = (
-        np.ones(num_examples)
-        if sample_weight is None
-        else as_weights(
+        )
+        w = [Fraction(float(value)) for value in checked]
+    v = [Fraction(1)] * num_examples
+    if sample_weight is not None:
+        checked = as_weights(
             sample_weight,
             "sample_weight",
             length=num_examples,
             meaning="one weight per example",
             dtype=dtype,
-        ).astype(np.float64)
-    )
+        )
+        v = [Fraction(float(value)) for value in checked]
     return w, v
 
 
+def _finite(values: list[Number]) -> bool:
+    return all(isinstance(value, Fraction) or math.isfinite(value) for value in values)
+
+
 def _reduce(
-    losses: list[float],
-    grads: list[list[float]],
-    divisor: float,
+    losses: list[Number],
+    grads: list[list[Number]],
+    weights: list[Fraction],
+    divisor_weights: list[Fraction],
+    reduction: Reduction,
+    like: FloatArray,
+    inputs_finite: bool,
+) -> tuple[np.floating | FloatArray, FloatArray]:
+    """Weigh and reduce the per-example losses L_i and their gradient rows, exactly.
+
+    "mean" is ``sum_i weights_i L_i / sum_i divisor_weights_i``, "sum" and "none" use
+    ``weights_i L_i``; each gradient row is scaled alike. An example of weight 0 is
+    left out (its loss and gradient row are 0).
+    """
+    num_examples = len(losses)
+    if reduction == "mean":
+        if num_examples == 0:
+            raise ValueError("reduction='mean' needs at least one example, got an empty batch")
+        total = sum(divisor_weights, Fraction(0))
+        if total == 0:
+            raise ValueError("reduction='mean' divides by the total weight, got all-zero weights")
+        factors = [weight / total for weight in weights]
+    else:
+        factors = list(weights)
+    counted = [i for i in range(num_examples) if factors[i] != 0]
+    if not all(_finite([losses[i], *grads[i]]) for i in counted):
+        if inputs_finite:
+            raise FloatingPointError("the loss or its gradient overflowed float64")
+        # infinite input (check_finite=False): float arithmetic, IEEE's infinities
+        factors_float = [float(factor) for factor in factors]
+        weighted: list[Number] = [
+            factors_float[i] * float(losses[i]) if i in counted else 0.0
+            for i in range(num_examples)
+        ]
+        scaled: list[list[Number]] = [
+            [factors_float[i] * float(g) if i in counted else 0.0 for g in grads[i]]
+            for i in range(num_examples)
+        ]
+        return _as_results(math.fsum(map(float, weighted)), weighted, scaled, reduction, like)
+    weighted_losses: list[Number] = [Fraction(0)] * num_examples
+    rows: list[list[Number]] = [[0.0] * len(row) for row in grads]
+    for i in counted:
+        weighted_losses[i] = factors[i] * Fraction(losses[i])
+        rows[i] = [factors[i] * Fraction(g) for g in grads[i]]
+    return _as_results(sum(weighted_losses, Fraction(0)), weighted_losses, rows, reduction, like)
+
+
+def _as_results(
+    loss: Number,
+    losses: list[Number],
+    rows: list[list[Number]],
     reduction: Reduction,
     like: FloatArray,
 ) -> tuple[np.floating | FloatArray, FloatArray]:
-    """Reduce per-example (already weighted) losses and their gradient rows, in a loop."""
-    if reduction == "mean":
-        if not losses:
-            raise ValueError("reduction='mean' needs at least one example, got an empty batch")
-        if divisor == 0:
-            raise ValueError("reduction='mean' divides by the total weight, got all-zero weights")
-        loss = math.fsum(losses) / divisor
-        grads = [[value / divisor for value in row] for row in grads]
-    else:
-        loss = math.fsum(losses)
-    gradient = np.array(grads, dtype=like.dtype).reshape(like.shape)
+    """The loss (or per-example losses) and gradient as arrays of the input's dtype."""
+    largest = float(np.finfo(like.dtype).max)
+    try:
+        entries = [[float(g) for g in row] for row in rows]
+        values = [float(value) for value in losses] if reduction == "none" else [float(loss)]
+    except OverflowError as error:  # a fraction beyond the largest float
+        raise FloatingPointError(f"the loss or its gradient overflowed {like.dtype}") from error
+    exact = [value for row in entries for value in row] + values
+    if any(
+        isinstance(value, float) and math.isfinite(value) and abs(value) > largest
+        for value in exact
+    ):
+        raise FloatingPointError(f"the loss or its gradient overflowed {like.dtype}")
+    gradient = np.array(entries, dtype=like.dtype).reshape(like.shape)
     if reduction == "none":
-        return np.array(losses, dtype=like.dtype), gradient
-    return like.dtype.type(loss), gradient
+        return np.array(values, dtype=like.dtype), gradient
+    return like.dtype.type(values[0]), gradient
 
 
 def _hinge(
@@ -97,6 +157,7 @@ def _hinge(
     sample_weight: npt.ArrayLike | None,
     check_finite: bool,
 ) -> LossAndGrads:
+    check_finite = as_flag(check_finite, "check_finite")
     s = as_scores(scores, "scores", check_finite=check_finite)
     num_examples, num_classes = s.shape
     labels = as_labels(y, "y", num_examples=num_examples, num_classes=num_classes)
@@ -104,26 +165,28 @@ def _hinge(
     reduction = check_reduction(reduction)
     w, v = _weights_or_ones(weight, sample_weight, num_classes, num_examples, s.dtype)
 
-    losses, grads, total_weight = [], [], 0.0
+    losses: list[Number] = []
+    grads: list[list[Number]] = []
+    omegas = []
     for i in range(num_examples):
         row = [float(value) for value in s[i]]
         correct = int(labels[i])
-        omega = float(v[i] * w[correct])  # example i's weight
+        omegas.append(v[i] * w[correct])  # example i's weight
         loss_i = 0.0
-        dscores_i = [0.0] * num_classes
+        dscores_i: list[Number] = [0.0] * num_classes
         for j in range(num_classes):
             if j == correct:
                 continue
             m = row[j] - row[correct] + delta
             if m > 0:  # at the kink (m == 0) the subgradient is 0
-                loss_i += m**power
-                slope = power * m ** (power - 1)
-                dscores_i[j] += omega * slope
-                dscores_i[correct] -= omega * slope
-        losses.append(omega * loss_i)
+                loss_i += m if power == 1 else m * m
+                slope = 1.0 if power == 1 else 2 * m
+                dscores_i[j] += slope
+                dscores_i[correct] -= slope
+        losses.append(loss_i)
         grads.append(dscores_i)
-        total_weight += omega
-    loss, dscores = _reduce(losses, grads, total_weight, reduction, s)
+    finite = bool(np.isfinite(s).all())
+    loss, dscores = _reduce(losses, grads, omegas, omegas, reduction, s, finite)
     return loss, {"scores": dscores}
 
 
@@ -208,6 +271,7 @@ def softmax_cross_entropy(
     >>> print(round(float(loss), 12))  # log 2
     0.69314718056
     """
+    check_finite = as_flag(check_finite, "check_finite")
     s = as_scores(scores, "scores", check_finite=check_finite)
     num_examples, num_classes = s.shape
     eps = as_real_scalar(label_smoothing, "label_smoothing")
@@ -217,33 +281,45 @@ def softmax_cross_entropy(
     w, v = _weights_or_ones(weight, sample_weight, num_classes, num_examples, s.dtype)
     labels = None
     if as_array(y, "y").ndim == 2:
-        target_rows = as_probabilities(
-            y, "y", shape=s.shape, dtype=s.dtype, check_finite=check_finite
-        ).astype(np.float64)
+        target_rows = as_probabilities(y, "y", shape=s.shape, dtype=s.dtype).astype(np.float64)
     else:
         labels = as_labels(y, "y", num_examples=num_examples, num_classes=num_classes)
         target_rows = np.zeros((num_examples, num_classes))
         target_rows[np.arange(num_examples), labels] = 1.0
+    smoothing = Fraction(eps)
 
-    losses, grads, total_weight = [], [], 0.0
+    losses: list[Number] = []
+    grads: list[list[Number]] = []
+    divisor_weights = []
     for i in range(num_examples):
         row = [float(value) for value in s[i]]
-        # log p_c = (s_c - top) - log sum_k exp(s_k - top), and that sum is 1 plus the
+        top = max(row)
+        if math.isinf(top):  # check_finite=False: the limit of equal largest scores
+            shifted = [0.0 if value == top else -math.inf for value in row]
+        else:
+            shifted = [value - top for value in row]
+        # log p_c = shifted_c - log sum_k exp(shifted_k), and that sum is 1 plus the
         # other terms: log1p keeps a confident row's tiny loss from rounding to 0
-        top_class = row.index(max(row))
-        top = row[top_class]
-        rest = math.fsum(math.exp(value - top) for c, value in enumerate(row) if c != top_class)
-        log_p = [(value - top) - math.log1p(rest) for value in row]
+        top_class = shifted.index(0.0)
+        rest = math.fsum(math.exp(value) for c, value in enumerate(shifted) if c != top_class)
+        log_p = [value - math.log1p(rest) for value in shifted]
         p = [math.exp(value) for value in log_p]
-        a = [w[c] * ((1 - eps) * target_rows[i, c] + eps / num_classes) for c in range(num_classes)]
-        loss_i = -math.fsum(a[c] * log_p[c] for c in range(num_classes) if a[c] != 0)
-        mass = math.fsum(a)
-        losses.append(v[i] * loss_i)  # the class weights are inside a, and so in loss_i
-        grads.append([v[i] * (p[c] * mass - a[c]) for c in range(num_classes)])
+        a = [
+            w[c] * ((1 - smoothing) * Fraction(target_rows[i, c]) + smoothing / num_classes)
+            for c in range(num_classes)
+        ]
+        if any(a[c] != 0 and math.isinf(log_p[c]) for c in range(num_classes)):
+            loss_i: Number = math.inf  # target mass on a class of probability 0
+        else:
+            terms = (a[c] * Fraction(log_p[c]) for c in range(num_classes) if a[c] != 0)
+            loss_i = -sum(terms, Fraction(0))
+        mass = sum(a, Fraction(0))
+        losses.append(loss_i)  # the class weights are inside a, and so in loss_i
+        grads.append([Fraction(p[c]) * mass - a[c] for c in range(num_classes)])
         # PyTorch's mean divides by the labels' class weights, but not for probabilities.
-        omega = v[i] * (w[labels[i]] if labels is not None else 1.0)  # example i's weight
-        total_weight += omega
-    loss, dscores = _reduce(losses, grads, total_weight, reduction, s)
+        divisor_weights.append(v[i] * (w[labels[i]] if labels is not None else 1))
+    finite = bool(np.isfinite(s).all())
+    loss, dscores = _reduce(losses, grads, v, divisor_weights, reduction, s, finite)
     return loss, {"scores": dscores}
 
 
@@ -263,6 +339,7 @@ def l2(
     >>> print(float(loss))
     25.0
     """
+    check_finite = as_flag(check_finite, "check_finite")
     yhat = as_float_array(pred, "pred", ndim=2, check_finite=check_finite)
     num_examples, num_outputs = yhat.shape
     reduction = check_reduction(reduction)
@@ -275,12 +352,15 @@ def l2(
             )
     _, v = _weights_or_ones(None, sample_weight, 0, num_examples, yhat.dtype)
 
-    losses, grads, total_weight = [], [], 0.0
+    losses: list[Number] = []
+    grads: list[list[Number]] = []
     for i in range(num_examples):
-        omega = float(v[i])  # example i's weight: l2 has no class weights
         diffs = [float(yhat[i, k]) - float(t[i, k]) for k in range(num_outputs)]
-        losses.append(omega * math.fsum(d * d for d in diffs))
-        grads.append([omega * 2 * d for d in diffs])
-        total_weight += omega
-    loss, dpred = _reduce(losses, grads, total_weight, reduction, yhat)
+        if all(math.isfinite(d) for d in diffs):  # summed exactly: no intermediate overflow
+            losses.append(sum((Fraction(d) ** 2 for d in diffs), Fraction(0)))
+        else:  # a difference beyond the largest float, or infinite input
+            losses.append(math.inf)
+        grads.append([2 * d for d in diffs])
+    finite = bool(np.isfinite(yhat).all() and np.isfinite(t).all())
+    loss, dpred = _reduce(losses, grads, v, v, reduction, yhat, finite)
     return loss, {"pred": dpred}

@@ -15,6 +15,8 @@ import numpy.typing as npt
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
+from flatprop._validation import plain_number
+
 __all__ = [
     "Size",
     "array_entries",
@@ -37,7 +39,8 @@ def size_range(size: Size, name: str, *, minimum: int = 0) -> st.SearchStrategy[
     low, high = (size, size) if isinstance(size, int) else size
     if not minimum <= low <= high:
         raise ValueError(
-            f"{name} must be an int >= {minimum} or a pair {minimum} <= low <= high, got {size!r}"
+            f"{name} must be an int >= {minimum} or a pair {minimum} <= low <= high, "
+            f"got {plain_number(size)!r}"
         )
     return st.integers(low, high)
 
@@ -79,12 +82,12 @@ def array_entries(
     if grid is None:
         return values
     if not np.isfinite(grid) or grid <= 0:
-        raise ValueError(f"grid must be a finite float > 0, got {grid!r}")
+        raise ValueError(f"grid must be a finite float > 0, got {plain_number(grid)!r}")
     low, high = int(np.ceil(min_value / grid)), int(np.floor(max_value / grid))
     if low > high:
         raise ValueError(
-            f"no multiple of grid={grid!r} lies in [min_value, max_value] = "
-            f"[{min_value!r}, {max_value!r}]"
+            f"no multiple of grid={plain_number(grid)!r} lies in [min_value, max_value] = "
+            f"[{plain_number(min_value)!r}, {plain_number(max_value)!r}]"
         )
     return st.integers(low, high).map(lambda multiple: float(dtype.type(multiple * grid)))
 
@@ -94,7 +97,8 @@ def regularization_strengths(reg: float | tuple[float, float]) -> st.SearchStrat
     low, high = reg if isinstance(reg, tuple) else (reg, reg)
     if not (np.isfinite(low) and np.isfinite(high) and 0 <= low <= high):
         raise ValueError(
-            f"reg must be a float >= 0 or a pair 0 <= low <= high of finite floats, got {reg!r}"
+            "reg must be a float >= 0 or a pair 0 <= low <= high of finite floats, "
+            f"got {plain_number(reg)!r}"
         )
     return st.just(float(low)) if low == high else st.floats(float(low), float(high))
 

@@ -20,7 +20,13 @@ import numpy.typing as npt
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from flatprop._validation import as_count, as_float_dtype, as_non_negative_scalar, as_real_scalar
+from flatprop._validation import (
+    as_count,
+    as_float_dtype,
+    as_non_negative_scalar,
+    as_real_scalar,
+    plain_number,
+)
 from flatprop.testing import _arrays
 from flatprop.testing._arrays import Size
 from flatprop.testing._references import Reference, checked_options, find_reference
@@ -104,10 +110,11 @@ class Common:
         sizes: dict[str, Size],
     ) -> Common:
         if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int | np.integer)):
-            raise TypeError(f"{checker}: seed must be an int or None, got {seed!r}")
+            raise TypeError(f"{checker}: seed must be an int or None, got {plain_number(seed)!r}")
         if not isinstance(include_kinks, bool):
             raise TypeError(
-                f"{checker}: include_kinks must be True or False, got {include_kinks!r}"
+                f"{checker}: include_kinks must be True or False, "
+                f"got {plain_number(include_kinks)!r}"
             )
         float_dtype = as_float_dtype(dtype)
         low, high = as_real_scalar(min_value, "min_value"), as_real_scalar(max_value, "max_value")
