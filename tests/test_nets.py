@@ -2,11 +2,12 @@
 derivations, loop references and training on a spiral."""
 
 import math
+from fractions import Fraction
 
 import hypothesis.extra.numpy as hnp
 import numpy as np
 import pytest
-from hypothesis import assume, given
+from hypothesis import assume, example, given
 from hypothesis import strategies as st
 
 from flatprop import naive
@@ -492,12 +493,21 @@ def test_a_huge_reg_with_a_zero_weight_gives_a_finite_gradient() -> None:
 
 
 @given(reg=st.floats(0, 1.79e308), W=hnp.arrays(np.float64, (3, 2), elements=st.floats(-1, 1)))
+@example(reg=1.3, W=np.full((3, 2), 1.11253693e-308))
 def test_the_penalty_gradient_is_2_reg_w_for_every_reg(reg, W) -> None:
     grad = np.zeros_like(W)
     with np.errstate(over="ignore"):  # as inside a model's loss, which checks the result
         add_reg_gradient(grad, W, reg)
-        expected = 2 * (reg * W)  # 2 * x is exact: the same as (2 reg) W wherever finite
-    np.testing.assert_array_equal(grad, expected)
+    # The exact 2 reg W, correctly rounded (inf beyond the float range). Not 2 * (reg * W):
+    # where reg * W is subnormal it rounds, and doubling doubles that error (found by
+    # Hypothesis: reg = 1.3, W = 1.11253693e-308).
+    for index, weight in np.ndenumerate(W):
+        exact = 2 * Fraction(reg) * Fraction(float(weight))
+        try:
+            rounded = float(exact)  # int / int in Python: correctly rounded
+        except OverflowError:
+            rounded = math.inf if exact > 0 else -math.inf
+        assert grad[index] == rounded, (index, grad[index], rounded)
     assert not np.isnan(grad).any()
 
 
