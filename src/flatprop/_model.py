@@ -99,6 +99,16 @@ def require_finite_stage(stage: FloatArray | np.floating, name: str) -> None:
         )
 
 
+def _head_overflow(stage: str, error: FloatingPointError) -> ModelOverflowError:
+    """A loss head's overflow as the models report it: the stage, and what to change."""
+    return ModelOverflowError(
+        f"the {stage} overflowed with these params and X ({error}); lower the weight scale "
+        "std or standardise X",
+        stage=stage,
+        setting="params",
+    )
+
+
 class HeadStage(NamedTuple):
     """A named stage of a head's loss: its formula, its operands, its value."""
 
@@ -585,11 +595,17 @@ class Model(ABC):
 
     def _data_loss(self, scores: FloatArray, y: npt.NDArray[Any] | None) -> tuple[np.floating, Any]:
         """The head's forward pass: its loss and its cache."""
-        return self._spec.forward(scores, y, check_finite=False, **self._head_options)
+        try:
+            return self._spec.forward(scores, y, check_finite=False, **self._head_options)
+        except FloatingPointError as error:  # the loss overflowed: say what, and what to change
+            raise _head_overflow("data_loss", error) from error
 
     def _dscores(self, head_cache: Any) -> FloatArray:
         """The head's backward pass: the gradient of the data loss for the scores."""
-        return self._spec.backward(head_cache)[self._spec.input_name]
+        try:
+            return self._spec.backward(head_cache)[self._spec.input_name]
+        except FloatingPointError as error:
+            raise _head_overflow("dscores", error) from error
 
     def _require_finite_loss(
         self, data_loss: np.floating, reg_loss: np.floating, reg: float
