@@ -134,17 +134,17 @@ class SubmissionResult:
     def gradescope(self) -> dict[str, Any]:
         """The results in Gradescope's autograder format (``results.json``)."""
         return {
-            "score": _number(self.score),
+            "score": points(self.score),
             "execution_time": round(self.seconds),
             "output": (
-                f"Graded by flatprop {__version__}: {_number(self.score)} of "
-                f"{_number(self.max_score)} points."
+                f"Graded by flatprop {__version__}: {points(self.score)} of "
+                f"{points(self.max_score)} points."
             ),
             "tests": [
                 {
                     "name": test.name,
-                    "score": _number(test.score),
-                    "max_score": _number(test.max_score),
+                    "score": points(test.score),
+                    "max_score": points(test.max_score),
                     "status": test.status,
                     "output": test.output,
                 }
@@ -154,9 +154,9 @@ class SubmissionResult:
         }
 
 
-def _number(value: float) -> int | float:
-    """A whole number of points as an int (10, not 10.0)."""
-    return int(value) if float(value).is_integer() else value
+def points(value: float) -> int | float:
+    """Points as results.json and the gradebook write them: 10, not 10.0; 2.5."""
+    return int(value) if float(value).is_integer() else float(value)
 
 
 def grade_submission(

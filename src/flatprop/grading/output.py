@@ -8,14 +8,9 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from flatprop.grading.assignment import Assignment
-from flatprop.grading.batch import SubmissionResult
+from flatprop.grading.batch import SubmissionResult, points
 
 __all__ = ["write_gradebook", "write_results_json"]
-
-
-def _number(value: float) -> str:
-    """Points as written: ``10``, ``2.5``."""
-    return str(int(value)) if float(value).is_integer() else repr(float(value))
 
 
 def write_gradebook(
@@ -54,8 +49,8 @@ def write_gradebook(
             writer.writerow(
                 [
                     result.submission,
-                    *(_number(scores[check.name]) for check in assignment.checks),
-                    _number(result.score),
+                    *(points(scores[check.name]) for check in assignment.checks),
+                    points(result.score),
                 ]
             )
     return path
