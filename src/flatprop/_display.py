@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["StagesDisplay", "html_table", "preview", "shape_text", "text_table"]
+__all__ = ["StagesDisplay", "html_table", "preview", "shape_text", "shortened", "text_table"]
 
 PREVIEW_ITEMS = 9
 """An array of more entries than this is summarized (NumPy's ``threshold``): a 3 x 3
@@ -57,7 +57,7 @@ def preview(
             return f"{float(array):.{precision}g}"
         return str(array)
     if not isinstance(value, np.ndarray):
-        return _cut(repr(value), width)
+        return shortened(repr(value), width)
     if value.size == 0:
         return f"[] (empty, shape {value.shape})"
     edge = max(1, items // 3) if value.ndim == 1 else 1
@@ -69,10 +69,11 @@ def preview(
         max_line_width=10**6,
         separator=" ",
     )
-    return _cut(re.sub(r" +\]", "]", re.sub(r"\[ +", "[", " ".join(text.split()))), width)
+    return shortened(re.sub(r" +\]", "]", re.sub(r"\[ +", "[", " ".join(text.split()))), width)
 
 
-def _cut(text: str, width: int) -> str:
+def shortened(text: str, width: int) -> str:
+    """``text``, cut to ``width`` characters ending in ``...`` if it is longer."""
     return text if len(text) <= width else text[: width - 3] + "..."
 
 

@@ -37,6 +37,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from flatprop._display import shortened
 from flatprop._validation import FloatArray, as_float_array, as_real_scalar
 
 __all__ = [
@@ -115,8 +116,7 @@ def _finite_float64(value: npt.ArrayLike, name: str) -> FloatArray:
 
 
 def _describe_value(value: object) -> str:
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
+    return shortened(repr(value), 60)
 
 
 def _scalar_value(value: object) -> float:

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from flatprop._display import html_table
+from flatprop._display import html_table, shortened
 
 __all__ = [
     "CheckFailedError",
@@ -152,9 +152,7 @@ class Opaque:
             text = repr(value)
         except Exception:
             text = "(its repr failed)"
-        if len(text) > limit:
-            text = text[: limit - 3] + "..."
-        return cls(type(value).__name__, text)
+        return cls(type(value).__name__, shortened(text, limit))
 
     def __repr__(self) -> str:
         return self.text
@@ -285,9 +283,7 @@ def value_summary(value: Any, limit: int = 200) -> str:
     """A short description of an unexpected return value: its type and a repr."""
     if isinstance(value, Opaque):
         return f"a {value.type_name}: {value.text}"
-    text = repr(value)
-    if len(text) > limit:
-        text = text[: limit - 3] + "..."
+    text = shortened(repr(value), limit)
     kind = type(value).__name__
     if isinstance(value, np.ndarray):
         kind = f"array of shape {value.shape} and dtype {value.dtype}"
