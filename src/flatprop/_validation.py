@@ -157,8 +157,17 @@ def all_finite(array: FloatArray) -> bool:
     return bool(np.isfinite(array).all())
 
 
-def require_finite(array: FloatArray, name: str) -> None:
-    """Raise ``ValueError`` if ``array`` holds NaN or +-inf."""
+_CHECK_FINITE_ADVICE = "pass check_finite=False to take responsibility for them"
+
+
+def require_finite(
+    array: FloatArray, name: str, *, advice: str | None = _CHECK_FINITE_ADVICE
+) -> None:
+    """Raise ``ValueError`` if ``array`` holds NaN or +-inf.
+
+    The message counts them, shows the first and where it is, and ends with ``advice``
+    (by default, how a function that takes ``check_finite`` skips the check).
+    """
     if all_finite(array):
         return
     finite = np.isfinite(array)
@@ -166,8 +175,8 @@ def require_finite(array: FloatArray, name: str) -> None:
     where = f" at index {first}" if first else ""
     raise ValueError(
         f"{name} must be finite, got {int(finite.size - np.count_nonzero(finite))} NaN or "
-        f"infinite value(s) (first {plain_number(array[first])!r}{where}); "
-        "pass check_finite=False to take responsibility for them"
+        f"infinite value(s) (first {plain_number(array[first])!r}{where})"
+        + (f"; {advice}" if advice else "")
     )
 
 

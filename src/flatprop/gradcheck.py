@@ -38,7 +38,7 @@ import numpy as np
 import numpy.typing as npt
 
 from flatprop._display import shortened
-from flatprop._validation import FloatArray, as_float_array, as_real_scalar
+from flatprop._validation import FloatArray, as_float_array, as_real_scalar, require_finite
 
 __all__ = [
     "GradientReport",
@@ -98,20 +98,13 @@ def _check_point(x: object, h: object) -> tuple[np.ndarray, float]:
             f"vanishes relative to x (x + h == x); use about "
             f"{'1e-5 for float64' if x.dtype == np.float64 else '1e-2 for float32'}"
         )
-    _require_finite(x, "x")
+    require_finite(x, "x", advice=None)
     return x, step
-
-
-def _require_finite(array: np.ndarray, name: str) -> None:
-    finite = np.isfinite(array)
-    if not finite.all():
-        index = tuple(int(i) for i in np.argwhere(~finite)[0])
-        raise ValueError(f"{name} must be finite, got {float(array[index])!r} at index {index}")
 
 
 def _finite_float64(value: npt.ArrayLike, name: str) -> FloatArray:
     array = as_float_array(value, name, dtype=np.dtype(np.float64), check_finite=False)
-    _require_finite(array, name)
+    require_finite(array, name, advice=None)
     return array
 
 
@@ -419,8 +412,8 @@ def rel_error(a: npt.ArrayLike, b: npt.ArrayLike) -> float:
     """
     first = as_float_array(a, "a", dtype=np.dtype(np.float64), check_finite=False)
     second = as_float_array(b, "b", dtype=np.dtype(np.float64), check_finite=False)
-    _require_finite(first, "a")
-    _require_finite(second, "b")
+    require_finite(first, "a", advice=None)
+    require_finite(second, "b", advice=None)
     if first.shape != second.shape:
         raise ValueError(f"a and b must have the same shape, got {first.shape} and {second.shape}")
     if first.size == 0:
