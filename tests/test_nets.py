@@ -754,6 +754,11 @@ BAD_INPUTS = {
         "seed must be None, an integer >= 0 .* got 1.5 of type float",
     ),
     "a boolean seed": (lambda: net().train(X4, Y, seed=True), TypeError, "seed must be None"),
+    "a bias that is not a bool": (
+        lambda: LinearClassifier(4, 3, bias=1),
+        TypeError,
+        "bias must be True or False, got 1 of type int",
+    ),
     "a negative seed for train": (
         lambda: net().train(X4, Y, seed=-1),
         ValueError,

@@ -427,6 +427,11 @@ def test_warnings_from_the_candidate_do_not_escape():
         (lambda fn: check_loss_layer(fn, "svm", margin="1"), TypeError, "margin must be a real"),
         (lambda fn: check_loss_layer(fn, "svm", max_examples=0), ValueError, "max_examples"),
         (lambda fn: check_loss_layer(fn, "svm", seed=1.5), TypeError, "seed must be an int"),
+        (
+            lambda fn: check_loss_layer(fn, "svm", include_kinks="yes"),
+            TypeError,
+            "check_loss_layer: include_kinks must be True or False, got 'yes'",
+        ),
         (lambda fn: check_loss_layer(fn, "svm", dtype=np.float16), TypeError, "float32 or"),
         (lambda fn: check_loss_layer(fn, "svm", min_value=1, max_value=1), ValueError, "< max"),
         (lambda fn: check_loss_layer(fn, "svm", num_examples=(3, 2)), ValueError, "num_examp"),

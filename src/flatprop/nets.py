@@ -57,7 +57,7 @@ from flatprop._model import (
     checked_stages,
     require_finite_stage,
 )
-from flatprop._validation import FloatArray, as_non_negative_scalar
+from flatprop._validation import FloatArray, as_flag, as_non_negative_scalar
 from flatprop.layers import affine_backward, affine_forward, relu_backward, relu_forward
 
 __all__ = ["HEADS", "LinearClassifier", "ModelOverflowError", "TwoLayerNet"]
@@ -305,9 +305,7 @@ class LinearClassifier(Model):
         dtype: npt.DTypeLike = np.float64,
         **head_options: Any,
     ) -> None:
-        if not isinstance(bias, bool | np.bool_):
-            raise TypeError(f"bias must be True or False, got {bias!r}")
-        self._bias = bool(bias)
+        self._bias = as_flag(bias, "bias")
         sizes = {"input_size": input_size, "output_size": output_size}
         super().__init__(sizes, head, std, seed, dtype, head_options)
 

@@ -22,6 +22,7 @@ from hypothesis.extra import numpy as hnp
 
 from flatprop._validation import (
     as_count,
+    as_flag,
     as_float_dtype,
     as_non_negative_scalar,
     as_real_scalar,
@@ -111,11 +112,7 @@ class Common:
     ) -> Common:
         if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int | np.integer)):
             raise TypeError(f"{checker}: seed must be an int or None, got {plain_number(seed)!r}")
-        if not isinstance(include_kinks, bool):
-            raise TypeError(
-                f"{checker}: include_kinks must be True or False, "
-                f"got {plain_number(include_kinks)!r}"
-            )
+        include_kinks = as_flag(include_kinks, f"{checker}: include_kinks")
         float_dtype = as_float_dtype(dtype)
         low, high = as_real_scalar(min_value, "min_value"), as_real_scalar(max_value, "max_value")
         if not low < high:
