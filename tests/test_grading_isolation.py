@@ -461,9 +461,8 @@ def test_an_isolated_function_can_be_called_directly_and_closed(tmp_path):
         W = np.array([[0.0, -1.0]])
         X = np.array([[1.0], [2.0]])
         loss, dW = svm_loss(W, X, np.array([0, 1]), 0.0)
-    # Example 0: margin 0 - 0 + 1 = 1 on class 1 (score -1 vs 0)? scores are [0, -1]
-    # and [0, -2]: example 0 (y=0) has margin -1 - 0 + 1 = 0, not active; example 1
-    # (y=1) has margin 0 - (-2) + 1 = 3. Loss = (0 + 3) / 2.
+    # The scores X W are [0, -1] and [0, -2]: example 0 (y=0) has the margin -1 - 0 + 1
+    # = 0, not active; example 1 (y=1) has 0 - (-2) + 1 = 3. Loss = (0 + 3) / 2.
     assert loss == 1.5
     np.testing.assert_array_equal(dW, np.array([[1.0, -1.0]]))  # x_1 (e_0 - e_1) / 2
 
