@@ -88,15 +88,26 @@ def shape_text(value: Any) -> str:
     return ""
 
 
-def text_table(rows: Sequence[Sequence[str]], *, indent: str = "  ") -> str:
-    """Rows of cells as aligned columns, each line indented, trailing spaces removed."""
+def text_table(
+    rows: Sequence[Sequence[object]], *, indent: str = "  ", align: str = "", gap: int = 2
+) -> str:
+    """Rows of cells as aligned columns, each line indented, trailing spaces removed.
+
+    ``align[k]`` is "l" or "r" for column k (all left by default); ``gap`` spaces part
+    the columns.
+    """
     if not rows:
         return ""
-    widths = [max(len(row[k]) for row in rows) for k in range(len(rows[0]))]
+    cells = [[str(cell) for cell in row] for row in rows]
+    widths = [max(map(len, column)) for column in zip(*cells, strict=True)]
+    sides = align or "l" * len(widths)
     lines = []
-    for row in rows:
-        cells = [cell.ljust(width) for cell, width in zip(row, widths, strict=True)]
-        lines.append((indent + "  ".join(cells)).rstrip())
+    for row in cells:
+        parts = [
+            cell.ljust(width) if side == "l" else cell.rjust(width)
+            for cell, width, side in zip(row, widths, sides, strict=True)
+        ]
+        lines.append((indent + (" " * gap).join(parts)).rstrip())
     return "\n".join(lines)
 
 

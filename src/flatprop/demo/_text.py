@@ -7,6 +7,8 @@ from collections.abc import Sequence
 import numpy as np
 import numpy.typing as npt
 
+from flatprop._display import text_table
+
 INDENT = "  "
 
 
@@ -67,14 +69,5 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[str]], *, align: str =
 
     By default the first column is left-aligned and the others right-aligned.
     """
-    widths = [max(len(str(cell)) for cell in column) for column in zip(headers, *rows, strict=True)]
-    align = align or "l" + "r" * (len(widths) - 1)
-
-    def line(cells: Sequence[str]) -> str:
-        parts = [
-            str(cell).ljust(width) if side == "l" else str(cell).rjust(width)
-            for cell, width, side in zip(cells, widths, align, strict=True)
-        ]
-        return "   ".join(parts).rstrip()
-
-    return "\n".join([line(headers), *(line(row) for row in rows)])
+    align = align or "l" + "r" * (len(headers) - 1)
+    return text_table([headers, *rows], indent="", align=align, gap=3)
