@@ -51,22 +51,11 @@ def train(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
-    overrides = {
-        field: value
-        for field, value in (
-            ("head", args.head),
-            ("hidden_size", args.hidden),
-            ("num_iters", args.iters),
-            ("learning_rate", args.lr),
-            ("learning_rate_decay", args.lr_decay),
-            ("reg", args.reg),
-            ("batch_size", args.batch_size),
-            ("std", args.std),
-            ("label_smoothing", args.label_smoothing),
-            ("seed", args.seed),
-        )
-        if value is not None
+    given = {"head": args.head} | {
+        field: getattr(args, flag.removeprefix("--").replace("-", "_"))  # argparse's dest
+        for field, flag in _FLAGS.items()
     }
+    overrides = {field: value for field, value in given.items() if value is not None}
     settings = recipes.default_settings(args.data, args.model, **overrides)
     if args.plot is not None:
         _check_figure_format(args.plot)
@@ -114,7 +103,8 @@ _FLAGS = {
     "std": "--std",
     "seed": "--seed",
 }
-"""The settings of :class:`flatprop.demo.recipes.Settings` by their command-line options."""
+"""The settings of :class:`flatprop.demo.recipes.Settings` by their command-line options
+(of ``train``; ``--head`` is the setting ``head``)."""
 
 
 def _in_flags(message: str) -> str:
