@@ -704,10 +704,10 @@ def _check_model(
         reference = model.reference(found, checked, reg_scale)
         outputs = LossAndGradient(model.gradient_name, model.argument_names[0])
         quantities = model.quantities
-    letters = {"N": "num_examples", "D": "num_features", "H": "num_hidden"}
     space = InputSpace(
         model.contract,
-        {letter: sizes[name] for letter, name in letters.items() if name in sizes} | {"C": classes},
+        {letter: sizes[name] for letter, name in _SIZE_NAMES.items() if name in sizes}
+        | {"C": classes},
         common.dtype,
         (common.min_value, common.max_value),
         domain.admissible,
