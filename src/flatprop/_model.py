@@ -205,7 +205,7 @@ def checked_stages(staged_loss: _StagedLoss) -> _StagedLoss:
     def checked(
         self: Model, X: npt.ArrayLike, y: npt.ArrayLike | None, reg: float
     ) -> dict[str, Any]:
-        with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
+        with np.errstate(all="ignore"):
             values = staged_loss(self, X, y, reg)
             for name in self._param_shapes():
                 if not np.isfinite(values[f"d{name}"]).all():
@@ -255,7 +255,7 @@ def training(train: _Train) -> _Train:
         self._steps_taken = 0
         try:
             with (
-                np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"),
+                np.errstate(all="ignore"),
                 blas_threads_for(multiply_adds),
             ):
                 return train(*options.args, **options.kwargs)

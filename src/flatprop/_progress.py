@@ -15,15 +15,21 @@ __all__ = ["TrainingProgress", "progress_line"]
 LINES = 10  # about this many progress lines over a run
 
 
+def _latest_accuracies(history: dict[str, list[float]]) -> dict[str, str]:
+    """``{"train acc": "0.950", "val acc": "0.961"}``: the latest of each, if any."""
+    return {
+        f"{label} acc": f"{history[key][-1]:.3f}"
+        for key, label in (("train_acc_history", "train"), ("val_acc_history", "val"))
+        if history[key]
+    }
+
+
 def progress_line(
     iteration: int, num_iters: int, loss: float, history: dict[str, list[float]]
 ) -> str:
     """``iteration 300/3000: loss 0.512345, train acc 0.950, val acc 0.961``."""
-    line = f"iteration {iteration}/{num_iters}: loss {loss:.6f}"
-    for key, label in (("train_acc_history", "train"), ("val_acc_history", "val")):
-        if history[key]:
-            line += f", {label} acc {history[key][-1]:.3f}"
-    return line
+    accuracies = "".join(f", {name} {value}" for name, value in _latest_accuracies(history).items())
+    return f"iteration {iteration}/{num_iters}: loss {loss:.6f}{accuracies}"
 
 
 class TrainingProgress:
@@ -60,13 +66,7 @@ class TrainingProgress:
         if self._bar is not None:
             self._bar.update(1)
             if due:
-                postfix = {"loss": f"{loss:.4f}"}
-                for key, label in (
-                    ("train_acc_history", "train acc"),
-                    ("val_acc_history", "val acc"),
-                ):
-                    if history[key]:
-                        postfix[label] = f"{history[key][-1]:.3f}"
+                postfix = {"loss": f"{loss:.4f}", **_latest_accuracies(history)}
                 self._bar.set_postfix(postfix, refresh=False)
         if self._lines and due:
             print(progress_line(iteration, self._num_iters, loss, history))

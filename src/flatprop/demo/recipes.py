@@ -264,27 +264,12 @@ def _smoothed(settings: Settings) -> bool:
 def _build_model(
     settings: Settings, input_size: int, num_classes: int
 ) -> TwoLayerNet | LinearClassifier:
-    options: dict[str, Any] = {}
+    options: dict[str, Any] = {"head": settings.head, "std": settings.std, "seed": settings.seed}
     if _smoothed(settings):
         options["label_smoothing"] = settings.label_smoothing
     if settings.model == "linear":
-        return LinearClassifier(
-            input_size,
-            num_classes,
-            head=settings.head,
-            std=settings.std,
-            seed=settings.seed,
-            **options,
-        )
-    return TwoLayerNet(
-        input_size,
-        settings.hidden_size,
-        num_classes,
-        head=settings.head,
-        std=settings.std,
-        seed=settings.seed,
-        **options,
-    )
+        return LinearClassifier(input_size, num_classes, **options)
+    return TwoLayerNet(input_size, settings.hidden_size, num_classes, **options)
 
 
 def describe(settings: Settings, prepared: PreparedData) -> str:

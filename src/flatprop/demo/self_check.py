@@ -31,7 +31,7 @@ import numpy as np
 from flatprop import layers, losses, nets
 from flatprop._validation import FloatArray, IntArray, as_rng
 from flatprop.demo import _text
-from flatprop.gradcheck import GradientReport, check_gradient
+from flatprop.gradcheck import DEFAULT_TOLERANCE, GradientReport, check_gradient
 
 __all__ = [
     "TOLERANCE",
@@ -43,7 +43,7 @@ __all__ = [
     "run_checks",
 ]
 
-TOLERANCE = 1e-6  # float64 backward passes agree with central differences to ~1e-9
+TOLERANCE = DEFAULT_TOLERANCE  # check_gradient's; float64 backward passes agree to ~1e-9
 NUM_EXAMPLES, NUM_FEATURES, NUM_HIDDEN, NUM_CLASSES = 4, 5, 6, 3
 REG = 0.1
 
