@@ -15,11 +15,25 @@ from typing import Any
 import pytest
 
 from flatprop.nets import LinearClassifier, TwoLayerNet
-from flatprop.testing import check_linear_loss, check_loss_layer, check_two_layer_loss
+from flatprop.testing import (
+    check_layer_pair,
+    check_linear_loss,
+    check_loss_layer,
+    check_staged_linear_loss,
+    check_staged_two_layer_loss,
+    check_two_layer_loss,
+)
 from flatprop.testing._checkers import _Shared
 from flatprop.testing.strategies import linear_problems, two_layer_problems
 
 CHECKERS = (check_loss_layer, check_linear_loss, check_two_layer_loss)
+# Each staged checker spells out the signature of the checker whose contract it stages.
+STAGED = {
+    check_staged_linear_loss: check_linear_loss,
+    check_staged_two_layer_loss: check_two_layer_loss,
+}
+# What every checker takes for a target, beside the options of _Shared.
+TARGET_OPTIONS = ("quantities", "timeout", "memory")
 # Options whose defaults differ on purpose: the sizes and value ranges of each contract.
 CONTRACT_DEFAULTS = {"num_features", "num_hidden", "num_classes", "min_value", "max_value"}
 
@@ -50,6 +64,22 @@ def test_every_checker_takes_the_shared_options_with_the_same_annotations(
             assert options[name].default == reference[name].default, name
 
 
+@pytest.mark.parametrize("staged", STAGED, ids=lambda checker: checker.__name__)
+def test_each_staged_checker_takes_exactly_the_options_of_the_checker_it_stages(
+    staged: Callable[..., Any],
+) -> None:
+    assert inspect.signature(staged) == inspect.signature(STAGED[staged])
+
+
+def test_the_layer_pair_checker_takes_the_shared_and_target_options_like_the_others() -> None:
+    options = keyword_options(check_layer_pair)
+    reference = keyword_options(check_loss_layer)
+    for name in (*_Shared._fields, *TARGET_OPTIONS):
+        assert options[name].annotation == reference[name].annotation, name
+        if name not in CONTRACT_DEFAULTS:
+            assert options[name].default == reference[name].default, name
+
+
 def test_the_two_model_checkers_take_the_same_options_but_the_hidden_size() -> None:
     linear = keyword_options(check_linear_loss)
     two_layer = keyword_options(check_two_layer_loss)
@@ -61,7 +91,9 @@ def test_the_two_model_checkers_take_the_same_options_but_the_hidden_size() -> N
             assert parameter.default == two_layer[name].default, name
 
 
-@pytest.mark.parametrize("checker", CHECKERS, ids=lambda checker: checker.__name__)
+@pytest.mark.parametrize(
+    "checker", [*CHECKERS, *STAGED, check_layer_pair], ids=lambda checker: checker.__name__
+)
 def test_each_checker_documents_every_option_it_takes(checker: Callable[..., Any]) -> None:
     docstring = inspect.getdoc(checker) or ""  # indented alike on every Python (3.13 dedents)
     documented = {

@@ -10,7 +10,7 @@ worker process.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -211,7 +211,7 @@ def check_layer_pair(
     min_value: float = -5.0,
     max_value: float = 5.0,
     include_kinks: bool = True,
-    quantities: list[str] | None = None,
+    quantities: Sequence[str] | None = None,
     timeout: float | None = None,
     memory: int | None = None,
 ) -> CheckReport:

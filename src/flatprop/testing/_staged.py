@@ -95,7 +95,13 @@ def check_staged_linear_loss(
     reg_scale : float > 0, default 1.0
         The regularization convention, as in :func:`check_linear_loss`.
     {shared}
-    num_examples, num_features, num_classes, min_value, max_value, reg, max_row_shift
+    num_examples, num_features, num_classes : int or (int, int)
+        N, D and C, as for :func:`check_linear_loss`.
+    min_value, max_value : float
+        As for :func:`check_linear_loss`.
+    reg : float or (float, float)
+        As for :func:`check_linear_loss`.
+    max_row_shift : int >= 0, optional
         As for :func:`check_linear_loss`.
     **options
         The reference's settings: ``margin``, ``label_smoothing``, ``weight``,
@@ -198,9 +204,13 @@ def check_staged_two_layer_loss(
     reg_scale : float > 0, default 1.0
         The regularization convention, as in :func:`check_two_layer_loss`.
     {shared}
-    num_examples, num_features, num_hidden, num_classes, min_value, max_value, reg
+    num_examples, num_features, num_hidden, num_classes : int or (int, int)
+        N, D, H and C, as for :func:`check_two_layer_loss`.
+    min_value, max_value : float
         As for :func:`check_two_layer_loss`.
-    max_row_shift : int, optional
+    reg : float or (float, float)
+        As for :func:`check_two_layer_loss`.
+    max_row_shift : int >= 0, optional
         As for :func:`check_two_layer_loss`.
     **options
         The head's settings: ``margin``, ``label_smoothing``, ``weight``, ``reduction``.
