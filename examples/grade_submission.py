@@ -26,7 +26,8 @@ from flatprop.testing import (
     check_two_layer_loss,
 )
 
-# name of the function -> (checker, reference, head or layer, the assignment's conventions)
+# name of the function -> (checker, its reference: a loss, head or layer, the assignment's
+# conventions)
 GRADING: dict[str, tuple[Any, str, dict[str, Any]]] = {
     "softmax_loss_global_max": (check_loss_layer, "softmax_cross_entropy", {}),
     "softmax_loss_sign_error": (check_loss_layer, "softmax_cross_entropy", {}),
