@@ -337,12 +337,11 @@ def squared_hinge_backward(cache: HingeCache, dloss: npt.ArrayLike = 1.0) -> dic
 
 @without_overflow_warnings
 def _backward(cache: HingeCache, dloss: npt.ArrayLike, squared: bool) -> dict[str, FloatArray]:
-    name = "squared_hinge" if squared else "multiclass_svm"
+    name = _name(squared)
     if not isinstance(cache, HingeCache) or cache.squared != squared:
         given = type(cache).__name__
         if isinstance(cache, HingeCache):
-            given += " from " + ("squared_hinge" if cache.squared else "multiclass_svm")
-            given += "_forward"
+            given += f" from {_name(cache.squared)}_forward"
         raise TypeError(f"cache must be the cache returned by {name}_forward, got a {given}")
     margins = cache.margins
     num_examples, num_classes = margins.shape
@@ -593,7 +592,7 @@ class _Call(NamedTuple):
 
     @property
     def name(self) -> str:
-        return "squared_hinge" if self.squared else "multiclass_svm"
+        return _name(self.squared)
 
     def inputs(self) -> dict[str, npt.ArrayLike | None]:
         return _inputs(self.scores, self.margin, self.weighting)
@@ -628,6 +627,11 @@ def _checked(
     )
     margin = as_real_scalar(margin, "margin")
     return _Call(checked_scores, labels, margin, reduction, weighting, squared, finite)
+
+
+def _name(squared: bool) -> str:
+    """The loss's name, for messages."""
+    return "squared_hinge" if squared else "multiclass_svm"
 
 
 def _inputs(

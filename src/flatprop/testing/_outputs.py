@@ -67,6 +67,15 @@ def _array_of_shape(label: str, value: Any, shape: tuple[int, ...], of: str) -> 
     return array.copy()
 
 
+def _loss_value(label: str, value: Any, shape: tuple[int, ...]) -> np.ndarray:
+    """A loss (or a stage like it) of its own: a number, or with ``"none"`` an (N,) array."""
+    array = as_numeric_array(value)
+    if array is None or array.shape != shape:
+        wanted = "a number" if shape == () else f"an array of shape {shape}"
+        raise OutputError(label, f"{label} must be {wanted}, got {value_summary(value)}")
+    return array.copy()
+
+
 class Outputs(ABC):
     """How a contract's candidate returns what the check compares."""
 
@@ -141,12 +150,7 @@ class LossAndGradient(Outputs):
         loss, gradient = result
         labelled: dict[str, np.ndarray] = {}
         if "loss" in compared:
-            loss_shape = expected["loss"].shape
-            loss_array = as_numeric_array(loss)
-            if loss_array is None or loss_array.shape != loss_shape:
-                wanted = "a number" if loss_shape == () else f"an array of shape {loss_shape}"
-                raise OutputError("loss", f"loss must be {wanted}, got {value_summary(loss)}")
-            labelled["loss"] = loss_array.copy()
+            labelled["loss"] = _loss_value("loss", loss, expected["loss"].shape)
         first = pristine[self.first_argument]
         if gradient_name == "grads":
             entries = {f"grads[{key!r}]": key for key in first}
@@ -217,15 +221,10 @@ class StageOutputs(Outputs):
         for stage in self.names:
             if stage in result and stage in compared:
                 shape = expected[stage].shape
-                of = "a number" if shape == () else f"the shape of the reference's {stage}"
                 if shape == ():
-                    array = as_numeric_array(result[stage])
-                    if array is None or array.shape != ():
-                        raise OutputError(
-                            stage, f"{stage} must be a number, got {value_summary(result[stage])}"
-                        )
-                    labelled[stage] = array.copy()
+                    labelled[stage] = _loss_value(stage, result[stage], shape)
                 else:
+                    of = f"the shape of the reference's {stage}"
                     labelled[stage] = _array_of_shape(stage, result[stage], shape, of)
         return labelled
 
