@@ -8,6 +8,7 @@ its own docstring). These tests keep the two in step: a deliberate mirror.
 from __future__ import annotations
 
 import inspect
+import re
 import runpy
 from collections.abc import Callable
 from pathlib import Path
@@ -77,6 +78,21 @@ def test_backward_takes_the_cache_then_an_upstream_gradient_defaulting_to_one(
     cache, dloss = parameters(spec.backward)
     assert cache.name == "cache"
     assert (dloss.name, dloss.default) == ("dloss", 1.0)
+
+
+def documented(function: Callable[..., Any]) -> set[str]:
+    """The names of a numpydoc Parameters section: each line ``name[, name ...] : type``."""
+    docstring = inspect.getdoc(function) or ""
+    lines = re.findall(r"^(\w[\w, ]*) :", docstring, flags=re.MULTILINE)
+    return {name for line in lines for name in line.split(", ")}
+
+
+@each_loss
+def test_the_one_shot_and_backward_docstrings_document_every_parameter(spec: LossSpec) -> None:
+    # Each loss writes its own docstrings (the shared entries filled in from losses._docs):
+    # this keeps them in step with the signatures. The forward pass points to the one-shot.
+    for function in (spec.function, spec.backward):
+        assert {p.name for p in parameters(function)} <= documented(function), function
 
 
 @each_loss
