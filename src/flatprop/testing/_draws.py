@@ -50,6 +50,7 @@ __all__ = [
     "dimension",
     "hinge_margin",
     "kink_probes",
+    "largest",
     "linear_scores",
     "mean_is_defined",
     "num_classes_of",
@@ -244,7 +245,13 @@ def kink_probes(
 
 
 def smallest(size: Size) -> int:
+    """The smallest value of a size: ``size`` itself, or the low end of its range."""
     return size if isinstance(size, int) else size[0]
+
+
+def largest(size: Size) -> int:
+    """The largest value of a size: ``size`` itself, or the high end of its range."""
+    return size if isinstance(size, int) else size[1]
 
 
 def dimension(
@@ -332,8 +339,7 @@ class FarRows:
         by the batch's maximum fails on it, and so does one with no shift at all, once
         the offset is past where ``exp`` overflows.
         """
-        high = num_examples if isinstance(num_examples, int) else num_examples[1]
-        n = min(max(smallest(num_examples), 2), high)
+        n = min(max(smallest(num_examples), 2), largest(num_examples))
         d, c = smallest(num_features), smallest(num_classes)
         X = np.zeros((n, d), dtype)
         X[-1, -1] = self.constant

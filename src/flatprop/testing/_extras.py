@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 
 from flatprop.testing._arrays import Size
-from flatprop.testing._draws import KINK_GRID, FarRows
+from flatprop.testing._draws import KINK_GRID, FarRows, largest, smallest
 
 __all__ = ["InputSpace", "diagnostic_inputs"]
 
@@ -59,12 +59,8 @@ class InputSpace:
     probes: tuple[dict[str, Any], ...] = ()  # the checker's own probes (exact kinks)
 
 
-def _low(size: Size) -> int:
-    return size if isinstance(size, int) else size[0]
-
-
 def _high(size: Size) -> int:
-    return min(size if isinstance(size, int) else size[1], max(_MAX_SIZE, _low(size)))
+    return min(largest(size), max(_MAX_SIZE, smallest(size)))
 
 
 class _Builder:
@@ -152,9 +148,9 @@ def diagnostic_inputs(space: InputSpace) -> Callable[[dict[str, Any]], list[dict
 def _make_all(space: InputSpace) -> list[dict[str, Any]]:
     builder = _Builder(space)
     large = {letter: _high(size) for letter, size in space.sizes.items()}
-    small = {letter: _low(size) for letter, size in space.sizes.items()}
+    small = {letter: smallest(size) for letter, size in space.sizes.items()}
     wide = dict(large)  # the most classes; large has 3, so that N != C somewhere
-    if "C" in large and _low(space.sizes["C"]) <= 3 <= large["C"]:
+    if "C" in large and smallest(space.sizes["C"]) <= 3 <= large["C"]:
         large["C"] = 3  # more than one active margin per row, and fewer classes than N
     low_reg, high_reg = space.reg_range or (0.0, 0.0)
     wanted: list[tuple[dict[str, int], dict[str, Any]]] = [
@@ -165,7 +161,7 @@ def _make_all(space: InputSpace) -> list[dict[str, Any]]:
         (wide, {"reg": high_reg}),
     ]
     if space.kind == "affine":
-        wanted += [({**large, "k": _low(space.sizes["k"])}, {}), ({**large, "k": 1}, {})]
+        wanted += [({**large, "k": smallest(space.sizes["k"])}, {}), ({**large, "k": 1}, {})]
     found = [builder.admissible(sizes, **options) for sizes, options in wanted]
     found += _far_rows(space, builder, large)
     found += [dict(probe) for probe in space.probes]
@@ -178,7 +174,7 @@ def _make_all(space: InputSpace) -> list[dict[str, Any]]:
 
 def _far_rows(space: InputSpace, builder: _Builder, large: dict[str, int]) -> list[Any]:
     """For a softmax: inputs whose rows of scores lie far apart (two rows, and one)."""
-    one = {**large, "N": 1} if _low(space.sizes.get("N", 1)) <= 1 else None
+    one = {**large, "N": 1} if smallest(space.sizes.get("N", 1)) <= 1 else None
     if space.kind == "loss_layer" and space.row_shift and space.classification:
         shift = space.row_shift
         inputs = []

@@ -24,7 +24,7 @@ from flatprop.testing import _arrays
 from flatprop.testing._arrays import Size
 from flatprop.testing._calls import layer_pair
 from flatprop.testing._checkers import DEFAULT_MAX_EXAMPLES
-from flatprop.testing._draws import KINK_GAP, KINK_GRID, Common, dimension, smallest
+from flatprop.testing._draws import KINK_GAP, KINK_GRID, Common, dimension, largest, smallest
 from flatprop.testing._engine import Contract, Target, run_candidate, run_check
 from flatprop.testing._extras import InputSpace, diagnostic_inputs
 from flatprop.testing._outputs import LayerOutputs
@@ -131,8 +131,7 @@ def _admissible(layer: str, common: Common) -> Callable[[dict[str, Any]], bool]:
 def _probe(layer: str, num_examples: Size, num_dims: Size, common: Common) -> dict[str, Any]:
     """An input tried first: a ReLU's x with exact zeros; an affine x of 2 extra axes."""
     n = smallest(num_examples)
-    high = num_dims if isinstance(num_dims, int) else num_dims[1]
-    k = min(max(smallest(num_dims), 2), high)
+    k = min(max(smallest(num_dims), 2), largest(num_dims))
     shape = (n, *([2] * k))
     low, high_value = common.kink_bounds
     values = np.resize(np.arange(low, high_value + KINK_GRID, KINK_GRID), int(np.prod(shape)))
