@@ -8,6 +8,7 @@ names it needs. The losses as data (the calls that Hypothesis draws) are in
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -163,6 +164,12 @@ def run_python(
         env=env,
         timeout=timeout,
     )
+
+
+def with_this_path() -> dict[str, str]:
+    """The environment, with this interpreter's ``sys.path`` as PYTHONPATH: a fresh
+    interpreter (or a pytest it runs) then imports this flatprop and the tests' helpers."""
+    return {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
 
 
 def hide(module: str) -> str:

@@ -6,15 +6,13 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from grading_cases import SVM, no_process_left_behind, write  # noqa: F401 - autouse fixture
+from helpers import run_python, with_this_path
 
 CLASS = Path(__file__).resolve().parent / "grading_class"
 EXPECTED = json.loads((CLASS / "expected" / "results.json").read_text(encoding="utf-8"))
@@ -23,13 +21,8 @@ SUBMISSIONS = sorted(name for name in EXPECTED if name != "about")
 
 def flatprop(*arguments, cwd=None):
     """Run the command in a fresh interpreter; the CompletedProcess."""
-    return subprocess.run(
-        [sys.executable, "-m", "flatprop", *map(str, arguments)],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        timeout=600,
-        env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
+    return run_python(
+        "-m", "flatprop", *map(str, arguments), cwd=cwd, env=with_this_path(), timeout=600
     )
 
 
@@ -149,12 +142,7 @@ def test_grade_says_what_to_install_without_hypothesis(tmp_path):
         "from flatprop.cli import main\n"
         f"sys.exit(main(['grade', {str(CLASS / 'assignment.toml')!r}, 'x', '--out', 'y']))\n"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", script],
-        capture_output=True,
-        text=True,
-        env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
-    )
+    done = run_python("-c", script, env=with_this_path())
     assert done.returncode == 2
     assert 'pip install "flatprop[grade]"' in done.stderr
 

@@ -8,10 +8,7 @@ same process, and checks their verdicts too; no test leaves a process behind.
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -28,6 +25,7 @@ from grading_cases import (
     with_function,
     write,
 )
+from helpers import run_python, with_this_path
 
 FEW_EXAMPLES = 20
 HANG_TIMEOUT = 1.5  # seconds: for the submissions that never answer
@@ -488,13 +486,16 @@ def test_a_pytest_file_over_a_class_reports_every_student_and_exits_honestly(tmp
         "                     'softmax_cross_entropy', max_examples=20, timeout=2)\n",
         encoding="utf-8",
     )
-    done = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(test_file)],
-        capture_output=True,
-        text=True,
+    done = run_python(
+        "-m",
+        "pytest",
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        str(test_file),
         cwd=tmp_path,
+        env=with_this_path(),
         timeout=600,
-        env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
     )
     # By hand (tests/grading_class/README.md): the SVM is right for ana, hal and max;
     # the softmax is wrong for hal (endless loop) and max (pytest.skip) only.

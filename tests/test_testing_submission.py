@@ -21,6 +21,7 @@ from helpers import (
     failing_input,
     failing_input_code,
     run_python,
+    with_this_path,
 )
 
 
@@ -231,8 +232,9 @@ def test_pytest_shows_the_graders_line_and_the_report_and_no_frame_of_the_kit(tm
         f"    check_loss_layer({fn}, 'multiclass_svm', max_examples=10)\n",
         encoding="utf-8",
     )
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
-    result = run_python("-m", "pytest", "-q", "-p", "no:cacheprovider", cwd=tmp_path, env=env)
+    result = run_python(
+        "-m", "pytest", "-q", "-p", "no:cacheprovider", cwd=tmp_path, env=with_this_path()
+    )
     assert result.returncode == 1, result.stdout
     report = result.stdout.split("def test_svm_loss():")[1].split("short test summary")[0]
     assert report.lstrip().startswith(f">       check_loss_layer({fn}, 'multiclass_svm'")
