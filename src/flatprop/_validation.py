@@ -139,12 +139,14 @@ def result_dtype(dtype: np.dtype) -> np.dtype:
     return np.dtype(np.float64)  # integers, float64 and long double
 
 
-_DOT_MAX_ENTRIES = 8192
+DOT_MAX_ENTRIES = 8192
+"""The largest array whose sum of squares flatprop takes with ``np.vdot`` (one BLAS call,
+which OpenBLAS runs on the calling thread at this size); larger ones use NumPy's own loops."""
 
 
 def all_finite(array: FloatArray) -> bool:
     """Whether ``array`` holds no NaN and no +-inf."""
-    if array.size <= _DOT_MAX_ENTRIES and array.flags.c_contiguous:
+    if array.size <= DOT_MAX_ENTRIES and array.flags.c_contiguous:
         # A small array: its dot product with itself is finite if and only if every entry
         # is, unless it overflows (entries beyond 1e154), which the exact scan below
         # then settles. One BLAS call, which OpenBLAS runs on the calling thread at

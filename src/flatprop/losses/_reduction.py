@@ -43,6 +43,7 @@ import numpy as np
 import numpy.typing as npt
 
 from flatprop._validation import (
+    DOT_MAX_ENTRIES,
     FloatArray,
     IntArray,
     Reduction,
@@ -288,8 +289,8 @@ def is_small_and_finite(array: np.ndarray, *, max_entries: int) -> bool:
     ):
         return False
     flat = array.reshape(-1)
-    # vdot up to 8192 entries, which OpenBLAS runs on the calling thread; einsum beyond
-    total = np.vdot(flat, flat) if flat.size <= 8192 else np.einsum("i,i->", flat, flat)
+    small = flat.size <= DOT_MAX_ENTRIES  # one BLAS call, on the calling thread
+    total = np.vdot(flat, flat) if small else np.einsum("i,i->", flat, flat)
     return bool(total <= _SMALL_SUM_OF_SQUARES[array.dtype])
 
 
