@@ -95,15 +95,18 @@ def with_function(source: str, body: str, name: str = "svm_loss") -> str:
 
 
 def _marked_processes() -> list[int]:
-    """Processes that carry a worker's mark (its environment): workers and their children."""
+    """This run's processes that carry a worker's mark (its environment): workers and
+    their children. Another test run's have another TMPDIR (tests/conftest.py)."""
+    run = f"TMPDIR={os.environ['TMPDIR']}".encode()
     found = []
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
         try:
             with open(f"/proc/{entry}/environ", "rb") as environ:
-                if b"FLATPROP_WORKER=" in environ.read():
-                    found.append(int(entry))
+                variables = environ.read().split(b"\0")
+            if any(v.startswith(b"FLATPROP_WORKER=") for v in variables) and run in variables:
+                found.append(int(entry))
         except OSError:
             continue
     return found

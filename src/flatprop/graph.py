@@ -69,8 +69,9 @@ from flatprop._display import html_table, preview, shape_text, text_table
 __all__ = ["GRAPHVIZ_HINT", "StageGraph", "graphviz_available"]
 
 GRAPHVIZ_HINT = (
-    'pip install "flatprop[graph]" (the graphviz package) and Graphviz\'s dot program '
-    "(apt-get install graphviz, brew install graphviz or conda install graphviz)"
+    'pip install "flatprop[graph]" (the graphviz package; from a clone of the repository: '
+    'pip install ".[graph]") and Graphviz\'s dot program (apt-get install graphviz, brew '
+    "install graphviz or conda install graphviz)"
 )
 
 FORWARD_COLOR = "#1b7a2f"  # green, as on the lecture slides

@@ -35,7 +35,10 @@ __all__ = [
     "plot_training",
 ]
 
-MATPLOTLIB_HINT = 'pip install "flatprop[plot]"  (or: pip install matplotlib)'
+MATPLOTLIB_HINT = (
+    'pip install "flatprop[plot]"  (from a clone of the repository: pip install ".[plot]"; '
+    "or just: pip install matplotlib)"
+)
 
 LINE_STYLES: dict[str, dict[str, Any]] = {
     "squared_hinge": {"linewidth": 2.5, "linestyle": "--", "zorder": 3},
