@@ -9,7 +9,12 @@ import numpy as np
 import pytest
 
 from flatprop.demo import self_check
-from flatprop.demo.staged import staged_svm, staged_two_layer_softmax, two_layer_inputs
+from flatprop.demo.staged import (
+    problem_set_svm_inputs,
+    staged_svm,
+    staged_two_layer_softmax,
+    two_layer_inputs,
+)
 from flatprop.gradcheck import check_gradient, numerical_gradient, rel_error
 from flatprop.layers import RELU_KINK
 from flatprop.losses import LOSSES
@@ -153,3 +158,20 @@ def test_an_entry_whose_gradient_is_0_is_within_rounding_not_a_kink() -> None:
     assert not check_gradient(
         lambda v: float((v[0] + v[1]) - v[1]), x, [1.0, 0.0], tolerance=1e-12
     ).passed
+
+
+def test_a_staged_report_marks_the_tiny_gradients_within_rounding() -> None:
+    # The problem set's input: both rows are one image, labelled 0 and 1, so the data
+    # gradients cancel and dW = 2 reg W (by hand), entries of 1e-6 next to a loss of ~1:
+    # their central differences are rounding noise, a relative error above 1e-6 that the
+    # report printed unmarked.
+    W, X, y = problem_set_svm_inputs(seed=0)
+    staged = staged_svm(W, X, y, reg=5e-6)
+    np.testing.assert_allclose(staged["dW"], 2 * 5e-6 * W, rtol=1e-12)
+    (check,) = staged.checks
+    assert check.relative_error > self_check.TOLERANCE
+    assert check.report.passed
+    assert int(check.report.within_rounding.sum()) == 3
+    text = " ".join(staged.report().split())
+    assert "3 within rounding" in text
+    assert "dW: 3 of 4 entries beyond the tolerance 1e-06 differ from central" in text

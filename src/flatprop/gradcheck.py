@@ -22,6 +22,10 @@ Conventions
 - Near a **kink** (a ReLU at 0, a hinge's margin at 0) within the step, a central
   difference averages two slopes and says nothing about the derivative at x:
   :func:`check_gradient` finds such entries and does not count them as failures.
+- An entry of about 0 next to a large f has a central difference that is rounding
+  noise (about ``eps |f| / h``) and a meaningless relative error: :func:`check_gradient`
+  reports it apart, **within rounding**, as long as the difference is also within the
+  tolerance times |f| (so a tolerance finer than central differences resolve fails).
 - Inputs are checked: x must be a writeable float32 or float64 array (it is perturbed in
   place and restored); f must return a real scalar (or, for the array version, a real
   array of the shape of ``dout``), finite at every point tried.
@@ -635,8 +639,9 @@ def check_gradient(
     Each entry of ``analytic`` is compared with the central difference of f along that
     entry of x (as :func:`numerical_gradient`, or :func:`numerical_gradient_array` when
     ``dout`` is given). An entry that disagrees beyond ``tolerance`` (and beyond what
-    rounding f can contribute, about ``eps |f(x)| / h``: see below) is looked at more closely, with
-    the step divided by 10, again and again (``REFINEMENTS`` times, down to h / 1000):
+    rounding f can contribute, about ``eps |f(x)| / h``: see below) is looked at more
+    closely, with the step divided by 10, again and again (``REFINEMENTS`` times, down
+    to h / 1000):
 
     - if the central difference with a smaller step agrees, the disagreement came from a
       kink that the step h straddled: a **kink** entry;
@@ -679,8 +684,9 @@ def check_gradient(
     Returns
     -------
     GradientReport
-        ``passed``, ``relative_error`` (off the kinks), ``kinks`` (a mask),
-        ``describe()`` for a few lines of text.
+        ``passed``, ``relative_error`` (off the kinks), ``kinks`` and
+        ``within_rounding`` (masks), ``describe()`` for a few lines of text; printed,
+        the verdict and where the failures, kinks and entries within rounding are.
 
     Raises
     ------

@@ -260,6 +260,9 @@ class StagedPass(Mapping[str, FloatArray]):
             error = f"relative error {check.relative_error:.1e}"
             if check.kinks:
                 error += f"\noff the kinks;\n{check.kinks} on a kink"
+            within = int(check.report.within_rounding.sum())
+            if within:
+                error += f"\n{within} within rounding"
             block = _text.side_by_side(
                 [
                     f"{check.name}, backward\n{_text.format_array(check.analytic)}",
@@ -270,6 +273,8 @@ class StagedPass(Mapping[str, FloatArray]):
             lines.append(_text.indent(block))
             if check.kinks:
                 lines.append(_text.indent(textwrap.fill(_kink_text(check), width=86)))
+            if within:
+                lines.append(_text.indent(textwrap.fill(_rounding_text(check), width=86)))
         lines.append("")
         lines.append("The same computed by flatprop's library:")
         lines += [f"  {what}: relative error {error:.1e}" for what, error in self.library]
@@ -285,6 +290,19 @@ def _kink_text(check: GradientCheck) -> str:
         "(its slopes left and right of the point differ), where central differences "
         "average the two sides: not a bug. The backward pass chose a subgradient"
         + (f": {check.kink}." if check.kink else ".")
+    )
+
+
+def _rounding_text(check: GradientCheck) -> str:
+    """What a gradient check's entries within rounding mean, for the report."""
+    report = check.report
+    within = report.within_rounding
+    difference = float(np.max(np.abs(report.analytic - report.numerical)[within]))
+    return (
+        f"{check.name}: {int(within.sum())} of {within.size} entries beyond the tolerance "
+        f"{report.tolerance:g} differ from central differences by at most {difference:.1e}, "
+        "within what rounding the loss contributes to them: gradients tiny next to the "
+        "loss, whose central differences are mostly noise; not errors."
     )
 
 
