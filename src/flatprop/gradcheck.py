@@ -25,7 +25,7 @@ Conventions
 - An entry of about 0 next to a large f has a central difference that is rounding
   noise (about ``eps |f| / h``) and a meaningless relative error: :func:`check_gradient`
   reports it apart, **within rounding**, as long as the difference is also within the
-  tolerance times |f| (so a tolerance finer than central differences resolve fails).
+  tolerance times ``|f|`` (so a tolerance finer than central differences resolve fails).
 - Inputs are checked: x must be a writeable float32 or float64 array (it is perturbed in
   place and restored); f must return a real scalar (or, for the array version, a real
   array of the shape of ``dout``), finite at every point tried.
