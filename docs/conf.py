@@ -46,7 +46,8 @@ myst_heading_anchors = 3  # the README links to sections of the guides (docs/gra
 
 html_theme = "pydata_sphinx_theme"
 html_title = f"flatprop {release}"
-html_static_path: list[str] = []
+html_static_path = ["_static"]
+html_css_files = ["flatprop.css"]  # computational graphs at their own size, scrolling
 templates_path = ["_templates"]
 html_theme_options = {
     "navigation_with_keys": False,

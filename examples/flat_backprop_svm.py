@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 
+from flatprop.cli import run_command
 from flatprop.demo import staged
 
 PROBLEM_SET_INPUT_NOTE = """\
@@ -52,4 +53,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(run_command(main))  # quiet when piped into head

@@ -18,6 +18,7 @@ from typing import Any
 
 import student_submission as submission  # beside this script
 
+from flatprop.cli import run_command
 from flatprop.testing import (
     CheckFailedError,
     check_layer_pair,
@@ -106,4 +107,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_command(main))  # quiet when piped into head

@@ -16,6 +16,7 @@ import argparse
 
 import numpy as np
 
+from flatprop.cli import run_command
 from flatprop.demo import figures
 
 TABLE_MARGINS = (-2.0, -1.0, 0.0, 0.5, 1.0, 2.0, 3.0)
@@ -51,4 +52,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(run_command(main))  # quiet when piped into head

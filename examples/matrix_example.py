@@ -17,6 +17,7 @@ import argparse
 
 import numpy as np
 
+from flatprop.cli import run_command
 from flatprop.demo import staged
 
 
@@ -44,4 +45,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(run_command(main))  # quiet when piped into head

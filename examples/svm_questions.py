@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 
+from flatprop.cli import run_command
 from flatprop.demo import questions
 
 QUESTIONS = "abcde"
@@ -46,4 +47,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(run_command(main))  # quiet when piped into head

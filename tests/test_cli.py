@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
+import sys
 from importlib.metadata import entry_points
 from pathlib import Path
 
@@ -14,6 +16,7 @@ from flatprop.demo import self_check
 from flatprop.gradcheck import check_gradient
 from helpers import (
     DIGITS_ACCURACY_FLOOR,
+    EXAMPLES,
     HEAD_DEFAULTS_FLOOR,
     REL_ERROR_MATCH,
     SPIRAL_LINEAR_CEILING,
@@ -267,3 +270,121 @@ def test_the_library_and_the_cli_never_import_matplotlib() -> None:
     )
     done = run_python("-c", check)
     assert done.returncode == 0, done.stderr
+
+
+# The findings of a newcomer's first run (issue: fix-demo).
+
+
+def gradcheck_rows(text: str) -> list[tuple[str, float, str]]:
+    """Each row of gradcheck's table: (function and input, relative error, status)."""
+    rows = []
+    for line in text.splitlines():
+        if line.startswith(("loss ", "layer ", "net ")):
+            _, function, parameter, error, status = re.split(r"\s{2,}", line.strip(), maxsplit=4)
+            rows.append((f"{function}, {parameter}", float(error), status))
+    return rows
+
+
+@pytest.mark.parametrize("tolerance", ["1e-12", "1e-300"])
+def test_gradcheck_with_a_tolerance_below_the_rows_errors_fails_them_and_exits_1(
+    tolerance: str,
+) -> None:
+    # Before: exit 0, every row "ok", and "largest relative error 2.7e-08 <= 1e-12".
+    done = flatprop("gradcheck", "--tolerance", tolerance)
+    assert done.returncode == 1, done.stdout
+    rows = gradcheck_rows(done.stdout)
+    assert len(rows) == len(self_check.library_cases())
+    for what, error, status in rows:
+        assert status.startswith("FAIL") == (error > float(tolerance)), (what, error, status)
+    # Float64 central differences with h = 1e-5 cannot confirm 1e-12 on most rows: the
+    # affine layer's w, a bilinear function, agrees to ~1e-10 at best.
+    assert sum(status.startswith("FAIL") for _, _, status in rows) > len(rows) // 2
+    verdict = done.stdout.rstrip().splitlines()
+    assert re.search(
+        rf"gradients FAIL: largest relative error \S+ > tolerance {tolerance}", verdict[-2]
+    )
+    assert "finer than float64 central differences can confirm" in verdict[-1]
+
+
+@pytest.mark.parametrize("tolerance", ["0", "-1", "nan", "inf", "1e-6x"])
+def test_gradcheck_refuses_a_tolerance_that_is_not_a_positive_number_before_printing(
+    tolerance: str,
+) -> None:
+    done = flatprop("gradcheck", "--tolerance", tolerance)
+    assert done.returncode == 2
+    assert done.stdout == ""
+    assert "argument --tolerance: must be a" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_gradcheck_seed_5_says_the_svm_bias_entry_is_within_rounding_not_a_kink() -> None:
+    # Before: "LinearClassifier(head='svm') b 2.2e-03 ok" and "All 41 gradients match
+    # ... (largest relative error 2.2e-03 <= 1e-06)". That entry of db is 0 and its
+    # central difference one rounding of the loss over the step (2.2e-11): no kink.
+    done = flatprop("gradcheck", "--seed", "5")
+    assert done.returncode == 0, done.stdout
+    rows = {what: (error, status) for what, error, status in gradcheck_rows(done.stdout)}
+    error, status = rows["LinearClassifier(head='svm'), reg 0.1, b"]
+    assert status == "ok (1 within rounding)"
+    assert error <= self_check.TOLERANCE
+    assert "LinearClassifier(head='svm'), reg 0.1, b: 1 entry, relative error up to 2.2e-03" in (
+        done.stdout
+    )
+    last = done.stdout.rstrip().splitlines()[-1]
+    assert last.startswith("All 41 gradients match their numerical gradients: largest")
+    assert "(off the entries within rounding, listed above)" in last
+    assert float(re.search(r"largest relative error (\S+) <=", last)[1]) == max(
+        error for error, _ in rows.values()
+    )
+
+
+BROKEN_PIPE_COMMANDS = {
+    "flatprop demo": ["-m", "flatprop", "demo"],
+    "flatprop gradcheck": ["-m", "flatprop", "gradcheck"],
+    "svm_questions.py --only c d": [str(EXAMPLES / "svm_questions.py"), "--only", "c", "d"],
+}
+
+
+@pytest.mark.parametrize("command", BROKEN_PIPE_COMMANDS)
+def test_a_closed_stdout_ends_the_command_quietly(command: str) -> None:
+    # `flatprop demo | head -3` printed a BrokenPipeError traceback. Here the reader is
+    # gone before the first write (its end of the pipe closed): the same error, every time.
+    read, write = os.pipe()
+    os.close(read)
+    try:
+        done = subprocess.run(
+            [sys.executable, *BROKEN_PIPE_COMMANDS[command]],
+            stdout=write,
+            stderr=subprocess.PIPE,
+            text=True,
+            check=False,
+            timeout=300,
+        )
+    finally:
+        os.close(write)
+    assert done.stderr == ""
+    assert done.returncode == 1  # the Python documentation's recipe (signal, SIGPIPE)
+
+
+def test_demo_refuses_a_bad_iters_before_printing_anything() -> None:
+    # Before: 273 lines of the demo, then the error.
+    done = flatprop("demo", "--iters", "-5")
+    assert done.returncode == 2
+    assert done.stdout == ""
+    assert "--iters must be an integer >= 0, got -5" in done.stderr
+
+
+def test_train_refuses_std_0_for_the_two_layer_net_and_says_why() -> None:
+    # Before: it trained to the end at chance accuracy (test_recipes shows why it must).
+    done = flatprop("train", "--std", "0")
+    assert done.returncode == 2
+    assert done.stdout == ""
+    (line,) = done.stderr.splitlines()
+    assert "--std must be > 0 for the two-layer net, got 0" in line
+    assert "it cannot learn" in line
+
+
+def test_train_help_says_the_default_head_and_that_plot_makes_folders() -> None:
+    text = " ".join(flatprop("train", "--help").stdout.split())
+    assert "default: softmax, for both models" in text
+    assert "missing folders of the path are created" in text

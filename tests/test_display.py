@@ -7,6 +7,7 @@ mean of 5.267) and from the constructor arguments; the HTML must be well-formed.
 from __future__ import annotations
 
 import xml.etree.ElementTree as ElementTree
+from collections.abc import Mapping
 
 import numpy as np
 import pytest
@@ -16,6 +17,7 @@ from hypothesis.extra import numpy as hnp
 from flatprop import layers, losses
 from flatprop._display import preview
 from flatprop.demo.staged import staged_svm, table_svm_inputs
+from flatprop.gradcheck import check_gradient
 from flatprop.nets import LinearClassifier, TwoLayerNet
 from flatprop.testing import CheckReport
 
@@ -128,7 +130,39 @@ def test_a_staged_pass_prints_every_stage_and_its_largest_error() -> None:
     stage_names = [stage.name for stage in staged.forward + staged.backward]
     assert names == ["X", "W", "y", *stage_names]
     assert "5.267" in next(line for line in text.splitlines() if line.startswith("  data_loss"))
-    assert_well_formed(staged._repr_html_().split("<svg", 1)[0] or "<table/>")
+    assert_well_formed(staged._repr_html_())  # with Graphviz, the SVG in a <div>
+
+
+def test_a_staged_pass_is_a_read_only_mapping_of_its_stages() -> None:
+    # "dW" in staged, list(staged) and dict(staged) raised KeyError: 'no stage named 0'.
+    staged = staged_svm(TABLE, np.eye(3), LABELS, reg=0.1)
+    names = ["scores", "margins", "data_loss", "reg_loss", "loss", "dmargins", "dscores", "dW"]
+    assert isinstance(staged, Mapping)
+    assert list(staged) == names  # forward, then backward, as computed
+    assert list(staged.keys()) == names
+    assert len(staged) == len(names)
+    assert "dW" in staged
+    assert "W" not in staged  # an argument, in staged.arguments
+    assert staged.get("nope") is None
+    # The slide's margins, by hand: cat 5.1 - 3.2 + 1, frog 2.2 + 3.1 + 1 and 2.5 + 3.1 + 1.
+    np.testing.assert_allclose(
+        dict(staged)["margins"], [[0, 2.9, 0], [0, 0, 0], [6.3, 6.6, 0]], rtol=1e-14
+    )
+    assert float(dict(staged.items())["data_loss"]) == pytest.approx((2.9 + 12.9) / 3)
+    with pytest.raises(KeyError, match=r"no stage named 'nope'; the stages are scores, .*, dW"):
+        staged["nope"]
+    with pytest.raises(TypeError):
+        staged["loss"] = 0.0  # type: ignore[index]
+    assert staged == staged
+    assert staged != staged_svm(TABLE, np.eye(3), LABELS, reg=0.1)  # not compared by value
+
+
+def test_a_gradient_report_prints_its_verdict_and_where_not_its_arrays() -> None:
+    big = np.linspace(-1, 1, 2500).reshape(50, 50)
+    report = check_gradient(lambda v: float(np.sum(np.maximum(v, 0))), big, (big > 0) * 1.0)
+    assert_short(repr(report))
+    assert repr(report).startswith("GradientReport(passed, relative error ")
+    assert_well_formed(report._repr_html_())
 
 
 def test_a_check_report_shows_its_verdict_as_a_table() -> None:

@@ -123,6 +123,47 @@ def test_the_loss_wire_carries_the_loss_above_and_the_gradient_1_below(svm_pass)
     assert gradient == "1"
 
 
+def wire_labels(dot: str) -> dict[tuple[str, str], list[str]]:
+    """Each edge's label lines: the forward value, then the gradient (when there is one)."""
+    labels = {}
+    for line in dot.splitlines():
+        if match := EDGE.match(line):
+            texts = re.findall(r'<FONT COLOR="[^"]+">([^<]*)</FONT>', match[3])
+            labels[unquote(match[1]), unquote(match[2])] = texts
+    return labels
+
+
+def test_a_wire_shows_an_arrays_range_not_entries_that_could_all_be_0(svm_pass) -> None:
+    # The margins -> data_loss wire read "[0 ... 0]" (dmargins' first and last entries)
+    # although dmargins = 1[margins > 0] / N has entries 1/3 (by hand: N = 3).
+    labels = wire_labels(svm_pass.to_dot())
+    assert labels["margins", "data_loss"] == ["(3, 3) from 0 to 6.6", "(3, 3) from 0 to 0.333"]
+    # dscores = dmargins less each row's sum at y: -2/3 for the frog's two margins.
+    assert labels["scores", "margins"][1] == "(3, 3) from -0.667 to 0.333"
+    assert labels["y", "margins"] == ["[0 1 2]"]  # three entries: shown whole
+
+
+def test_an_add_gate_passes_the_gradient_1_to_data_loss_and_reg_loss(svm_pass) -> None:
+    # loss = data_loss + reg_loss: d loss / d data_loss = d loss / d reg_loss = 1 (an add
+    # gate distributes its gradient), as the CS231n diagrams show; the wires had none.
+    labels = wire_labels(svm_pass.to_dot())
+    assert labels["data_loss", "loss"] == ["5.267", "1"]  # (2.9 + 12.9) / 3
+    assert labels["reg_loss", "loss"] == ["8.954", "1"]  # 0.1 * 89.54
+    nodes, _ = parse_dot(svm_pass.to_dot())
+    assert "ddata_loss =1" in label_text(nodes["data_loss"])
+
+
+def test_only_a_plain_sum_passes_its_gradient_on() -> None:
+    a, b = np.float64(2.0), np.float64(3.0)
+    for formula, passes in (("a + b", True), ("a * b", False), ("a + 2 b", False)):
+        graph = StageGraph(
+            {"a": a, "b": b, "loss": a + b}, {"loss": ["a", "b"]}, formulas={"loss": formula}
+        )
+        labels = wire_labels(graph.to_dot())
+        assert (labels["a", "loss"] == ["2", "1"]) == passes, formula
+        assert (len(labels["b", "loss"]) == 2) == passes, formula
+
+
 @needs_dot
 @pytest.mark.parametrize(
     "staged",
@@ -151,7 +192,10 @@ def test_render_and_to_svg_draw_through_the_graphviz_package(svm_pass, tmp_path:
     png = svm_pass.graph().render(tmp_path / "svm.png")
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     html = svm_pass.graph()._repr_html_()
-    assert html.startswith("<svg")
+    # At its own size in a box that scrolls sideways: shrunk to the width of a column of
+    # the docs (max-width: 100%), the SVM's graph could not be read.
+    assert html.startswith('<div class="flatprop-graph" style="overflow-x: auto')
+    assert '<svg style="max-width: none' in html
     assert "margins" in html
 
 

@@ -75,7 +75,13 @@ BAD_INPUTS: list[tuple[tuple[str, ...], dict[str, Any], type[Exception], str]] =
         "y must hold integer class labels, got booleans",
     ),
     (CLASSIFICATION_LOSSES, {"y": ["0", "2"]}, TypeError, "y must hold integer class labels"),
-    (CLASSIFICATION_LOSSES, {"y": None}, TypeError, "y must hold integer class labels"),
+    # y=None said "got dtype object (an array of shape ())": say it is required
+    (
+        CLASSIFICATION_LOSSES,
+        {"y": None},
+        TypeError,
+        r"^y is required: class labels of shape \(2,\), got None$",
+    ),
     (CLASSIFICATION_LOSSES, {"y": np.array([0, 1, 2])}, ValueError, r"y must have shape \(2,\)"),
     (CLASSIFICATION_LOSSES, {"y": np.array([1])}, ValueError, r"y must have shape \(2,\)"),
     (

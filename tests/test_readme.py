@@ -41,3 +41,32 @@ def test_ci_runs_the_readme_quickstart_blocks() -> None:
     assert "quickstart-$1" in ci
     assert "for name in demo tests" in ci
     assert "HYPOTHESIS_PROFILE=ci" in ci
+
+
+def test_the_readmes_staged_report_is_what_the_code_prints() -> None:
+    # The README showed "relative error 3.4e-10" where users got 1.2e-10.
+    from flatprop.demo.staged import staged_svm, table_svm_inputs
+
+    match = re.search(r"prints the margins, then\n\n```\n(.*?)```", README, flags=re.DOTALL)
+    assert match
+    printed = [
+        line.rstrip() for line in staged_svm(*table_svm_inputs(), reg=0.1).report().split("\n")
+    ]
+    shown = [line.rstrip() for line in match[1].splitlines() if line.strip() != "..."]
+    missing = [line for line in shown if line not in printed]
+    assert not missing
+    assert any("relative error" in line for line in shown)
+
+
+def test_the_readme_says_which_head_each_model_takes_by_default() -> None:
+    from flatprop.demo import recipes
+    from flatprop.nets import LinearClassifier, TwoLayerNet
+
+    text = " ".join(README.split())
+    assert LinearClassifier(2, 3).head == "svm"
+    assert '`LinearClassifier(D, C)` is CS231n\'s linear SVM, `head="svm"`' in text
+    assert TwoLayerNet(2, 4, 3).head == "softmax"
+    assert '`TwoLayerNet(D, H, C)` uses `head="softmax"`' in text
+    for model in recipes.MODEL_NAMES:
+        assert recipes.default_settings("digits", model).head == "softmax"
+    assert "`flatprop train` trains both models with the softmax head" in text

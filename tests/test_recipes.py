@@ -3,6 +3,7 @@ and settings are checked when they are made."""
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from flatprop.demo import recipes
@@ -54,3 +55,23 @@ def test_bad_settings_are_refused_by_name(changes, error, message) -> None:
 def test_hidden_size_does_not_apply_to_the_linear_model() -> None:
     with pytest.raises(ValueError, match="hidden_size does not apply to the linear model"):
         recipes.default_settings("spiral", "linear", hidden_size=10)
+
+
+def test_a_two_layer_net_from_all_zero_weights_has_only_a_b2_gradient() -> None:
+    # Why std=0 is refused for training the two-layer net: h1 = ReLU(X 0 + 0) = 0, so
+    # dW2 = h1^T dscores = 0, dh1 = dscores W2^T = 0, and dW1 = db1 = 0 (by hand); the
+    # penalty's gradient 2 reg W is 0 too. Only b2 moves, and W2 stays 0 after it.
+    from flatprop.nets import TwoLayerNet
+
+    net = TwoLayerNet(4, 5, 3, std=0.0, seed=0)
+    X = np.arange(8.0).reshape(2, 4) - 3
+    _, grads = net.loss(X, np.array([0, 2]), reg=0.1)
+    for name in ("W1", "b1", "W2"):
+        assert not grads[name].any(), name
+    assert grads["b2"].any()
+
+
+def test_std_0_is_refused_for_the_two_layer_net_and_taken_for_the_linear_model() -> None:
+    with pytest.raises(ValueError, match="std must be > 0 for the two-layer net, got 0"):
+        recipes.default_settings("digits", "two-layer", std=0.0)
+    assert recipes.default_settings("digits", "linear", std=0.0).std == 0.0  # convex

@@ -191,6 +191,8 @@ def as_labels(value: npt.ArrayLike, name: str, *, num_examples: int, num_classes
         and (not num_examples or value.view(np.uintp).max() < num_classes)
     ):
         return value  # the common call; negative labels are huge as unsigned integers
+    if value is None:
+        raise TypeError(f"{name} is required: class labels of shape ({num_examples},), got None")
     labels = as_array(value, name)
     if labels.size == 0 and labels.dtype.kind == "f":
         labels = labels.astype(np.intp)  # an empty list, [], arrives as float64

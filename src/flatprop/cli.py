@@ -11,6 +11,8 @@ Hypothesis only by ``grade``.
 from __future__ import annotations
 
 import argparse
+import math
+import os
 import re
 import sys
 from collections.abc import Callable, Sequence
@@ -19,13 +21,27 @@ from pathlib import Path
 from flatprop import __version__
 from flatprop.demo import figures, recipes, self_check, tour
 
-__all__ = ["main"]
+__all__ = ["main", "run_command"]
 
 
 def demo(args: argparse.Namespace) -> int:
-    """The problem set, computed, then training on the digits."""
+    """The problem set, computed, then training on the digits (settings checked first)."""
     tour.run(seed=args.seed, iters=args.iters)
     return 0
+
+
+def _tolerance(text: str) -> float:
+    """``--tolerance`` as a positive, finite number, as ``check_gradient`` takes it.
+
+    argparse says what is wrong, before anything runs.
+    """
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number, got {text!r}") from None
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a positive, finite number, got {text!r}")
+    return value
 
 
 def gradcheck(args: argparse.Namespace) -> int:
@@ -164,9 +180,13 @@ def _parser() -> argparse.ArgumentParser:
     check_parser.add_argument("--seed", type=int, default=0, help="seed of the random inputs")
     check_parser.add_argument(
         "--tolerance",
-        type=float,
+        type=_tolerance,
         default=self_check.TOLERANCE,
-        help=f"largest relative error that passes (default {self_check.TOLERANCE:g})",
+        help=f"largest relative error that passes, > 0 (default {self_check.TOLERANCE:g}); "
+        "entries on a kink, and entries of about 0 whose numerical gradient is rounding "
+        "noise, are listed apart; below about "
+        f"{self_check.RESOLUTION:g}, right gradients fail too (central differences cannot "
+        "confirm them so finely)",
     )
 
     train_parser = _command(
@@ -179,7 +199,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     train_parser.add_argument("--data", choices=recipes.DATA_NAMES, default="digits")
     train_parser.add_argument("--model", choices=recipes.MODEL_NAMES, default="two-layer")
-    train_parser.add_argument("--head", choices=recipes.HEAD_NAMES, help="default: softmax")
+    train_parser.add_argument(
+        "--head",
+        choices=recipes.HEAD_NAMES,
+        help="the loss on the scores (default: softmax, for both models; the classes "
+        "LinearClassifier and TwoLayerNet default to 'svm' and 'softmax')",
+    )
     train_parser.add_argument(
         "--hidden", type=int, metavar="H", help="hidden units (two-layer only)"
     )
@@ -188,7 +213,12 @@ def _parser() -> argparse.ArgumentParser:
     train_parser.add_argument("--lr-decay", type=float, help="learning rate factor per epoch")
     train_parser.add_argument("--reg", type=float, help="regularization strength: reg sum W^2")
     train_parser.add_argument("--batch-size", type=int, help="examples per SGD step")
-    train_parser.add_argument("--std", type=float, help="scale of the initial weights")
+    train_parser.add_argument(
+        "--std",
+        type=float,
+        help="scale of the initial weights (> 0 for the two-layer net: from all-zero weights "
+        "it cannot learn)",
+    )
     train_parser.add_argument(
         "--label-smoothing", type=float, help="label smoothing (softmax head only)"
     )
@@ -197,7 +227,8 @@ def _parser() -> argparse.ArgumentParser:
         "--plot",
         metavar="FILE.png",
         help="save a figure of the loss and accuracy curves in a format matplotlib "
-        "writes (.png, .pdf, .svg, ...; needs matplotlib)",
+        "writes (.png, .pdf, .svg, ...; needs matplotlib); missing folders of the path "
+        "are created",
     )
 
     grade_parser = _command(
@@ -245,18 +276,48 @@ def _command(
     return parser
 
 
+def run_command(command: Callable[[], int]) -> int:
+    """Run ``command()`` and return its exit status; stop quietly if stdout is closed.
+
+    A command piped into one that stops reading (``flatprop demo | head -3``) finds its
+    standard output closed: instead of a ``BrokenPipeError`` traceback, it stops there
+    and returns 1, its output redirected to ``os.devnull`` so that nothing more fails as
+    Python exits (the Python documentation's recipe: "Note on SIGPIPE" in :mod:`signal`).
+    The ``flatprop`` command and the examples' scripts run through it.
+
+    Examples
+    --------
+    >>> run_command(lambda: 0)
+    0
+    """
+    try:
+        status = command()
+        sys.stdout.flush()  # inside the try: a closed pipe shows at the last flush too
+    except BrokenPipeError:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 1
+    return status
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``flatprop`` command with ``argv`` (default: the process's arguments).
 
     Returns the exit status: 0 on success, 1 when ``gradcheck`` finds a wrong gradient or
-    training diverges (a one-line message says which option to change), 2 for a usage
-    error (a bad option value among them, refused before anything is printed).
+    training diverges (a one-line message says which option to change), or when the
+    reader of its output stops reading (``| head``: quietly), 2 for a usage error (a bad
+    option value among them, refused before anything is printed).
     """
     parser = _parser()
     args = parser.parse_args(argv)
     if args.command is None:
         parser.print_help()
         return 2
+    return run_command(lambda: _run(args))
+
+
+def _run(args: argparse.Namespace) -> int:
+    """Run the command of ``args``; say a bad option value or a divergence in one line."""
     # Errors of demo and train name the settings of Settings: say them as the options.
     said = _in_flags if args.command in ("demo", "train") else str
     try:

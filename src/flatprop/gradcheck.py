@@ -22,6 +22,10 @@ Conventions
 - Near a **kink** (a ReLU at 0, a hinge's margin at 0) within the step, a central
   difference averages two slopes and says nothing about the derivative at x:
   :func:`check_gradient` finds such entries and does not count them as failures.
+- An entry of about 0 next to a large f has a central difference that is rounding
+  noise (about ``eps |f| / h``) and a meaningless relative error: :func:`check_gradient`
+  reports it apart, **within rounding**, as long as the difference is also within the
+  tolerance times ``|f|`` (so a tolerance finer than central differences resolve fails).
 - Inputs are checked: x must be a writeable float32 or float64 array (it is perturbed in
   place and restored); f must return a real scalar (or, for the array version, a real
   array of the shape of ``dout``), finite at every point tried.
@@ -37,7 +41,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from flatprop._display import shortened
+from flatprop._display import html_table, preview, shape_text, shortened, text_table
 from flatprop._validation import FloatArray, as_float_array, as_real_scalar, require_finite
 
 __all__ = [
@@ -454,6 +458,21 @@ class GradientReport:
         The relative step.
     tolerance : float
         The largest relative error of an entry that passes.
+
+    Examples
+    --------
+    It prints as its verdict, the two gradients in short, and where the entries that
+    fail, lie on a kink or are within rounding are. A ReLU at 0 (central differences
+    see half the slope there, the backward pass chose 0):
+
+    >>> import numpy as np
+    >>> check_gradient(lambda v: np.maximum(v, 0).sum(), np.array([-1.0, 0.0, 2.0]), [0, 0, 1])
+    GradientReport(passed, relative error 0.0e+00 off the kinks, tolerance 1e-06, h=1e-05)
+      analytic         (3,) float64  [0 0 1]
+      numerical        (3,) float64  [0 0.5 1]
+      failures         0 of 3
+      on kinks         1 of 3        not counted; at (1,)
+      within rounding  0 of 3
     """
 
     analytic: FloatArray
@@ -476,13 +495,37 @@ class GradientReport:
         return float(np.max(self.errors, initial=0.0))
 
     @property
+    def rounding_allowance(self) -> FloatArray:
+        """The difference up to which an entry beyond the tolerance is put down to rounding.
+
+        :attr:`rounding`, but at most ``tolerance * |f| / max(1, |x_k|)`` (the tolerance
+        at the scale of f itself): so a tolerance finer than float64 central differences
+        can resolve (about ``ROUNDINGS * eps / h``, 3.6e-10 for h = 1e-5) is not passed
+        unseen by the rounding; the entries it cannot confirm fail.
+        """
+        return _allowance(self.rounding, self.tolerance, self.h)
+
+    @property
+    def within_rounding(self) -> npt.NDArray[np.bool_]:
+        """The entries off the kinks beyond the tolerance, but within the rounding of f.
+
+        Their relative error exceeds the tolerance, but the difference of the two
+        gradients is within what rounding f's values can contribute to a central
+        difference (:attr:`rounding_allowance`): typically an entry that is 0, or nearly,
+        next to a large f, where central differences return noise of about
+        ``eps |f| / h`` and a relative error says nothing. They do not fail.
+        """
+        within = np.abs(self.analytic - self.numerical) <= self.rounding_allowance
+        return (self.errors > self.tolerance) & within
+
+    @property
     def failures(self) -> npt.NDArray[np.bool_]:
         """The entries off the kinks that fail.
 
         Their relative error exceeds the tolerance, and their difference exceeds what
-        rounding f's values can contribute (:attr:`rounding`).
+        rounding f's values can contribute (:attr:`rounding_allowance`).
         """
-        beyond_rounding = np.abs(self.analytic - self.numerical) > self.rounding
+        beyond_rounding = np.abs(self.analytic - self.numerical) > self.rounding_allowance
         return (self.errors > self.tolerance) & beyond_rounding
 
     @property
@@ -498,6 +541,36 @@ class GradientReport:
         """
         return not self.failures.any()
 
+    def _display_parts(self) -> tuple[str, list[tuple[str, str, str]]]:
+        """The title line (the verdict) and a row (what, shape or count, values) each."""
+        verdict = "passed" if self.passed else "FAILED"
+        title = (
+            f"GradientReport({verdict}, relative error {self.relative_error:.1e} off the "
+            f"kinks, tolerance {self.tolerance:g}, h={self.h:g})"
+        )
+        rows = [
+            (name, shape_text(value), preview(value))
+            for name, value in (("analytic", self.analytic), ("numerical", self.numerical))
+        ]
+        size = self.kinks.size
+        for what, mask, note in (
+            ("failures", self.failures, ""),
+            ("on kinks", self.kinks, "not counted; "),
+            ("within rounding", self.within_rounding, "not counted; "),
+        ):
+            indices = [tuple(int(i) for i in index) for index in np.argwhere(mask)]
+            where = ", ".join(map(str, indices[:4])) + (", ..." if len(indices) > 4 else "")
+            rows.append((what, f"{len(indices)} of {size}", f"{note}at {where}" if indices else ""))
+        return title, rows
+
+    def __repr__(self) -> str:
+        title, rows = self._display_parts()
+        return f"{title}\n{text_table(rows)}"
+
+    def _repr_html_(self) -> str:
+        title, rows = self._display_parts()
+        return html_table(title, ("", "entries", ""), rows)
+
     def describe(self, *, kink: str | None = None) -> str:
         """A few lines: the relative error off the kinks, and each kink entry's slopes.
 
@@ -511,11 +584,15 @@ class GradientReport:
             f"({self.kinks.size - num_kinks} of {self.kinks.size} entries): "
             f"{verdict} (tolerance {self.tolerance:g})"
         ]
-        if self.passed and self.relative_error > self.tolerance:
+        num_within = int(self.within_rounding.sum())
+        if num_within:
+            largest = float(np.max(np.abs(self.analytic - self.numerical)[self.within_rounding]))
             lines.append(
-                "the entries beyond the tolerance differ by less than the rounding of f's "
-                f"values can (up to {float(np.max(self.rounding)):.1e}): small gradients "
-                "of a large f"
+                f"{num_within} {'entry' if num_within == 1 else 'entries'} beyond the "
+                f"tolerance {'differs' if num_within == 1 else 'differ'} by at most "
+                f"{largest:.1e}, within what rounding f's values contributes (up to "
+                f"{float(np.max(self.rounding_allowance)):.1e}), not counted as failures: "
+                "gradients of about 0 next to a large f, where a relative error says nothing"
             )
         if num_kinks:
             lines.append(
@@ -554,8 +631,9 @@ def check_gradient(
     Each entry of ``analytic`` is compared with the central difference of f along that
     entry of x (as :func:`numerical_gradient`, or :func:`numerical_gradient_array` when
     ``dout`` is given). An entry that disagrees beyond ``tolerance`` (and beyond what
-    rounding f can contribute, about ``eps |f(x)| / h``) is looked at more closely, with
-    the step divided by 10, again and again (``REFINEMENTS`` times, down to h / 1000):
+    rounding f can contribute, about ``eps |f(x)| / h``: see below) is looked at more
+    closely, with the step divided by 10, again and again (``REFINEMENTS`` times, down
+    to h / 1000):
 
     - if the central difference with a smaller step agrees, the disagreement came from a
       kink that the step h straddled: a **kink** entry;
@@ -568,7 +646,14 @@ def check_gradient(
     Kink entries are reported apart and do not fail the check: at a kink, the backward
     pass chooses one subgradient (flatprop's ReLU and hinges choose 0), and no numerical
     gradient can confirm or refute that choice. The other entries pass if their relative
-    error (as in :func:`rel_error`) is at most ``tolerance``.
+    error (as in :func:`rel_error`) is at most ``tolerance``, or if the two gradients
+    differ by no more than rounding f's values can contribute to a central difference
+    (``GradientReport.within_rounding``, reported apart): an entry of about 0 next to a
+    large f, where central differences return noise of about ``eps |f| / h`` and the
+    relative error of two near-zeros says nothing. That allowance is capped at
+    ``tolerance * |f| / max(1, |x_k|)``, so that a tolerance finer than central
+    differences resolve in float64 (about 4e-10 with h = 1e-5) is not met by rounding:
+    the entries it cannot confirm fail.
 
     Parameters
     ----------
@@ -583,21 +668,23 @@ def check_gradient(
     h : float, default 1e-5
         The relative step, as in :func:`numerical_gradient`.
     tolerance : float, default 1e-6
-        The largest relative error of an entry that passes. As a rule of thumb for
-        float64: a right gradient is within 1e-7 of central differences off the kinks;
-        above 1e-4 off the kinks is a bug.
+        The largest relative error of an entry that passes; positive and finite. As a
+        rule of thumb for float64: a right gradient is within 1e-7 of central differences
+        off the kinks; above 1e-4 off the kinks is a bug. Below about 1e-9, expect
+        right gradients to fail: central differences cannot confirm them so finely.
 
     Returns
     -------
     GradientReport
-        ``passed``, ``relative_error`` (off the kinks), ``kinks`` (a mask),
-        ``describe()`` for a few lines of text.
+        ``passed``, ``relative_error`` (off the kinks), ``kinks`` and
+        ``within_rounding`` (masks), ``describe()`` for a few lines of text; printed,
+        the verdict and where the failures, kinks and entries within rounding are.
 
     Raises
     ------
     TypeError, ValueError
         As :func:`numerical_gradient`; a ValueError if ``analytic`` does not have the
-        shape of x or is not finite, or ``tolerance`` is not positive.
+        shape of x or is not finite, or ``tolerance`` is not positive and finite.
 
     Examples
     --------
@@ -631,9 +718,10 @@ def check_gradient(
     moved = _evaluate(objective, step, indices)
     central, forward, backward = _quotients(objective, moved, indices, f_x)
     rounding = _rounding(objective, f_x, moved.x_plus - moved.x_minus).reshape(-1)
+    allowance = _allowance(rounding, tolerance, step)
     flat_expected = expected.reshape(-1)
     kinks = np.zeros(len(indices), dtype=bool)
-    beyond_rounding = np.abs(flat_expected - central) > rounding
+    beyond_rounding = np.abs(flat_expected - central) > allowance
     failing = np.flatnonzero((_entry_errors(flat_expected, central) > tolerance) & beyond_rounding)
     if failing.size:
         kinks[failing] = _on_kinks(
@@ -664,6 +752,15 @@ def _rounding(objective: _Objective, f_x: Any, span: FloatArray) -> FloatArray:
     ``ROUNDINGS`` roundings of f's size, twice (two evaluations), over the span.
     """
     return 2 * ROUNDINGS * EPS * objective.scale(f_x) / np.abs(span)
+
+
+def _allowance(rounding: FloatArray, tolerance: float, h: float) -> FloatArray:
+    """``rounding``, capped at ``tolerance * |f| / max(1, |x_k|)``.
+
+    ``rounding`` is ``2 ROUNDINGS eps |f| / span`` with the span ``2 h max(1, |x_k|)``:
+    the cap is ``rounding`` times ``tolerance h / (ROUNDINGS eps)``.
+    """
+    return rounding * min(1.0, tolerance * h / (ROUNDINGS * EPS))
 
 
 def _on_kinks(

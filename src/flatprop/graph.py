@@ -10,7 +10,14 @@ holds those values and which stage is computed from which, and draws them:
 - the gradient of a stage ``x`` is the value named ``dx`` (CS231n's names): ``dscores``
   belongs to ``scores``, ``dW`` to ``W``;
 - a stage that feeds no other (the loss) gets an outgoing wire of its own, with the
-  gradient 1 of d loss / d loss when the loss is a scalar.
+  gradient 1 of d loss / d loss when the loss is a scalar;
+- a stage written as the plain sum of its operands (``loss = data_loss + reg_loss``)
+  is an add gate: it passes its gradient on to each operand of its shape unchanged, so
+  ``data_loss`` and ``reg_loss`` show the gradient 1 (as on the lecture slides) without
+  a value ``ddata_loss`` of their own;
+- a wire shows a number, an array of at most three entries whole, or a larger array's
+  shape with its smallest and largest entries (never a few entries that could all be
+  0 while others are not).
 
 :meth:`StageGraph.to_dot` writes Graphviz's DOT language and needs nothing. Drawing it
 (:meth:`~StageGraph.to_svg`, :meth:`~StageGraph.render`) needs the ``graphviz`` Python
@@ -80,7 +87,7 @@ INPUT_FILL = "#e8f0fb"
 STAGE_FILL = "#f4f4f4"
 OUTPUT_FILL = "#fff4d6"
 FORMULA_WIDTH = 40  # characters per line of a formula in a node
-EDGE_ITEMS = 3  # an edge shows at most this many entries, flattened (then "...")
+EDGE_ITEMS = 3  # an edge shows at most this many entries; a larger array, its range
 NODE_WIDTH = 400  # characters of a node's preview: at most 9 entries or an array's corners
 
 
@@ -239,6 +246,35 @@ class StageGraph(Mapping[str, np.ndarray]):
         gradient = "d" + name
         return self._values[gradient] if gradient in self._gradients else None
 
+    def _drawn_gradient(self, name: str, seen: frozenset[str] = frozenset()) -> np.ndarray | None:
+        """The gradient of the loss for ``name`` as drawn; None if unknown.
+
+        Its value ``dname`` if there is one; else 1 for a scalar output (d loss / d loss);
+        else, for the operand of one add gate (a stage whose formula is the sum of its
+        operands) of its shape, the gate's own gradient, which an add gate passes on
+        unchanged.
+        """
+        known = self.gradient_of(name)
+        if known is not None or name in seen:
+            return known
+        value = self._values.get(name)
+        if value is None:
+            return None
+        if name in self.outputs:
+            return np.ones((), value.dtype) if value.ndim == 0 else None
+        users = [stage for operand, stage in self.edges if operand == name]
+        if len(users) != 1 or not self._is_add_gate(users[0]):
+            return None
+        (gate,) = users
+        if self._values[gate].shape != value.shape:
+            return None
+        return self._drawn_gradient(gate, seen | {name})
+
+    def _is_add_gate(self, stage: str) -> bool:
+        """Whether ``stage``'s formula is the sum of its operands (``a + b``), in order."""
+        formula = " ".join(self._formulas.get(stage, "").split())
+        return len(self._inputs[stage]) > 1 and formula == " + ".join(self._inputs[stage])
+
     # Text and tables.
 
     def rows(self) -> list[tuple[str, str, str, str]]:
@@ -314,19 +350,16 @@ class StageGraph(Mapping[str, np.ndarray]):
         for name in self.sources + self.stages:
             lines.append(f"  {_quote(name)} [label={self._node_label(name)}];")
         for operand, stage in self.edges:
-            label = self._wire_label(self._values.get(operand), self.gradient_of(operand))
+            label = self._wire_label(self._values.get(operand), self._drawn_gradient(operand))
             lines.append(f"  {_quote(operand)} -> {_quote(stage)} [label={label}];")
         taken = set(self._values) | set(self.sources)
         for output in self.outputs:
             value = self._values[output]
-            gradient = self.gradient_of(output)
-            if gradient is None and value.ndim == 0:
-                gradient = np.ones((), value.dtype)  # d loss / d loss
             end = output + ":output"
             while end in taken:
                 end += "_"
             lines.append(f'  {_quote(end)} [shape=point, width=0.04, label=""];')
-            label = self._wire_label(value, gradient)
+            label = self._wire_label(value, self._drawn_gradient(output))
             lines.append(f"  {_quote(output)} -> {_quote(end)} [label={label}];")
         lines.append("}")
         return "\n".join(lines) + "\n"
@@ -344,7 +377,7 @@ class StageGraph(Mapping[str, np.ndarray]):
             shape = _escape(shape_text(value))
             cells.append(f'<TD><FONT POINT-SIZE="8" COLOR="#555555">{shape}</FONT></TD>')
             cells.append(_value_cell(preview(value, width=NODE_WIDTH), FORWARD_COLOR))
-            gradient = self.gradient_of(name)
+            gradient = self._drawn_gradient(name)
             if gradient is not None:
                 text = preview(gradient, width=NODE_WIDTH)
                 cells.append(_value_cell(text, GRADIENT_COLOR, f"d{name} ="))
@@ -417,7 +450,10 @@ class StageGraph(Mapping[str, np.ndarray]):
             )
             return self.table_html() + note
         svg = svg[svg.find("<svg") :]  # without the XML prolog: inline in HTML
-        return svg.replace("<svg ", '<svg style="max-width: 100%; height: auto" ', 1)
+        # At its own size, in a box that scrolls sideways when it is wider than the page:
+        # shrunk to the width of a column of text, a graph's labels cannot be read.
+        svg = svg.replace("<svg ", '<svg style="max-width: none; height: auto" ', 1)
+        return f'<div class="flatprop-graph" style="overflow-x: auto; max-width: 100%">{svg}</div>'
 
 
 def graphviz_available() -> bool:
@@ -485,8 +521,28 @@ def _escape(text: str) -> str:
 
 
 def _wire_preview(value: np.ndarray) -> str:
-    """What a wire shows: a number, or the first and last entries of the flattened array."""
-    return preview(value if value.ndim == 0 else value.ravel(), items=EDGE_ITEMS)
+    """What a wire shows: a number, a short array whole, or a larger array's shape and range.
+
+    An array of at most ``EDGE_ITEMS`` entries shows them all; a larger one its shape,
+    smallest and largest entries, ``(3, 3) from 0 to 0.333`` (a few of its entries could
+    all be 0 while others are not).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> _wire_preview(np.float64(1.0)), _wire_preview(np.array([0.0, 2.0]))
+    ('1', '[0 2]')
+    >>> _wire_preview(np.array([[0, 0, 0], [0, 0, 1 / 3], [0, 0, 0]]))
+    '(3, 3) from 0 to 0.333'
+    >>> _wire_preview(np.zeros((2, 2)))
+    '(2, 2) all 0'
+    """
+    if value.ndim == 0 or value.size <= EDGE_ITEMS:
+        return preview(value if value.ndim == 0 else value.ravel(), items=EDGE_ITEMS)
+    if value.size == 0:
+        return preview(value)
+    low, high = (preview(extreme, precision=3) for extreme in (np.min(value), np.max(value)))
+    return f"{value.shape} all {low}" if low == high else f"{value.shape} from {low} to {high}"
 
 
 def _value_cell(text: str, color: str, heading: str = "") -> str:

@@ -80,7 +80,9 @@ class TwoLayerNet(Model):
     output_size : int
         C, the number of classes (or outputs, for "l2").
     head : {"softmax", "svm", "squared_hinge", "l2"}, default "softmax"
-        The loss on the scores; see :data:`HEADS` and the module's docstring.
+        The loss on the scores; see :data:`HEADS` and the module's docstring. The
+        default is CS231n's two-layer net's softmax (:class:`LinearClassifier`'s is
+        "svm"; ``flatprop train`` uses "softmax" for both).
     std : float >= 0, default 1e-4
         Scale of the initial weights, ``std * N(0, 1)``; the biases start at zero.
     seed : int, numpy.random.Generator or None
@@ -266,7 +268,8 @@ class LinearClassifier(Model):
     output_size : int
         C, the number of classes (or outputs, for "l2").
     head : {"softmax", "svm", "squared_hinge", "l2"}, default "svm"
-        The loss on the scores; see :data:`HEADS`.
+        The loss on the scores; see :data:`HEADS`. The default is CS231n's linear SVM
+        (:class:`TwoLayerNet`'s is "softmax"; ``flatprop train`` uses "softmax" for both).
     std : float >= 0, default 1e-4
         Scale of the initial weights, ``std * N(0, 1)``; the bias starts at zero.
     seed : int, numpy.random.Generator or None

@@ -63,7 +63,12 @@ class Settings:
     ``max(N // batch_size, 1)`` steps. ``label_smoothing`` applies to a head whose loss
     takes it (the softmax head) only; ``hidden_size`` to the two-layer net only.
     Every value is checked when the settings are made: a bad one is a ``TypeError`` or
-    ``ValueError`` naming the field.
+    ``ValueError`` naming the field. ``std`` may be 0 for the linear model (its loss is
+    convex: it learns from zero weights) but not for the two-layer net: with every
+    weight 0, the hidden layer's output and so the gradients of ``W1``, ``b1`` and
+    ``W2`` are 0, and only ``b2`` would ever move: a run that can only end at chance
+    accuracy is refused instead. (:class:`~flatprop.nets.TwoLayerNet` itself takes
+    ``std=0``, for a gradient check or weights of one's own.)
     """
 
     data: str = "digits"
@@ -90,7 +95,12 @@ class Settings:
         as_positive_scalar(self.learning_rate_decay, "learning_rate_decay")
         as_non_negative_scalar(self.reg, "reg")
         as_count(self.batch_size, "batch_size")
-        as_non_negative_scalar(self.std, "std")
+        if as_non_negative_scalar(self.std, "std") == 0 and self.model == "two-layer":
+            raise ValueError(
+                "std must be > 0 for the two-layer net, got 0: from all-zero weights its "
+                "hidden layer outputs 0, so W1, b1 and W2 get zero gradients and never move: "
+                "it cannot learn (a linear model can)"
+            )
         if not 0 <= as_real_scalar(self.label_smoothing, "label_smoothing") <= 1:
             raise ValueError(f"label_smoothing must be in [0, 1], got {self.label_smoothing!r}")
         if not 0 < as_real_scalar(self.test_size, "test_size") < 1:

@@ -8,8 +8,12 @@ gradient from a backward pass with a check against central differences
 An entry on a kink of a hinge or a ReLU within the step (a margin or a ReLU input
 within h of 0) is no failure: the check reports it apart, with the subgradient the
 backward pass chooses there (the registry's :attr:`~flatprop.losses.LossSpec.kink`,
-the ReLU's :data:`~flatprop.layers.RELU_KINK`). :func:`model_cases` checks a model of
-one's own, on one's own data, the same way.
+the ReLU's :data:`~flatprop.layers.RELU_KINK`). Nor is an entry of about 0 whose
+numerical gradient is rounding noise (a relative error of two near-zeros says nothing):
+it is reported apart too, as within rounding (see
+:attr:`flatprop.gradcheck.GradientReport.within_rounding`). Every other entry passes
+only if its relative error is at most the tolerance. :func:`model_cases` checks a model
+of one's own, on one's own data, the same way.
 
 The cases of the losses come from the registry :data:`flatprop.losses.LOSSES`: each
 loss with each kind of target it takes, with every option it takes set, and its staged
@@ -44,6 +48,9 @@ __all__ = [
 ]
 
 TOLERANCE = DEFAULT_TOLERANCE  # check_gradient's; float64 backward passes agree to ~1e-9
+RESOLUTION = 1e-9
+"""About the finest relative error that float64 central differences confirm here: a
+tolerance below it fails right gradients (the report says so)."""
 NUM_EXAMPLES, NUM_FEATURES, NUM_HIDDEN, NUM_CLASSES = 4, 5, 6, 3
 REG = 0.1
 
@@ -76,8 +83,11 @@ class GradientCase:
 class CheckResult:
     """The outcome of one :class:`GradientCase`.
 
-    ``relative_error`` is over the entries off the kinks; ``kinks`` counts the entries on a
-    kink within the step, which do not fail the check.
+    ``relative_error`` is the largest over the entries that count: off the kinks and not
+    within rounding. ``kinks`` counts the entries on a kink within the step, and
+    ``within_rounding`` those beyond the tolerance whose difference is within what
+    rounding f contributes (their largest relative error is ``rounding_error``): neither
+    fails the check.
     """
 
     group: str
@@ -88,6 +98,8 @@ class CheckResult:
     passed: bool
     kinks: int = 0
     kink: str | None = None
+    within_rounding: int = 0
+    rounding_error: float = 0.0
 
 
 def _scalar_check(f: Callable[[FloatArray], float], x: Callable[[], FloatArray]) -> Check:
@@ -365,32 +377,44 @@ def run_checks(cases: Sequence[GradientCase], *, tolerance: float = TOLERANCE) -
                 CheckResult(case.group, case.name, case.parameter, float("inf"), tolerance, False)
             )
             continue
+        within = checked.within_rounding
+        counted = ~checked.kinks & ~within
         results.append(
             CheckResult(
                 case.group,
                 case.name,
                 case.parameter,
-                checked.relative_error,
+                float(np.max(checked.errors, where=counted, initial=0.0)),
                 tolerance,
                 checked.passed,
                 kinks=int(checked.kinks.sum()),
                 kink=case.kink,
+                within_rounding=int(within.sum()),
+                rounding_error=float(np.max(checked.errors, where=within, initial=0.0)),
             )
         )
     return results
 
 
 def _status(result: CheckResult) -> str:
-    status = "ok" if result.passed else "FAIL"
-    if result.kinks:
-        status += f" ({result.kinks} on kinks)"
-    return status
+    notes = [
+        f"{count} {what}"
+        for count, what in ((result.kinks, "on kinks"), (result.within_rounding, "within rounding"))
+        if count
+    ]
+    return ("ok" if result.passed else "FAIL") + (f" ({', '.join(notes)})" if notes else "")
+
+
+def _entries(count: int) -> str:
+    return f"{count} {'entry' if count == 1 else 'entries'}"
 
 
 def report(results: Sequence[CheckResult]) -> str:
-    """Lay out the table of relative errors, the kinks apart, and the verdict.
+    """Lay out the table of relative errors, the kinks and rounding apart, and the verdict.
 
-    The last line says whether all passed.
+    A row's relative error is over the entries that count (off the kinks, not within
+    rounding); the entries that do not count are listed under the table. The last line
+    says whether all passed, and the largest relative error of the entries that count.
     """
     rows = [
         [
@@ -405,17 +429,34 @@ def report(results: Sequence[CheckResult]) -> str:
     failed = [result for result in results if not result.passed]
     largest = max((result.relative_error for result in results), default=0.0)
     tolerance = results[0].tolerance if results else TOLERANCE
+    on_kinks = [result for result in results if result.kinks]
+    within_rounding = [result for result in results if result.within_rounding]
+    apart = [
+        what
+        for what, rows_apart in (
+            ("on kinks", on_kinks),
+            ("within rounding", within_rounding),
+        )
+        if rows_apart
+    ]
+    counted = f" (off the entries {' and '.join(apart)}, listed above)" if apart else ""
     if failed:
-        verdict = f"{len(failed)} of {len(results)} gradients FAIL (tolerance {tolerance:g})."
+        verdict = (
+            f"{len(failed)} of {len(results)} gradients FAIL: largest relative error "
+            f"{largest:.1e} > tolerance {tolerance:g}{counted}."
+        )
+        if tolerance < RESOLUTION:
+            verdict += (
+                f"\nA tolerance below about {RESOLUTION:g} is finer than float64 central "
+                "differences can confirm (their rounding): right gradients fail at it too."
+            )
     else:
         verdict = (
-            f"All {len(results)} gradients match their numerical gradients "
-            f"(largest relative error {largest:.1e} <= {tolerance:g}"
-            + (" off the kinks)." if any(result.kinks for result in results) else ").")
+            f"All {len(results)} gradients match their numerical gradients: largest "
+            f"relative error {largest:.1e} <= tolerance {tolerance:g}{counted}."
         )
     table = _text.table(["group", "function", "input", "relative error", ""], rows, align="lllrl")
     lines = [table, ""]
-    on_kinks = [result for result in results if result.kinks]
     if on_kinks:
         lines.append(
             "On kinks, not failures: entries whose step h crosses a kink (a hinge margin "
@@ -424,8 +465,22 @@ def report(results: Sequence[CheckResult]) -> str:
         )
         for result in on_kinks:
             lines.append(
-                f"  {result.name}, {result.parameter}: {result.kinks} entries; "
+                f"  {result.name}, {result.parameter}: {_entries(result.kinks)}; "
                 f"{result.kink or 'a kink of the function'}"
+            )
+        lines.append("")
+    if within_rounding:
+        lines.append(
+            "Within rounding, not failures: entries beyond the tolerance whose two gradients "
+            "differ by no more than rounding the loss can contribute to a central difference "
+            "(about eps |loss| / h, and at most the tolerance times |loss|): entries small "
+            "next to the loss (often 0), where central differences are noise and a relative "
+            "error says nothing:"
+        )
+        for result in within_rounding:
+            lines.append(
+                f"  {result.name}, {result.parameter}: {_entries(result.within_rounding)}, "
+                f"relative error up to {result.rounding_error:.1e}"
             )
         lines.append("")
     lines.append(verdict)

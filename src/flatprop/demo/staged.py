@@ -40,7 +40,7 @@ Examples
 from __future__ import annotations
 
 import textwrap
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -134,9 +134,15 @@ class GradientCheck:
         return int(self.report.kinks.sum())
 
 
-@dataclass(frozen=True)
-class StagedPass:
+@dataclass(frozen=True, eq=False)
+class StagedPass(Mapping[str, FloatArray]):
     """Every stage of a forward and backward pass, with its gradient checks.
+
+    A read-only mapping of each stage's name to its value, in the order computed (the
+    forward stages, then the backward ones): ``staged["margins"]``, ``"dW" in staged``,
+    ``list(staged)``, ``dict(staged)``, ``len(staged)``. The pass's arguments (``W``,
+    ``X``, ``y``) are in :attr:`arguments`, not among the stages. Two passes are equal
+    only if they are the same object (their values are arrays).
 
     Attributes
     ----------
@@ -160,11 +166,33 @@ class StagedPass:
     arguments: Mapping[str, npt.NDArray[Any]] = field(default_factory=dict)
 
     def __getitem__(self, name: str) -> FloatArray:
-        """The value of the stage called ``name``."""
+        """The value of the stage called ``name``; a KeyError listing the names if none is.
+
+        Examples
+        --------
+        >>> staged = staged_svm(*table_svm_inputs(), reg=0.1)
+        >>> float(staged["data_loss"]), "dW" in staged, len(staged)
+        (5.266666666666667, True, 8)
+        >>> staged["dx"]
+        Traceback (most recent call last):
+        ...
+        KeyError: "no stage named 'dx'; the stages are scores, margins, data_loss, reg_loss, loss, dmargins, dscores, dW"
+        """  # noqa: E501
         for stage in self.forward + self.backward:
             if stage.name == name:
                 return stage.value
-        raise KeyError(f"no stage named {name!r}")
+        raise KeyError(f"no stage named {name!r}; the stages are {', '.join(self)}")
+
+    def __iter__(self) -> Iterator[str]:
+        """The names of the stages, forward then backward, in the order computed."""
+        return (stage.name for stage in self.forward + self.backward)
+
+    def __len__(self) -> int:
+        return len(self.forward) + len(self.backward)
+
+    # Mapping compares values, which are arrays here: identity, as for any object.
+    __eq__ = object.__eq__
+    __hash__ = object.__hash__
 
     def graph(self) -> StageGraph:
         """The pass as a computational graph: a node per stage, an edge per operand.
@@ -232,6 +260,9 @@ class StagedPass:
             error = f"relative error {check.relative_error:.1e}"
             if check.kinks:
                 error += f"\noff the kinks;\n{check.kinks} on a kink"
+            within = int(check.report.within_rounding.sum())
+            if within:
+                error += f"\n{within} within rounding"
             block = _text.side_by_side(
                 [
                     f"{check.name}, backward\n{_text.format_array(check.analytic)}",
@@ -242,6 +273,8 @@ class StagedPass:
             lines.append(_text.indent(block))
             if check.kinks:
                 lines.append(_text.indent(textwrap.fill(_kink_text(check), width=86)))
+            if within:
+                lines.append(_text.indent(textwrap.fill(_rounding_text(check), width=86)))
         lines.append("")
         lines.append("The same computed by flatprop's library:")
         lines += [f"  {what}: relative error {error:.1e}" for what, error in self.library]
@@ -257,6 +290,19 @@ def _kink_text(check: GradientCheck) -> str:
         "(its slopes left and right of the point differ), where central differences "
         "average the two sides: not a bug. The backward pass chose a subgradient"
         + (f": {check.kink}." if check.kink else ".")
+    )
+
+
+def _rounding_text(check: GradientCheck) -> str:
+    """What a gradient check's entries within rounding mean, for the report."""
+    report = check.report
+    within = report.within_rounding
+    difference = float(np.max(np.abs(report.analytic - report.numerical)[within]))
+    return (
+        f"{check.name}: {int(within.sum())} of {within.size} entries beyond the tolerance "
+        f"{report.tolerance:g} differ from central differences by at most {difference:.1e}, "
+        "within what rounding the loss contributes to them: gradients tiny next to the "
+        "loss, whose central differences are mostly noise; not errors."
     )
 
 

@@ -38,8 +38,16 @@ def run(*, seed: int = 0, iters: int | None = None) -> None:
     iters : int, optional
         Training steps on the digits; None takes the tuned default of
         :func:`flatprop.demo.recipes.default_settings`.
+
+    Raises
+    ------
+    TypeError, ValueError
+        For a bad ``seed`` or ``iters`` (naming the setting), before anything is printed.
     """
     start = time.perf_counter()
+    settings = recipes.default_settings("digits", seed=seed)  # checked first
+    if iters is not None:
+        settings = recipes.default_settings("digits", seed=seed, num_iters=iters)
     print(f"flatprop {__version__} demo: the multiclass SVM loss and flat backprop, computed.")
     print("It walks through")
     for number, step in enumerate(STEPS, 1):
@@ -73,9 +81,6 @@ def run(*, seed: int = 0, iters: int | None = None) -> None:
     print(staged.staged_matrix_example(*staged.matrix_example_inputs()).report())
 
     print(_section(5, "Training a two-layer net on real handwritten digits"))
-    settings = recipes.default_settings("digits", seed=seed)
-    if iters is not None:
-        settings = recipes.default_settings("digits", seed=seed, num_iters=iters)
     prepared = recipes.prepare_data("digits", test_size=settings.test_size, seed=settings.seed)
     print(recipes.describe(settings, prepared))
     print("Progress (loss on the minibatch; accuracies on the last minibatch and held out):")

@@ -27,7 +27,7 @@ loss                       per-example loss L_i
 =========================  ====================================================
 ``multiclass_svm``         sum_{j != y_i} max(0, s_j - s_{y_i} + margin)
 ``squared_hinge``          sum_{j != y_i} max(0, s_j - s_{y_i} + margin)^2
-``softmax_cross_entropy``  -sum_c t_ic log softmax(s_i)_c
+``softmax_cross_entropy``  -sum_c a_ic log softmax(s_i)_c
 ``l2``                     ||pred_i - target_i||^2
 =========================  ====================================================
 """

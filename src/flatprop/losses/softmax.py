@@ -524,6 +524,10 @@ def softmax_cross_entropy(
 
     .. math:: L_i = -\sum_c a_{ic} \log \mathrm{softmax}(s_i)_c
 
+    where :math:`a_i` is example i's target row: the one-hot row of its label
+    (:math:`a_{ic} = 1` for :math:`c = y_i`, else 0), or ``y[i]`` itself for rows of
+    probabilities; with ``label_smoothing`` :math:`\varepsilon`, :math:`(1 - \varepsilon)
+    a_i + \varepsilon / C`, and times :math:`w_c` with class weights.
     Its stages are in :mod:`flatprop.losses.softmax`.
     :func:`softmax_cross_entropy_forward` and :func:`softmax_cross_entropy_backward` are
     the same loss, staged.
