@@ -4,6 +4,7 @@ wrong, and shows a small input on which the function really is wrong."""
 import functools
 import importlib
 import os
+import re
 import sys
 
 import numpy as np
@@ -210,3 +211,32 @@ def test_the_script_has_help():
     assert result.returncode == 0, result.stderr
     assert "--max-examples" in result.stdout
     assert "--only NAME" in result.stdout
+
+
+@pytest.mark.parametrize("candidate", ["function", "target"])
+def test_pytest_shows_the_graders_line_and_the_report_and_no_frame_of_the_kit(tmp_path, candidate):
+    """What the README shows a student: the failing line of the test file, then the report."""
+    (tmp_path / "summed.py").write_text(
+        "from flatprop.losses import multiclass_svm\n"
+        "def svm_loss(scores, y):\n"
+        "    loss, grads = multiclass_svm(scores, y, reduction='sum')\n"
+        "    return loss, grads['scores']\n",
+        encoding="utf-8",
+    )
+    fn = "svm_loss" if candidate == "function" else "'summed.py:svm_loss'"
+    (tmp_path / "test_grader.py").write_text(
+        "from flatprop.testing import check_loss_layer\n"
+        "from summed import svm_loss\n"
+        "def test_svm_loss():\n"
+        f"    check_loss_layer({fn}, 'multiclass_svm', max_examples=10)\n",
+        encoding="utf-8",
+    )
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    result = run_python("-m", "pytest", "-q", "-p", "no:cacheprovider", cwd=tmp_path, env=env)
+    assert result.returncode == 1, result.stdout
+    report = result.stdout.split("def test_svm_loss():")[1].split("short test summary")[0]
+    assert report.lstrip().startswith(f">       check_loss_layer({fn}, 'multiclass_svm'")
+    assert "flatprop/testing/" not in report, report  # the kit's own frames are hidden
+    assert re.search(
+        r"^E +flatprop.testing.CheckFailedError: check_loss_layer: svm_loss", report, re.M
+    )

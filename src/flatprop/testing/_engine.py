@@ -907,13 +907,13 @@ def accepts_targets(checker: Checker) -> Checker:
         **kwargs: Any,
     ) -> CheckReport:
         __tracebackhide__ = True
+
+        def check(candidate: Candidate) -> CheckReport:
+            __tracebackhide__ = True  # a lambda's frame would show in pytest's report
+            return checker(candidate, *args, **kwargs)
+
         return run_candidate(
-            checker.__name__,
-            fn,
-            lambda candidate: checker(candidate, *args, **kwargs),
-            quantities=quantities,
-            timeout=timeout,
-            memory=memory,
+            checker.__name__, fn, check, quantities=quantities, timeout=timeout, memory=memory
         )
 
     parameters = list(inspect.signature(checker).parameters.values())
