@@ -68,6 +68,7 @@ __all__ = [
     "CandidateError",
     "Contract",
     "Target",
+    "UnknownQuantityError",
     "accepts_targets",
     "covers",
     "run_candidate",
@@ -198,6 +199,27 @@ class Candidate:
     quantities: tuple[str, ...] | None = None
 
 
+class UnknownQuantityError(ValueError):
+    """A name in ``quantities=`` that is none of the outputs the checker compares.
+
+    ``name`` is that name, ``valid`` the names it may be; the message lists them (and
+    says which one differs from it only in case, if one does).
+    """
+
+    def __init__(self, checker: str, name: str, valid: tuple[str, ...]):
+        self.checker, self.name, self.valid = checker, name, valid
+        super().__init__(
+            f"{checker}: quantities must name what it compares, some of "
+            f"{', '.join(map(repr, valid))}; got {name!r}{self.suggestion}"
+        )
+
+    @property
+    def suggestion(self) -> str:
+        """`` (did you mean 'dW'?)`` for a name that differs only in case, else ``""``."""
+        same = [item for item in self.valid if item.lower() == self.name.lower()]
+        return f" (did you mean {same[0]!r}?)" if same else ""
+
+
 def covers(name: str, quantity: str) -> bool:
     """Whether a name given in ``quantities=`` stands for a compared quantity.
 
@@ -221,10 +243,7 @@ def _compared(contract: Contract, names: tuple[str, ...] | None) -> tuple[str, .
     valid = [*contract.quantities, *([contract.gradient_name] if keys else []), *keys]
     for name in names:
         if not any(covers(name, quantity) for quantity in contract.quantities):
-            raise ValueError(
-                f"{contract.checker}: quantities must name what it compares, some of "
-                f"{', '.join(map(repr, valid))}; got {name!r}"
-            )
+            raise UnknownQuantityError(contract.checker, name, tuple(valid))
     return tuple(q for q in contract.quantities if any(covers(name, q) for name in names))
 
 
