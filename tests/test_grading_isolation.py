@@ -507,3 +507,40 @@ def test_a_pytest_file_over_a_class_reports_every_student_and_exits_honestly(tmp
     assert done.returncode == 1, done.stdout
     assert set(re.findall(r"FAILED \S+::(\S+)", done.stdout)) == failed
     assert re.search(r"^7 failed, 9 passed in ", done.stdout.splitlines()[-1]), done.stdout
+
+
+def test_a_syntax_error_is_shown_in_the_students_file_with_its_line_and_a_caret(tmp_path):
+    path = write(
+        tmp_path / "colon",
+        "linear_svm.py",
+        "import numpy as np\ndef svm_loss(W, X, y, reg)\n    return 0.0, np.zeros_like(W)\n",
+    )
+    failure = grade(path)
+    assert failure.kind == "import"
+    # Python's own traceback says: File ".../linear_svm.py", line 2, the line, a caret
+    # one past its end (where the ':' should be), "SyntaxError: expected ':'".
+    assert str(failure) == (
+        "check_linear_loss: svm_loss could not be imported: linear_svm.py raised "
+        "SyntaxError: expected ':'.\n"
+        "\n"
+        "    at line 2 of linear_svm.py:\n"
+        "        def svm_loss(W, X, y, reg)\n"
+        "                                  ^\n"
+    )
+
+
+def test_a_syntax_error_in_a_file_the_submission_imports_shows_both_lines(tmp_path):
+    write(tmp_path / "helper", "helpers.py", "def scale(x):\n    return [x, 2 x]\n")
+    path = write(tmp_path / "helper", "linear_svm.py", "import helpers\n" + SVM)
+    failure = grade(path)
+    assert failure.kind == "import"
+    message = str(failure)
+    assert "raised SyntaxError: invalid syntax. Perhaps you forgot a comma?\n" in message
+    assert (
+        "    at line 1 of linear_svm.py, in <module>:\n"
+        "        import helpers\n"
+        "    at line 2 of helpers.py:\n"
+        "        return [x, 2 x]\n"
+        "                   ^^^\n"  # from the 2 to the x, as Python underlines it
+    ) in message
+    assert "importlib" not in message

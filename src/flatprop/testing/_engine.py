@@ -556,7 +556,8 @@ class _Example:
         expected = self.reference_outputs
         if got is not None and kind in ("mismatch", "non-finite"):
             expected = {name: self.expected[name] for name in got}
-        head = [f"{contract.checker}: {call if about_input else self.name} {headline}.", ""]
+        stop = "" if headline.endswith((".", "?", "!")) else "."  # "Perhaps ... a comma?"
+        head = [f"{contract.checker}: {call if about_input else self.name} {headline}{stop}", ""]
         for detail in details:
             head += textwrap.wrap(detail, _WIDTH, initial_indent="    ", subsequent_indent="    ")
             head += [] if detail else [""]
