@@ -298,6 +298,22 @@ def test_a_timed_out_input_is_shown_as_it_was_and_not_shrunk(tmp_path):
     failure = grade(path, timeout=HANG_TIMEOUT)
     assert failure.kind == "timeout"
     assert len(failure.inputs["y"]) >= 3
+    message = str(failure)
+    assert "The input it timed out on (not shrunk: a timed-out input is not run again):" in (
+        message
+    )
+    assert "smallest" not in message
+
+
+def test_an_input_that_crashed_its_process_is_shown_as_it_was_and_not_shrunk(tmp_path):
+    source = with_function(SVM, "if len(arguments[2]) >= 3:\n    import os\n    os.abort()")
+    failure = grade(write(tmp_path / "aborts", "linear_svm.py", source))
+    assert failure.kind == "crash"
+    assert len(failure.inputs["y"]) >= 3
+    assert (
+        "The input it failed on (not shrunk: its process was ended on it, and it is not run "
+        "again):" in str(failure)
+    )
 
 
 def test_atexit_handlers_of_a_submission_cannot_turn_its_failure_into_a_pass(tmp_path, controls):

@@ -456,6 +456,7 @@ class _Example:
                 error.headline,
                 error.details,
                 about_input=error.about_input,
+                final=error.final,
             )
             if error.final:
                 raise _StopSearch(failure) from None
@@ -545,11 +546,14 @@ class _Example:
         got: dict[str, Any] | None = None,
         got_heading: str = "",
         about_input: bool = True,
+        final: bool = False,
     ) -> CheckFailedError:
         """The error for this input: what went wrong, the input, expected and got.
 
         Its message is in two parts (kept on the error as ``_parts``), between which the
         diagnosis goes: the headline with its details, then the input and the outputs.
+        A ``final`` failure's input is the one it happened on, never run again (so never
+        shrunk): the message says so.
         """
         contract = self.contract
         call = self.returns.call_text(self.name, contract.argument_names)
@@ -563,7 +567,7 @@ class _Example:
             head += [] if detail else [""]
         if not about_input:
             return _error(head, [], kind=kind, quantity=quantity, inputs={}, contract=contract)
-        body = ["The smallest failing input found:", ""]
+        body = [_final_heading(kind) if final else "The smallest failing input found:", ""]
         body += ["    import numpy as np", *assignment_block(self.pristine)]
         body += [
             f"    {line}" for line in self.returns.call_lines(self.name, contract.argument_names)
@@ -581,6 +585,15 @@ class _Example:
             inputs=copy.deepcopy(self.pristine),
             contract=contract,
         )
+
+
+def _final_heading(kind: str) -> str:
+    """What the input of a final failure is (see :class:`CandidateError`)."""
+    if kind == "timeout":
+        return "The input it timed out on (not shrunk: a timed-out input is not run again):"
+    return (
+        "The input it failed on (not shrunk: its process was ended on it, and it is not run again):"
+    )
 
 
 def _error(
