@@ -560,3 +560,19 @@ def test_a_syntax_error_in_a_file_the_submission_imports_shows_both_lines(tmp_pa
         "                   ^^^\n"  # from the 2 to the x, as Python underlines it
     ) in message
     assert "importlib" not in message
+
+
+def test_a_missing_relative_target_says_where_it_looked_and_relative_to_what(tmp_path, monkeypatch):
+    write(tmp_path / "rt", "linear_svm.py", SVM)  # beside the test file, say; not in the cwd
+    monkeypatch.chdir(tmp_path)
+    failure = grade("linear_svm.py")
+    assert failure.kind == "missing"
+    assert flat(failure) == (
+        f"check_linear_loss: svm_loss cannot be run: there is no file "
+        f"{tmp_path.resolve() / 'linear_svm.py'}. A relative target is relative to the current "
+        f"working directory, {tmp_path}, as open() is, not to the file that names it: run from "
+        "the folder it is relative to, or give a path from here (e.g. built from the test "
+        "file's __file__)."
+    )
+    monkeypatch.chdir(tmp_path / "rt")
+    assert grade("linear_svm.py").examples_passed == FEW_EXAMPLES  # from its own folder

@@ -67,6 +67,11 @@ RUN_VARIABLE = "FLATPROP_GRADING_RUN"  # marks every process of the workers of o
 _RUN_MARK: contextvars.ContextVar[str | None] = contextvars.ContextVar(
     "flatprop_grading_run", default=None
 )
+_RELATIVE = (
+    "A relative target is relative to the current working directory, {cwd}, as open() is, "
+    "not to the file that names it: run from the folder it is relative to, or give a path "
+    "from here (e.g. built from the test file's __file__)."
+)
 _TARGET = re.compile(r"^(?P<path>.+\.py):(?P<function>[A-Za-z_][A-Za-z0-9_]*(?:\.loss)?)$")
 _SIGNAL_NOTES: dict[int, str] = {
     signal.SIGSEGV: "A segmentation fault: memory read or written where it must not be "
@@ -269,8 +274,10 @@ class IsolatedFunction:
     def _start(self) -> None:
         path = self.path.resolve()
         if not path.is_file():
+            relative = [] if self.path.is_absolute() else [_RELATIVE.format(cwd=Path.cwd())]
             raise CandidateError(
-                f"cannot be run: there is no file {self.path}",
+                f"cannot be run: there is no file {path}",
+                relative,
                 kind="missing",
                 final=True,
                 about_input=False,

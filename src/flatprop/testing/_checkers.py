@@ -174,13 +174,14 @@ _RETURNS_DOC = """
 
     Notes
     -----
-    ``fn`` may be a target, ``"path/to/file.py:function"``: the function then runs in
-    a worker process that imports the file (see :mod:`flatprop.grading`), limited by
-    ``timeout`` and ``memory``, while the reference, the comparison and the verdict stay
-    in this process. A crash, an exit, a timeout, a flood of output or a thread left
-    running in the worker is the candidate's failure, and so is a file that is
-    missing, cannot be imported or has no such function (``kind`` "missing" or
-    "import")."""
+    ``fn`` may be a target, ``"path/to/file.py:function"`` (a relative path is relative
+    to the current working directory, as for :func:`open`, not to the file that names
+    it): the function then runs in a worker process that imports the file (see
+    :mod:`flatprop.grading`), limited by ``timeout`` and ``memory``, while the
+    reference, the comparison and the verdict stay in this process. A crash, an exit, a
+    timeout, a flood of output or a thread left running in the worker is the
+    candidate's failure, and so is a file that is missing, cannot be imported or has no
+    such function (``kind`` "missing" or "import")."""
 
 
 def _with_shared_doc(checker: Checker) -> Checker:

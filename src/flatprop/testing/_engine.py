@@ -563,7 +563,14 @@ class _Example:
         stop = "" if headline.endswith((".", "?", "!")) else "."  # "Perhaps ... a comma?"
         head = [f"{contract.checker}: {call if about_input else self.name} {headline}{stop}", ""]
         for detail in details:
-            head += textwrap.wrap(detail, _WIDTH, initial_indent="    ", subsequent_indent="    ")
+            head += textwrap.wrap(
+                detail,
+                _WIDTH,
+                initial_indent="    ",
+                subsequent_indent="    ",
+                break_on_hyphens=False,  # nor in a path, which a reader copies
+                break_long_words=False,
+            )
             head += [] if detail else [""]
         if not about_input:
             return _error(head, [], kind=kind, quantity=quantity, inputs={}, contract=contract)
