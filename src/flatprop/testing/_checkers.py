@@ -95,7 +95,11 @@ from flatprop.testing._references import (
     two_layer_reference,
 )
 from flatprop.testing._report import CheckReport
-from flatprop.testing._variants import loss_layer_variants, model_variants
+from flatprop.testing._variants import (
+    loss_layer_variants,
+    model_variants,
+    model_without_regularization,
+)
 from flatprop.testing.strategies import (
     ClassificationProblem,
     LinearProblem,
@@ -737,6 +741,7 @@ def _check_model(
         outputs=outputs,
         staged=staged,
         variants=model_variants(model.contract, found, checked, reg_scale, result),
+        without_regularization=model_without_regularization(model.contract, found, checked, result),
         diagnostic_inputs=diagnostic_inputs(space),
     )
     return run_check(contract, fn, max_examples=common.max_examples, seed=common.seed)

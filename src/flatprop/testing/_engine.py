@@ -106,6 +106,9 @@ class Contract:
     outputs: Outputs | None = None  # None: LossAndGradient(gradient_name, first argument)
     staged: bool = False  # the quantities are stages, compared in order (forward, backward)
     variants: tuple[Variant, ...] = ()  # the known mistakes, to diagnose a failure with
+    # A model's reference without its regularization (in the candidate's format): what
+    # the relation of a regularization part is measured against
+    without_regularization: Callable[[dict[str, Any]], Any] | None = None
     # More inputs to run a failing candidate on, given its failing input (admissible ones)
     diagnostic_inputs: Callable[[dict[str, Any]], list[dict[str, Any]]] = lambda inputs: []
 
@@ -837,6 +840,7 @@ def _diagnosis(
             rtol=contract.rtol,
             atol=contract.atol,
             staged=contract.staged,
+            without_regularization=contract.without_regularization,
         )
 
 
