@@ -29,22 +29,6 @@ def test_readme_python_example_runs(index: int) -> None:
     assert result.returncode == 0, result.stderr
 
 
-def test_quickstart_is_two_single_line_commands_for_demo_and_tests() -> None:
-    demo, tests = quickstart_command("demo"), quickstart_command("tests")
-    assert "\n" not in demo
-    assert "\n" not in tests
-    assert demo.endswith("flatprop demo")
-    assert "pytest" in tests
-    assert ".[test]" in tests
-
-
-def test_ci_runs_the_readme_quickstart_blocks() -> None:
-    ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
-    assert "quickstart-$1" in ci
-    assert "for name in demo tests" in ci
-    assert "HYPOTHESIS_PROFILE=ci" in ci
-
-
 def test_what_a_student_sees_is_what_pytest_prints(tmp_path) -> None:
     """The README's pytest file, run as it says, prints its block (the first failure):
     the test's line, the report, the test's file and line; no frame of the kit."""
@@ -64,3 +48,19 @@ def test_what_a_student_sees_is_what_pytest_prints(tmp_path) -> None:
     printed = result.stdout.split("_ test_svm_loss_naive _")[1].split("\n=")[0]
     lines = [line.rstrip() for line in printed.strip("_\n").splitlines()]
     assert lines == shown.group(1).rstrip("\n").splitlines()
+
+
+def test_quickstart_is_two_single_line_commands_for_demo_and_tests() -> None:
+    demo, tests = quickstart_command("demo"), quickstart_command("tests")
+    assert "\n" not in demo
+    assert "\n" not in tests
+    assert demo.endswith("flatprop demo")
+    assert "pytest" in tests
+    assert ".[test]" in tests
+
+
+def test_ci_runs_the_readme_quickstart_blocks() -> None:
+    ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+    assert "quickstart-$1" in ci
+    assert "for name in demo tests" in ci
+    assert "HYPOTHESIS_PROFILE=ci" in ci
