@@ -54,6 +54,7 @@ GRADING: dict[str, tuple[Any, str, dict[str, Any]]] = {
     "svm_loss_vectorized_no_reg": (check_linear_loss, "multiclass_svm", {}),
     "two_layer_loss_pre_relu": (check_two_layer_loss, "softmax", {"reg_scale": 0.5}),
     "two_layer_loss_bias_regularized": (check_two_layer_loss, "softmax", {"reg_scale": 0.5}),
+    "two_layer_loss_full_reg": (check_two_layer_loss, "softmax", {"reg_scale": 0.5}),
     "affine_backward_flat_dx": (check_layer_pair, "affine", {}),
     "relu_backward_mask_from_dout": (check_layer_pair, "relu", {}),
 }

@@ -291,6 +291,27 @@ def two_layer_loss_bias_regularized(params, X, y, reg):
     return loss, grads
 
 
+def two_layer_loss_full_reg(params, X, y, reg):
+    """Bug: reg * sum(W**2) (and 2 * reg * W) where the assignment has 0.5 * reg * sum(W**2)."""
+    W1, b1, W2, b2 = params["W1"], params["b1"], params["W2"], params["b2"]
+    num_train = X.shape[0]
+    hidden = np.maximum(0, X.dot(W1) + b1)
+    scores = hidden.dot(W2) + b2
+    shifted = scores - np.max(scores, axis=1, keepdims=True)
+    probs = np.exp(shifted) / np.sum(np.exp(shifted), axis=1, keepdims=True)
+    loss = -np.sum(np.log(probs[np.arange(num_train), y])) / num_train
+    loss += reg * (np.sum(W1 * W1) + np.sum(W2 * W2))
+    dscores = probs
+    dscores[np.arange(num_train), y] -= 1
+    dscores /= num_train
+    grads = {"W2": hidden.T.dot(dscores) + 2 * reg * W2, "b2": np.sum(dscores, axis=0)}
+    dhidden = dscores.dot(W2.T)
+    dhidden[hidden <= 0] = 0
+    grads["W1"] = X.T.dot(dhidden) + 2 * reg * W1
+    grads["b1"] = np.sum(dhidden, axis=0)
+    return loss, grads
+
+
 # Layer pairs: CS231n's forward and backward passes
 
 

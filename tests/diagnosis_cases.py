@@ -166,6 +166,13 @@ def svm_linear_reg_only_in_the_gradient(W, X, y, reg):
     return margins.sum() / n, X.T @ active / n + 2 * reg * W
 
 
+def svm_linear_full_reg(W, X, y, reg):
+    """reg * sum(W**2), with its gradient 2 * reg * W, where 0.5 * reg * sum(W**2) is
+    expected (checked with reg_scale=0.5)."""
+    data_loss, dW = svm_linear_reg_only_in_the_gradient(W, X, y, reg)
+    return data_loss + reg * np.sum(W**2), dW
+
+
 def softmax_linear_half_reg(W, X, y, reg):
     """0.5 * reg * sum(W**2), with its gradient reg * W (the other convention)."""
     n = X.shape[0]
@@ -334,6 +341,7 @@ CASES = {
     "svm_linear_gradient_negated": ("check_linear_loss", "svm", {}, "gradient_sign"),
     "svm_linear_reg_only_in_the_gradient": ("check_linear_loss", "svm", {}, "reg_missing"),
     "softmax_linear_half_reg": ("check_linear_loss", "softmax", {}, "half_reg"),
+    "svm_linear_full_reg": ("check_linear_loss", "svm", {"reg_scale": 0.5}, "full_reg"),
     "net_without_relu_backward": ("check_two_layer_loss", "softmax", {}, "relu_mask_wrong"),
     "net_with_no_relu_at_all": ("check_two_layer_loss", "softmax", {}, "pre_relu_forward"),
     "net_relu_mask_at_zero": ("check_two_layer_loss", "softmax", {}, "relu_mask_wrong"),

@@ -145,7 +145,7 @@ def assignment_with(top="", **changes):
         (assignment_with(points="true"), "points must be a number"),
         (assignment_with(points="{}"), "points must name at least one output"),
         (assignment_with(points="{ loss = 0 }"), "points must be >= 0, and not all 0"),
-        (assignment_with(points="{ loss = 2, dB = 8 }"), "quantities must name what it compares"),
+        (assignment_with(points="{ loss = 2, dB = 8 }"), "points has a key 'dB'"),
         (assignment_with(options="[1]"), "options must be a table"),
         (assignment_with(options="{ reg_scale = 0 }"), "reg_scale must be"),
         (assignment_with(options="{ margn = 1 }"), "unknown option 'margn'"),
@@ -181,3 +181,14 @@ def test_a_layer_pair_is_two_targets_of_one_file_graded_by_its_outputs():
     (check,) = read_assignment(text, source="hw.toml").checks
     assert check.target == ("layers.py:relu_forward", "layers.py:relu_backward")
     assert check.parts == {"out": 1.0, "dx": 3.0}
+
+
+def test_a_typo_in_a_key_of_points_is_named_as_a_key_of_points():
+    text = GOOD.replace("points = { loss = 2, dW = 8 }", "points = { loss = 2, dw = 8 }")
+    with pytest.raises(AssignmentError) as error:
+        read_assignment(text, source="hw2.toml")
+    assert str(error.value) == (
+        "hw2.toml, check 'svm_loss_vectorized': points has a key 'dw', which is not an output "
+        "check_linear_loss compares (did you mean 'dW'?); the keys of points name some of "
+        "'loss', 'dW'"
+    )

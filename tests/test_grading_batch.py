@@ -240,6 +240,26 @@ def test_a_check_that_kills_its_grading_process_costs_only_itself(a_class, tmp_p
     assert results[-1].grader_error is None  # the submission's doing, not the grader's
 
 
+def test_what_a_submission_starts_before_killing_its_grading_process_is_killed_too(tmp_path):
+    """Its worker dies with the killed process; what the worker started, in the worker's
+    session and with its environment, is killed by the batch grader (the fixture checks
+    that no process of this run is left)."""
+    write(
+        tmp_path / "trent",
+        "linear_svm.py",
+        """
+        import os, signal, subprocess
+
+        def svm_loss(W, X, y, reg):
+            subprocess.Popen(["sleep", "302"])
+            os.kill(os.getppid(), signal.SIGKILL)
+        """,
+    )
+    [result] = grade_submissions(read_assignment(SVM_CHECK), [tmp_path / "trent"], jobs=1)
+    assert (result.score, result.max_score) == (0, 10)
+    assert all("was killed while it ran, twice" in test.output for test in result.checks[0].tests)
+
+
 @pytest.mark.skipif(
     importlib.util.find_spec("distributed") is None,
     reason='the dask extra is not installed: pip install "flatprop[dask]"',

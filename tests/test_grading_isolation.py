@@ -296,6 +296,22 @@ def test_a_timed_out_input_is_shown_as_it_was_and_not_shrunk(tmp_path):
     failure = grade(path, timeout=HANG_TIMEOUT)
     assert failure.kind == "timeout"
     assert len(failure.inputs["y"]) >= 3
+    message = str(failure)
+    assert "The input it timed out on (not shrunk: a timed-out input is not run again):" in (
+        message
+    )
+    assert "smallest" not in message
+
+
+def test_an_input_that_crashed_its_process_is_shown_as_it_was_and_not_shrunk(tmp_path):
+    source = with_function(SVM, "if len(arguments[2]) >= 3:\n    import os\n    os.abort()")
+    failure = grade(write(tmp_path / "aborts", "linear_svm.py", source))
+    assert failure.kind == "crash"
+    assert len(failure.inputs["y"]) >= 3
+    assert (
+        "The input it failed on (not shrunk: its process was ended on it, and it is not run "
+        "again):" in str(failure)
+    )
 
 
 def test_atexit_handlers_of_a_submission_cannot_turn_its_failure_into_a_pass(tmp_path, controls):
@@ -507,3 +523,56 @@ def test_a_pytest_file_over_a_class_reports_every_student_and_exits_honestly(tmp
     assert done.returncode == 1, done.stdout
     assert set(re.findall(r"FAILED \S+::(\S+)", done.stdout)) == failed
     assert re.search(r"^7 failed, 9 passed in ", done.stdout.splitlines()[-1]), done.stdout
+
+
+def test_a_syntax_error_is_shown_in_the_students_file_with_its_line_and_a_caret(tmp_path):
+    path = write(
+        tmp_path / "colon",
+        "linear_svm.py",
+        "import numpy as np\ndef svm_loss(W, X, y, reg)\n    return 0.0, np.zeros_like(W)\n",
+    )
+    failure = grade(path)
+    assert failure.kind == "import"
+    # Python's own traceback says: File ".../linear_svm.py", line 2, the line, a caret
+    # one past its end (where the ':' should be), "SyntaxError: expected ':'".
+    assert str(failure) == (
+        "check_linear_loss: svm_loss could not be imported: linear_svm.py raised "
+        "SyntaxError: expected ':'.\n"
+        "\n"
+        "    at line 2 of linear_svm.py:\n"
+        "        def svm_loss(W, X, y, reg)\n"
+        "                                  ^\n"
+    )
+
+
+def test_a_syntax_error_in_a_file_the_submission_imports_shows_both_lines(tmp_path):
+    write(tmp_path / "helper", "helpers.py", "def scale(x):\n    return [x, 2 x]\n")
+    path = write(tmp_path / "helper", "linear_svm.py", "import helpers\n" + SVM)
+    failure = grade(path)
+    assert failure.kind == "import"
+    message = str(failure)
+    assert "raised SyntaxError: invalid syntax. Perhaps you forgot a comma?\n" in message
+    assert (
+        "    at line 1 of linear_svm.py, in <module>:\n"
+        "        import helpers\n"
+        "    at line 2 of helpers.py:\n"
+        "        return [x, 2 x]\n"
+        "                   ^^^\n"  # from the 2 to the x, as Python underlines it
+    ) in message
+    assert "importlib" not in message
+
+
+def test_a_missing_relative_target_says_where_it_looked_and_relative_to_what(tmp_path, monkeypatch):
+    write(tmp_path / "rt", "linear_svm.py", SVM)  # beside the test file, say; not in the cwd
+    monkeypatch.chdir(tmp_path)
+    failure = grade("linear_svm.py")
+    assert failure.kind == "missing"
+    assert flat(failure) == (
+        f"check_linear_loss: svm_loss cannot be run: there is no file "
+        f"{tmp_path.resolve() / 'linear_svm.py'}. A relative target is relative to the current "
+        f"working directory, {tmp_path}, as open() is, not to the file that names it: run from "
+        "the folder it is relative to, or give a path from here (e.g. built from the test "
+        "file's __file__)."
+    )
+    monkeypatch.chdir(tmp_path / "rt")
+    assert grade("linear_svm.py").examples_passed == FEW_EXAMPLES  # from its own folder

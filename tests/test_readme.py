@@ -1,6 +1,8 @@
 """The README's code runs, and its quick start is what CI runs."""
 
+import os
 import re
+import sys
 
 import pytest
 
@@ -25,6 +27,27 @@ def test_readme_python_example_runs(index: int) -> None:
     # in examples/: the grading example imports the sample submission
     result = run_python("-c", PYTHON_BLOCKS[index], cwd=EXAMPLES, timeout=300)
     assert result.returncode == 0, result.stderr
+
+
+def test_what_a_student_sees_is_what_pytest_prints(tmp_path) -> None:
+    """The README's pytest file, run as it says, prints its block (the first failure):
+    the test's line, the report, the test's file and line; no frame of the kit."""
+    before, after = README.split("What a student sees", 1)
+    test_file = re.findall(r"```python\n(.*?)```", before, flags=re.DOTALL)[-1]
+    shown = re.search(r"```\n(.*?)```", after, flags=re.DOTALL)
+    assert shown, "no output block after 'What a student sees'"
+    (tmp_path / "test_submission.py").write_text(test_file, encoding="utf-8")
+    submission = (EXAMPLES / "student_submission.py").read_text(encoding="utf-8")
+    (tmp_path / "student_submission.py").write_text(submission, encoding="utf-8")
+    environment = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    result = run_python(
+        "-m", "pytest", "-q", "-p", "no:cacheprovider", "test_submission.py", "-k",
+        "test_svm_loss_naive", cwd=tmp_path, env=environment, timeout=300,
+    )  # fmt: skip
+    assert result.returncode == 1, result.stdout
+    printed = result.stdout.split("_ test_svm_loss_naive _")[1].split("\n=")[0]
+    lines = [line.rstrip() for line in printed.strip("_\n").splitlines()]
+    assert lines == shown.group(1).rstrip("\n").splitlines()
 
 
 def test_quickstart_is_two_single_line_commands_for_demo_and_tests() -> None:

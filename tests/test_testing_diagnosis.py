@@ -44,6 +44,7 @@ CATALOGUE = {
     "gradient_sign",
     "reg_gradient_missing_2",
     "half_reg",
+    "full_reg",
     "reg_missing",
     "bias_regularized",
     "pre_relu_forward",
@@ -152,10 +153,25 @@ def svm_transposed_gradient(W, X, y, reg):
     return loss, grads["W"].T
 
 
+def svm_triple_reg(W, X, y, reg):
+    """3 reg sum(W**2) and 6 reg W: three times the regularization, in no catalogue."""
+    model = LinearClassifier(*W.shape, head="svm", bias=False)
+    model.params["W"] = W
+    loss, grads = model.loss(X, y, reg=3 * reg)
+    return loss, grads["W"]
+
+
 @pytest.mark.parametrize(
     ("fn", "checker", "options", "relation"),
     [
         (svm_doubled_gradient, check_loss_layer, {}, "dscores is 2 times the reference's"),
+        (
+            svm_triple_reg,
+            check_linear_loss,
+            {},
+            "the regularization part of loss is 3 times the reference's, and the rest of it "
+            "is right",
+        ),
         (svm_loss_plus_three, check_loss_layer, {}, "loss is the reference's + 3"),
         (
             svm_transposed_gradient,
@@ -174,6 +190,46 @@ def test_without_a_known_mistake_the_report_states_the_relation_that_holds(
     text = " ".join(str(caught.value).split())
     assert "No known mistake reproduces its outputs" in text
     assert relation in text
+
+
+def test_without_its_catalogue_entry_full_reg_is_found_as_twice_the_regularization():
+    """The relation the catalogue's full_reg stands for: reg·ΣW² against 0.5·reg·ΣW² is a
+    regularization part twice the reference's, in the loss and in the gradient."""
+    contract = contract_of(check_linear_loss, "svm", reg_scale=0.5)
+    W = np.array([[1.0, -2.0], [0.5, 0.0]])
+    X = np.array([[1.0, 2.0], [-1.0, 0.5], [0.0, 3.0]])
+    inputs = [{"W": W, "X": X, "y": np.array([0, 1, 1]), "reg": reg} for reg in (0.0, 0.25, 1.5)]
+    seen = observations(contract, inputs, lambda arguments: svm_full_reg(**arguments))
+    for quantity in ("loss", "dW"):
+        diagnosis = diagnose(
+            seen,
+            (),
+            contract.returns.labelled,
+            quantity,
+            rtol=contract.rtol,
+            atol=contract.atol,
+            without_regularization=contract.without_regularization,
+        )
+        assert diagnosis.lines == [
+            "No known mistake reproduces its outputs; on all 3 inputs tried, the "
+            f"regularization part of {quantity} is 2 times the reference's, and the rest of it "
+            "is right."
+        ]
+
+
+def svm_full_reg(W, X, y, reg):
+    """The SVM of the problem set by its loops, with reg sum(W**2) and 2 reg W."""
+    n, classes = len(y), W.shape[1]
+    loss, dW = 0.0, np.zeros_like(W)
+    for i in range(n):
+        scores = X[i] @ W
+        for j in range(classes):
+            margin = scores[j] - scores[y[i]] + 1
+            if j != y[i] and margin > 0:
+                loss += margin
+                dW[:, j] += X[i]
+                dW[:, y[i]] -= X[i]
+    return loss / n + reg * np.sum(W * W), dW / n + 2 * reg * W
 
 
 def test_a_write_into_an_input_is_the_mistake_writes_input():

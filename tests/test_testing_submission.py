@@ -64,6 +64,7 @@ PLANTED = {
     "svm_loss_vectorized_no_reg": ("mismatch", "loss", "reg_missing"),
     "two_layer_loss_pre_relu": ("mismatch", "loss", "pre_relu_forward"),
     "two_layer_loss_bias_regularized": ("mismatch", "loss", "bias_regularized"),
+    "two_layer_loss_full_reg": ("mismatch", "loss", "full_reg"),
     "affine_backward_flat_dx": ("return", "dx", "dx_not_reshaped"),  # x of 3 axes or more
     "relu_backward_mask_from_dout": ("mismatch", "dx", "relu_mask_wrong"),
 }

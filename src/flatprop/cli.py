@@ -134,9 +134,13 @@ def grade(args: argparse.Namespace) -> int:
     """Grade submission folders into a gradebook and Gradescope results."""
     try:
         from flatprop.grading import command
-    except ImportError as error:
+    except ImportError as error:  # the grade extra: Hypothesis (and tomli on Python 3.10)
+        missing = {"hypothesis": "Hypothesis"}.get(error.name or "", error.name)
         print(
-            f'flatprop grade needs the grade extra ({error}): pip install "flatprop[grade]"',
+            f"flatprop grade needs {missing or 'a package of its extra'}, which is not "
+            "installed: "
+            'pip install "flatprop[grade]"  (from a clone of the repository: '
+            'pip install ".[grade]")',
             file=sys.stderr,
         )
         return 2
@@ -237,15 +241,20 @@ def _parser() -> argparse.ArgumentParser:
         "grade submission folders into a gradebook and Gradescope results",
         "Run every check of ASSIGNMENT.toml on each SUBMISSION_DIR (one per student; its "
         "name is the submission's id), each submitted function in a worker process with a "
-        "time and a memory limit. Writes OUT_DIR/gradebook.csv and "
-        "OUT_DIR/<submission>/results.json (Gradescope's format). Exit status 0 when grading "
-        "ran, whatever the grades; 2 for a bad assignment file or a missing folder.",
+        "time and a memory limit. Writes OUT_DIR/gradebook.csv (updating the rows of these "
+        "submissions in a gradebook already there) and OUT_DIR/<submission>/results.json "
+        "(Gradescope's format). Exit status 0 when grading ran, whatever the grades; 2 for "
+        "a bad assignment file or a missing folder, before anything is graded.",
     )
     grade_parser.add_argument("assignment", metavar="ASSIGNMENT.toml", help="the checks")
     grade_parser.add_argument(
         "submissions", nargs="+", metavar="SUBMISSION_DIR", help="one folder per submission"
     )
-    grade_parser.add_argument("--out", metavar="OUT_DIR", help="where to write the results")
+    grade_parser.add_argument(
+        "--out",
+        metavar="OUT_DIR",
+        help="where to write the results (a gradebook.csv there is updated, not replaced)",
+    )
     grade_parser.add_argument(
         "--results-json",
         metavar="PATH",

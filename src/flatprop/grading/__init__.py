@@ -7,7 +7,8 @@ timeout=5)``). The function runs in a worker process of its own, with a time lim
 per call and a memory limit; only plain data (numbers, numeric arrays, lists, tuples
 and dicts of them) comes back, and the reference, the comparison and the verdict stay
 in the grader. It needs Hypothesis, like :mod:`flatprop.testing`:
-``pip install "flatprop[grade]"``.
+``pip install "flatprop[grade]"`` (from a clone of the repository:
+``pip install ".[grade]"``).
 
 Modules and functions
 ---------------------

@@ -11,7 +11,10 @@ the result as plain data. Whatever goes wrong there comes back as a
 (the check goes on, and shrinks the input), or the end of the worker: a timeout, a
 crash, an exit, a flood of output, a thread left running, a failed import (the check
 stops at once: that input is never run again). Closing the proxy kills the worker's
-whole process group, and any process it started that left the group.
+whole process group, and any process it started that left the group. Within
+:func:`run_marked` every worker also carries the mark of a grading run, which
+:func:`kill_run` kills by: the batch grader's way to end what the workers of a grading
+process left when that process was killed before it could close them.
 
 The checkers of :mod:`flatprop.testing` reach this module (lazily, the one place where
 testing calls into grading) when they are given a target instead of a function.
@@ -20,6 +23,7 @@ testing calls into grading) when they are given a target instead of a function.
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import os
 import re
 import secrets
@@ -29,6 +33,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
@@ -44,7 +49,9 @@ __all__ = [
     "MINIMUM_MEMORY",
     "OUTPUT_LIMIT",
     "IsolatedFunction",
+    "kill_run",
     "parse_target",
+    "run_marked",
 ]
 
 DEFAULT_TIMEOUT = 10.0  # seconds per call, and for the import
@@ -55,6 +62,16 @@ TAIL_BYTES = 2_000  # of its output, shown when it dies
 TAIL_LINES = 12
 STOP_GRACE = 1.0  # seconds a worker has to exit when told to stop, before SIGKILL
 TOKEN_VARIABLE = "FLATPROP_WORKER"  # marks every process a worker starts
+RUN_VARIABLE = "FLATPROP_GRADING_RUN"  # marks every process of the workers of one run
+# The mark of the grading run that workers started here belong to (see run_marked).
+_RUN_MARK: contextvars.ContextVar[str | None] = contextvars.ContextVar(
+    "flatprop_grading_run", default=None
+)
+_RELATIVE = (
+    "A relative target is relative to the current working directory, {cwd}, as open() is, "
+    "not to the file that names it: run from the folder it is relative to, or give a path "
+    "from here (e.g. built from the test file's __file__)."
+)
 _TARGET = re.compile(r"^(?P<path>.+\.py):(?P<function>[A-Za-z_][A-Za-z0-9_]*(?:\.loss)?)$")
 _SIGNAL_NOTES: dict[int, str] = {
     signal.SIGSEGV: "A segmentation fault: memory read or written where it must not be "
@@ -257,8 +274,10 @@ class IsolatedFunction:
     def _start(self) -> None:
         path = self.path.resolve()
         if not path.is_file():
+            relative = [] if self.path.is_absolute() else [_RELATIVE.format(cwd=Path.cwd())]
             raise CandidateError(
-                f"cannot be run: there is no file {self.path}",
+                f"cannot be run: there is no file {path}",
+                relative,
                 kind="missing",
                 final=True,
                 about_input=False,
@@ -276,6 +295,9 @@ class IsolatedFunction:
             **_THREADS,
             TOKEN_VARIABLE: self._token,
         }
+        run = _RUN_MARK.get()
+        if run is not None:
+            environment[RUN_VARIABLE] = run
         if "TMPDIR" in os.environ:
             environment["TMPDIR"] = os.environ["TMPDIR"]
         command = [sys.executable, "-I", "-B", "-u", _worker.__file__, str(os.getpid())]
@@ -402,7 +424,7 @@ class IsolatedFunction:
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(process.pid, signal.SIGKILL)
             process.wait()
-            _kill_marked(self._token)
+            _kill_marked(TOKEN_VARIABLE, self._token)
         self._tail_text = self._read_tail()
         if self._output is not None:
             self._output.close()
@@ -517,14 +539,37 @@ def _write_back(argument: Any, value: Any) -> None:
         )
 
 
-def _kill_marked(token: str) -> None:
-    """Kill the processes that carry this worker's mark and left its process group.
+@contextlib.contextmanager
+def run_marked(mark: str | None) -> Iterator[None]:
+    """Within it, every worker started in this thread carries ``mark`` (None: no mark).
+
+    So does every process a worker starts (its environment is inherited): after the
+    run, :func:`kill_run` ends them all, even those of a worker whose grading process
+    was killed before it could stop the worker itself.
+    """
+    token = _RUN_MARK.set(mark)
+    try:
+        yield
+    finally:
+        _RUN_MARK.reset(token)
+
+
+def kill_run(mark: str) -> None:
+    """Kill every process that carries the mark of a grading run (see :func:`run_marked`).
+
+    Linux only (``/proc``); elsewhere, nothing.
+    """
+    _kill_marked(RUN_VARIABLE, mark)
+
+
+def _kill_marked(variable: str, value: str) -> None:
+    """Kill the processes whose environment has ``variable=value``.
 
     A worker's children inherit its environment; one that started a new session
     escapes ``killpg`` but not this (unless it also cleared its environment: the
     threat model says so). Linux only (``/proc``); elsewhere, nothing.
     """
-    mark = f"{TOKEN_VARIABLE}={token}".encode()
+    mark = f"{variable}={value}".encode()
     for _ in range(5):  # a marked process may start another while this looks
         found = False
         try:

@@ -305,24 +305,63 @@ def _where(error: BaseException, folder: str) -> list[str]:
     """Where the error was raised: the innermost line in the submission's folder, if any.
 
     Paths in it are relative to the folder (the student's own names for their files).
+    A syntax error is shown where it is, as Python's traceback shows it: its file and
+    line, the line, and a caret under the place (after the line that imported that file,
+    if the submission's own code did).
     """
     frames = [frame for frame in traceback.extract_tb(error.__traceback__)]
     frames = [frame for frame in frames if os.path.abspath(frame.filename) != __file__]
-    own = [frame for frame in frames if os.path.abspath(frame.filename).startswith(folder + os.sep)]
+    own = [frame for frame in frames if _inside(frame.filename, folder)]
+    if isinstance(error, SyntaxError) and error.filename and error.lineno:
+        return [*(_frame_lines(own[-1], folder) if own else []), *_syntax_lines(error, folder)]
     numpy_folder = os.path.dirname(np.__file__) + os.sep
     outside = [frame for frame in frames if not frame.filename.startswith(numpy_folder)]
     candidates = own or outside or frames
-    if not candidates:
-        return []
-    frame = candidates[-1]
-    path = frame.filename
-    if os.path.abspath(path).startswith(folder + os.sep):
-        path = os.path.relpath(os.path.abspath(path), folder)
-    where = f"at line {frame.lineno} of {path}, in {frame.name}:"
+    return _frame_lines(candidates[-1], folder) if candidates else []
+
+
+def _inside(path: str, folder: str) -> bool:
+    """Whether a file is in the folder (not ``<frozen importlib._bootstrap>``, ``<string>``)."""
+    return not path.startswith("<") and os.path.abspath(path).startswith(folder + os.sep)
+
+
+def _shown_path(path: str, folder: str) -> str:
+    """A file's path as the student knows it: relative to the submission's folder."""
+    return os.path.relpath(os.path.abspath(path), folder) if _inside(path, folder) else path
+
+
+def _frame_lines(frame: traceback.FrameSummary, folder: str) -> list[str]:
+    where = f"at line {frame.lineno} of {_shown_path(frame.filename, folder)}, in {frame.name}:"
     return [where, f"    {frame.line.strip()}"] if frame.line else [where]
 
 
+SOURCE_WIDTH = 80  # characters of a source line shown under a syntax error
+
+
+def _syntax_lines(error: SyntaxError, folder: str) -> list[str]:
+    """The file and line of a syntax error, the line, and carets under the place."""
+    assert error.filename is not None
+    lines = [f"at line {error.lineno} of {_shown_path(error.filename, folder)}:"]
+    text = (error.text or "").rstrip()
+    source = text.lstrip()
+    if not source:
+        return lines
+    if not error.offset or error.offset < 1:
+        return [*lines, f"    {source[:SOURCE_WIDTH]}"]
+    start = min(max(error.offset - 1 - (len(text) - len(source)), 0), len(source))
+    end = start + 1
+    if error.end_offset and error.end_lineno in (None, error.lineno):
+        end = max(end, start + error.end_offset - error.offset)
+    end = min(end, max(len(source), start + 1))
+    first = max(0, end - SOURCE_WIDTH + 3) if end > SOURCE_WIDTH else 0  # keep the caret
+    shown = ("..." if first else "") + source[first : first + SOURCE_WIDTH - (3 if first else 0)]
+    column = start - first + (3 if first else 0)
+    return [*lines, f"    {shown}", "    " + " " * column + "^" * (end - start)]
+
+
 def _message(error: BaseException) -> str:
+    if isinstance(error, SyntaxError) and error.msg:  # its file and line are in _where
+        return str(error.msg)[:MAX_TEXT]
     try:
         return str(error)[:MAX_TEXT]
     except Exception:

@@ -333,6 +333,7 @@ def _stand_in(*arguments: Any) -> Any:
 def _dry_run(check: Check, source: str) -> None:
     """Run the check once on a stand-in that raises: the checker checks its arguments."""
     from flatprop.testing import CheckFailedError
+    from flatprop.testing._engine import UnknownQuantityError
 
     stand_ins = [_stand_in] * (1 if isinstance(check.target, str) else len(check.target))
     try:
@@ -344,6 +345,12 @@ def _dry_run(check: Check, source: str) -> None:
         )
     except CheckFailedError:
         return  # the stand-in failed, as it must: the arguments are good
+    except UnknownQuantityError as error:  # the keys of points are the quantities compared
+        raise AssignmentError(
+            f"{source}, check {check.name!r}: points has a key {error.name!r}, which is not "
+            f"an output {check.checker} compares{error.suggestion}; the keys of points name "
+            f"some of {', '.join(map(repr, error.valid))}"
+        ) from None
     except (TypeError, ValueError) as error:
         raise AssignmentError(f"{source}, check {check.name!r}: {error}") from None
     raise AssertionError("a dry run passed with a stand-in that raises")  # pragma: no cover

@@ -13,6 +13,7 @@ import concurrent.futures
 import math
 import multiprocessing
 import os
+import secrets
 import signal
 import threading
 import time
@@ -23,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from flatprop import __version__
+from flatprop.grading._runner import kill_run, run_marked
 from flatprop.grading.assignment import Assignment, Check
 from flatprop.testing import CheckFailedError, CheckReport
 from flatprop.testing._engine import covers
@@ -35,6 +37,7 @@ __all__ = [
     "grade_check",
     "grade_submission",
     "grade_submissions",
+    "submission_folders",
 ]
 
 # Failures that concern one output: the other outputs of a check with partial credit
@@ -183,11 +186,23 @@ def grade_submission(
     return SubmissionResult(folder.name if submission is None else submission, checks)
 
 
-def grade_check(check: Check, folder: str | Path) -> CheckResult:
-    """Grade one check of one submission (the unit of work of :func:`grade_submissions`)."""
+def grade_check(check: Check, folder: str | Path, *, mark: str | None = None) -> CheckResult:
+    """Grade one check of one submission (the unit of work of :func:`grade_submissions`).
+
+    Parameters
+    ----------
+    check : Check
+    folder : str or Path
+        The submission's folder.
+    mark : str, optional
+        The mark of a grading run: every process started for this check (its worker,
+        and what the submission starts) carries it in its environment, so that
+        :func:`flatprop.grading._runner.kill_run` ends them all, even if the process
+        that runs this is killed before it can.
+    """
     folder = Path(folder)
     started = time.monotonic()
-    with _ONE_AT_A_TIME:
+    with _ONE_AT_A_TIME, run_marked(mark):
         tests = _tests(check, folder)
     return CheckResult(check.name, tests, seconds=time.monotonic() - started)
 
@@ -287,7 +302,9 @@ def grade_submissions(
         Grade in a pool of this many processes of its own. A check whose submission
         kills the process grading it (a submission can signal its parent) is graded
         again alone, and if the process is killed again, earns 0 with a message that
-        says so; the other checks and submissions are not affected.
+        says so; the other checks and submissions are not affected. Every process
+        started for the run carries its mark: those left when a grading process dies,
+        and when the run ends, are killed (Linux).
     executor : concurrent.futures.Executor, optional
         Grade with this executor instead (a ``ProcessPoolExecutor``, a Dask client's
         ``get_executor()`` ...); it must be able to run :func:`grade_check`.
@@ -303,8 +320,8 @@ def grade_submissions(
     Raises
     ------
     ValueError
-        If a folder is missing, or two have the same name; if both ``jobs`` and
-        ``executor`` are given, or ``jobs`` is not a positive int.
+        If a folder is missing or is a file, or two have the same name; if both
+        ``jobs`` and ``executor`` are given, or ``jobs`` is not a positive int.
 
     Examples
     --------
@@ -337,17 +354,8 @@ def grade_submissions(
     >>> result.submission, result.score, [test.status for test in result.checks[0].tests]
     ('ana', 2.0, ['passed', 'failed'])
     """
-    paths = [Path(folder) for folder in folders]
+    paths = submission_folders(folders)
     names = [path.name for path in paths]
-    for path in paths:
-        if not path.is_dir():
-            raise ValueError(f"no submission folder {path}")
-    duplicates = sorted({name for name in names if names.count(name) > 1})
-    if duplicates:
-        raise ValueError(
-            f"two submission folders have the same name {duplicates[0]!r}: a submission's "
-            "id is its folder's name"
-        )
     if jobs is not None and executor is not None:
         raise ValueError("give jobs or executor, not both")
     if jobs is not None and (isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1):
@@ -357,6 +365,9 @@ def grade_submissions(
     graded: dict[tuple[int, int], CheckResult] = {}
     results: list[SubmissionResult | None] = [None] * len(paths)
     done = 0
+    # Every process started for this run carries its mark: what the workers of a killed
+    # grading process leave behind is killed by it, here.
+    mark = secrets.token_hex(16)
 
     def finished(task: tuple[int, int], check_result: CheckResult) -> None:
         nonlocal done
@@ -369,25 +380,29 @@ def grade_submissions(
             if progress is not None:
                 progress(result, done, len(paths))
 
-    if executor is None and jobs is None:
-        for i, j in tasks:
-            finished((i, j), grade_check(checks[j], paths[i]))
-    elif executor is not None:
-        for task, result in _in_executor(executor, checks, paths, tasks):
-            finished(task, result or _failed_check(checks[task[1]], _KILLED, "a broken pool"))
-    else:
-        assert jobs is not None
-        broken = []
-        with _pool(min(jobs, len(tasks))) as pool:
-            for task, result in _in_executor(pool, checks, paths, tasks):
-                if result is None:
-                    broken.append(task)
-                else:
-                    finished(task, result)
-        for task in broken:  # alone this time: a check that breaks its pool again is at fault
-            with _pool(1) as pool:
-                [(_, result)] = list(_in_executor(pool, checks, paths, [task]))
-            finished(task, result or _failed_check(checks[task[1]], _KILLED_TWICE))
+    try:
+        if executor is None and jobs is None:
+            for i, j in tasks:
+                finished((i, j), grade_check(checks[j], paths[i], mark=mark))
+        elif executor is not None:
+            for task, result in _in_executor(executor, checks, paths, tasks, mark):
+                finished(task, result or _failed_check(checks[task[1]], _KILLED, "a broken pool"))
+        else:
+            assert jobs is not None
+            broken = []
+            with _pool(min(jobs, len(tasks))) as pool:
+                for task, result in _in_executor(pool, checks, paths, tasks, mark):
+                    if result is None:
+                        broken.append(task)
+                    else:
+                        finished(task, result)
+            for task in broken:  # alone this time: a check that breaks its pool again is at fault
+                kill_run(mark)  # what the killed processes' workers started
+                with _pool(1) as pool:
+                    [(_, result)] = list(_in_executor(pool, checks, paths, [task], mark))
+                finished(task, result or _failed_check(checks[task[1]], _KILLED_TWICE))
+    finally:
+        kill_run(mark)
     return [result for result in results if result is not None]
 
 
@@ -405,14 +420,44 @@ _KILLED_TWICE = (
 )
 
 
+def submission_folders(folders: Sequence[str | Path]) -> list[Path]:
+    """The submissions' folders, checked: each one a folder, their names all different.
+
+    Raises
+    ------
+    ValueError
+        If one is missing or is a file, or two have the same name (a submission's id).
+    """
+    paths = [Path(folder) for folder in folders]
+    for path in paths:
+        if path.is_file():
+            raise ValueError(
+                f"{path} is a file: a submission is a folder, the one that holds its files "
+                f"(here {path.parent if path.parent != Path() else 'the current folder'})"
+            )
+        if not path.is_dir():
+            raise ValueError(f"no submission folder {path}")
+    names = [path.name for path in paths]
+    duplicates = sorted({name for name in names if names.count(name) > 1})
+    if duplicates:
+        raise ValueError(
+            f"two submission folders have the same name {duplicates[0]!r}: a submission's "
+            "id is its folder's name"
+        )
+    return paths
+
+
 def _in_executor(
     executor: concurrent.futures.Executor,
     checks: tuple[Check, ...],
     paths: list[Path],
     tasks: Sequence[tuple[int, int]],
+    mark: str,
 ) -> Iterator[tuple[tuple[int, int], CheckResult | None]]:
     """(task, result) as each finishes: None for a check whose process pool broke."""
-    futures = {executor.submit(grade_check, checks[j], paths[i]): (i, j) for i, j in tasks}
+    futures = {
+        executor.submit(grade_check, checks[j], paths[i], mark=mark): (i, j) for i, j in tasks
+    }
     for future in concurrent.futures.as_completed(futures):
         task = futures[future]
         try:

@@ -1,6 +1,7 @@
 """Tools for testing and grading code against flatprop; they need Hypothesis.
 
-Install them with ``pip install "flatprop[test]"``; the rest of flatprop does not
+Install them with ``pip install "flatprop[test]"`` (from a clone of the repository:
+``pip install ".[test]"``); the rest of flatprop does not
 need Hypothesis, and ``import flatprop`` does not import this subpackage.
 
 Modules and functions
@@ -45,7 +46,9 @@ try:
     import hypothesis  # noqa: F401
 except ImportError as error:  # pragma: no cover - depends on the environment
     raise ImportError(
-        'flatprop.testing needs Hypothesis, which is not installed: pip install "flatprop[test]"'
+        "flatprop.testing needs Hypothesis, which is not installed: "
+        'pip install "flatprop[test]"  (from a clone of the repository: pip install ".[test]")',
+        name="hypothesis",
     ) from error
 
 from flatprop.testing import mistakes, strategies

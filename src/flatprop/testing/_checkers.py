@@ -95,7 +95,11 @@ from flatprop.testing._references import (
     two_layer_reference,
 )
 from flatprop.testing._report import CheckReport
-from flatprop.testing._variants import loss_layer_variants, model_variants
+from flatprop.testing._variants import (
+    loss_layer_variants,
+    model_variants,
+    model_without_regularization,
+)
 from flatprop.testing.strategies import (
     ClassificationProblem,
     LinearProblem,
@@ -174,13 +178,14 @@ _RETURNS_DOC = """
 
     Notes
     -----
-    ``fn`` may be a target, ``"path/to/file.py:function"``: the function then runs in
-    a worker process that imports the file (see :mod:`flatprop.grading`), limited by
-    ``timeout`` and ``memory``, while the reference, the comparison and the verdict stay
-    in this process. A crash, an exit, a timeout, a flood of output or a thread left
-    running in the worker is the candidate's failure, and so is a file that is
-    missing, cannot be imported or has no such function (``kind`` "missing" or
-    "import")."""
+    ``fn`` may be a target, ``"path/to/file.py:function"`` (a relative path is relative
+    to the current working directory, as for :func:`open`, not to the file that names
+    it): the function then runs in a worker process that imports the file (see
+    :mod:`flatprop.grading`), limited by ``timeout`` and ``memory``, while the
+    reference, the comparison and the verdict stay in this process. A crash, an exit, a
+    timeout, a flood of output or a thread left running in the worker is the
+    candidate's failure, and so is a file that is missing, cannot be imported or has no
+    such function (``kind`` "missing" or "import")."""
 
 
 def _with_shared_doc(checker: Checker) -> Checker:
@@ -736,6 +741,7 @@ def _check_model(
         outputs=outputs,
         staged=staged,
         variants=model_variants(model.contract, found, checked, reg_scale, result),
+        without_regularization=model_without_regularization(model.contract, found, checked, result),
         diagnostic_inputs=diagnostic_inputs(space),
     )
     return run_check(contract, fn, max_examples=common.max_examples, seed=common.seed)

@@ -121,11 +121,14 @@ def diagnose(
     rtol: float,
     atol: float,
     staged: bool = False,
+    without_regularization: Callable[[dict[str, Any]], Any] | None = None,
 ) -> Diagnosis:
     """The known mistake that reproduces every observation, or the relations that hold.
 
     ``observations[0]`` is the failing input's. ``labelled(result)`` labels a variant's
     result like the candidate's outputs; ``quantity`` is the failing output.
+    ``without_regularization(inputs)``, for a model, is its reference's result without
+    the regularization, for the relation of a regularization part.
     """
     count = len(observations)
     matches: dict[str, str] = {}  # mistake -> the evidence of its first matching variant
@@ -135,7 +138,12 @@ def diagnose(
         ):
             matches[variant.mistake] = variant.evidence
     lines = []
-    relation = _relation(quantity, observations, rtol, atol) if quantity is not None else None
+    relation = None
+    if quantity is not None:
+        data_part = None
+        if without_regularization is not None:
+            data_part = _data_parts(quantity, observations, without_regularization, labelled)
+        relation = _relation(quantity, observations, rtol, atol, data_part)
     where = f"on {_inputs_tried(count)}"
     if relation is not None and relation.startswith(_ON_THE_FAILING_INPUT):
         where, relation = _ON_THE_FAILING_INPUT, relation[len(_ON_THE_FAILING_INPUT) + 2 :]
@@ -270,10 +278,77 @@ def _ratio(got: np.ndarray, expected: np.ndarray, rtol: float, atol: float) -> f
     return None
 
 
-def _relation(
-    quantity: str, observations: Sequence[Observation], rtol: float, atol: float
+def _data_parts(
+    quantity: str,
+    observations: Sequence[Observation],
+    without_regularization: Callable[[dict[str, Any]], Any],
+    labelled: Callable[[Any], dict[str, np.ndarray]],
+) -> list[np.ndarray] | None:
+    """The reference's ``quantity`` without its regularization, on each observation."""
+    parts = []
+    for observation in observations:
+        if quantity not in observation.got:
+            continue
+        outputs = _run(without_regularization, observation.inputs, labelled)
+        if outputs is None or quantity not in outputs:
+            return None
+        parts.append(outputs[quantity])
+    return parts
+
+
+def _regularization_relation(
+    quantity: str,
+    pairs: Sequence[tuple[np.ndarray, np.ndarray]],
+    data_parts: Sequence[np.ndarray],
+    rtol: float,
+    atol: float,
 ) -> str | None:
-    """A relation of ``quantity`` to the reference's that holds on every observation."""
+    """Whether the candidate's regularization part is k times the reference's, the rest right.
+
+    The parts are what each output has beyond the reference's data part (its output
+    without regularization); ``k`` must be the same on every input where the
+    reference's part is not 0, and the candidate's part 0 where it is.
+    """
+    ratios = []
+    for (got, expected), data in zip(pairs, data_parts, strict=True):
+        if got.shape != expected.shape or data.shape != expected.shape:
+            return None
+        reference = expected.astype(np.float64) - data
+        candidate = got.astype(np.float64) - data
+        if not (np.all(np.isfinite(candidate)) and np.all(np.isfinite(reference))):
+            return None
+        tolerance = atol + rtol * max(np.max(np.abs(expected)), np.max(np.abs(got)))
+        norm = float(np.sum(reference * reference))
+        k = float(np.sum(candidate * reference)) / norm if norm else 0.0
+        if np.max(np.abs(candidate - k * reference)) > tolerance:
+            return None
+        if np.max(np.abs(reference)) > tolerance:  # a part large enough to measure k by
+            ratios.append(k)
+    if not ratios or any(abs(k - ratios[0]) > 1e-6 * max(1.0, abs(ratios[0])) for k in ratios):
+        return None
+    k = ratios[0]
+    if abs(k - 1) <= 1e-6:
+        return None
+    if abs(k) <= 1e-6:
+        return f"{quantity} has no regularization part, and the rest of it is right"
+    return (
+        f"the regularization part of {quantity} is {_number(k)} times the reference's, and "
+        "the rest of it is right"
+    )
+
+
+def _relation(
+    quantity: str,
+    observations: Sequence[Observation],
+    rtol: float,
+    atol: float,
+    data_parts: Sequence[np.ndarray] | None = None,
+) -> str | None:
+    """A relation of ``quantity`` to the reference's that holds on every observation.
+
+    ``data_parts``, for a model, are the reference's ``quantity`` without regularization
+    on the observations that have it, for the relation of a regularization part.
+    """
     pairs = [
         (observation, observation.got[quantity], observation.expected[quantity])
         for observation in observations
@@ -299,6 +374,12 @@ def _relation(
                 for k, (observation, _, _) in zip(ratios, pairs, strict=True)
             ):
                 return f"{quantity} is {name} times the reference's"
+    if data_parts is not None:
+        relation = _regularization_relation(
+            quantity, [(got, expected) for _, got, expected in pairs], data_parts, rtol, atol
+        )
+        if relation is not None:
+            return relation
     offsets: list[float] = []
     for _, got, expected in pairs:
         difference = got.astype(np.float64) - expected.astype(np.float64)

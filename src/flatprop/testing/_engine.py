@@ -68,6 +68,7 @@ __all__ = [
     "CandidateError",
     "Contract",
     "Target",
+    "UnknownQuantityError",
     "accepts_targets",
     "covers",
     "run_candidate",
@@ -105,6 +106,9 @@ class Contract:
     outputs: Outputs | None = None  # None: LossAndGradient(gradient_name, first argument)
     staged: bool = False  # the quantities are stages, compared in order (forward, backward)
     variants: tuple[Variant, ...] = ()  # the known mistakes, to diagnose a failure with
+    # A model's reference without its regularization (in the candidate's format): what
+    # the relation of a regularization part is measured against
+    without_regularization: Callable[[dict[str, Any]], Any] | None = None
     # More inputs to run a failing candidate on, given its failing input (admissible ones)
     diagnostic_inputs: Callable[[dict[str, Any]], list[dict[str, Any]]] = lambda inputs: []
 
@@ -198,6 +202,27 @@ class Candidate:
     quantities: tuple[str, ...] | None = None
 
 
+class UnknownQuantityError(ValueError):
+    """A name in ``quantities=`` that is none of the outputs the checker compares.
+
+    ``name`` is that name, ``valid`` the names it may be; the message lists them (and
+    says which one differs from it only in case, if one does).
+    """
+
+    def __init__(self, checker: str, name: str, valid: tuple[str, ...]):
+        self.checker, self.name, self.valid = checker, name, valid
+        super().__init__(
+            f"{checker}: quantities must name what it compares, some of "
+            f"{', '.join(map(repr, valid))}; got {name!r}{self.suggestion}"
+        )
+
+    @property
+    def suggestion(self) -> str:
+        """`` (did you mean 'dW'?)`` for a name that differs only in case, else ``""``."""
+        same = [item for item in self.valid if item.lower() == self.name.lower()]
+        return f" (did you mean {same[0]!r}?)" if same else ""
+
+
 def covers(name: str, quantity: str) -> bool:
     """Whether a name given in ``quantities=`` stands for a compared quantity.
 
@@ -221,10 +246,7 @@ def _compared(contract: Contract, names: tuple[str, ...] | None) -> tuple[str, .
     valid = [*contract.quantities, *([contract.gradient_name] if keys else []), *keys]
     for name in names:
         if not any(covers(name, quantity) for quantity in contract.quantities):
-            raise ValueError(
-                f"{contract.checker}: quantities must name what it compares, some of "
-                f"{', '.join(map(repr, valid))}; got {name!r}"
-            )
+            raise UnknownQuantityError(contract.checker, name, tuple(valid))
     return tuple(q for q in contract.quantities if any(covers(name, q) for name in names))
 
 
@@ -437,6 +459,7 @@ class _Example:
                 error.headline,
                 error.details,
                 about_input=error.about_input,
+                final=error.final,
             )
             if error.final:
                 raise _StopSearch(failure) from None
@@ -526,24 +549,35 @@ class _Example:
         got: dict[str, Any] | None = None,
         got_heading: str = "",
         about_input: bool = True,
+        final: bool = False,
     ) -> CheckFailedError:
         """The error for this input: what went wrong, the input, expected and got.
 
         Its message is in two parts (kept on the error as ``_parts``), between which the
         diagnosis goes: the headline with its details, then the input and the outputs.
+        A ``final`` failure's input is the one it happened on, never run again (so never
+        shrunk): the message says so.
         """
         contract = self.contract
         call = self.returns.call_text(self.name, contract.argument_names)
         expected = self.reference_outputs
         if got is not None and kind in ("mismatch", "non-finite"):
             expected = {name: self.expected[name] for name in got}
-        head = [f"{contract.checker}: {call if about_input else self.name} {headline}.", ""]
+        stop = "" if headline.endswith((".", "?", "!")) else "."  # "Perhaps ... a comma?"
+        head = [f"{contract.checker}: {call if about_input else self.name} {headline}{stop}", ""]
         for detail in details:
-            head += textwrap.wrap(detail, _WIDTH, initial_indent="    ", subsequent_indent="    ")
+            head += textwrap.wrap(
+                detail,
+                _WIDTH,
+                initial_indent="    ",
+                subsequent_indent="    ",
+                break_on_hyphens=False,  # nor in a path, which a reader copies
+                break_long_words=False,
+            )
             head += [] if detail else [""]
         if not about_input:
             return _error(head, [], kind=kind, quantity=quantity, inputs={}, contract=contract)
-        body = ["The smallest failing input found:", ""]
+        body = [_final_heading(kind) if final else "The smallest failing input found:", ""]
         body += ["    import numpy as np", *assignment_block(self.pristine)]
         body += [
             f"    {line}" for line in self.returns.call_lines(self.name, contract.argument_names)
@@ -561,6 +595,15 @@ class _Example:
             inputs=copy.deepcopy(self.pristine),
             contract=contract,
         )
+
+
+def _final_heading(kind: str) -> str:
+    """What the input of a final failure is (see :class:`CandidateError`)."""
+    if kind == "timeout":
+        return "The input it timed out on (not shrunk: a timed-out input is not run again):"
+    return (
+        "The input it failed on (not shrunk: its process was ended on it, and it is not run again):"
+    )
 
 
 def _error(
@@ -797,6 +840,7 @@ def _diagnosis(
             rtol=contract.rtol,
             atol=contract.atol,
             staged=contract.staged,
+            without_regularization=contract.without_regularization,
         )
 
 

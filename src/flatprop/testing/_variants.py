@@ -38,6 +38,7 @@ __all__ = [
     "linear_stages",
     "loss_layer_variants",
     "model_variants",
+    "model_without_regularization",
     "reference_head",
     "two_layer_stages",
 ]
@@ -540,15 +541,20 @@ def _model_knobs(contract: str, reg_scale: float) -> list[tuple[str, str, _Knobs
             _Knobs(negate=True),
         ),
     ]
-    if reg_scale == 1:
-        knobs.append(
-            (
-                "half_reg",
-                f"loss - reference = -reg·{squares}/2 and {gradient_off('-reg')}: the "
-                "convention 0.5·reg·ΣW²",
-                _Knobs(reg_loss=0.5, reg_gradient=0.5),
+    # The other conventions of the regularization: reg·ΣW² and 0.5·reg·ΣW², each where
+    # the check's reg_scale says another.
+    for mistake, convention, scale in (("half_reg", "0.5·reg", 0.5), ("full_reg", "reg", 1.0)):
+        if reg_scale != scale:
+            off = scale - reg_scale  # of reg·ΣW² in the loss; twice that of reg·W in dW
+            knobs.append(
+                (
+                    mistake,
+                    f"loss - reference = {_times(off)}reg·{squares} and "
+                    f"{gradient_off(f'{_times(2 * off)}reg')}: the convention "
+                    f"{convention}·{squares}",
+                    _Knobs(reg_loss=scale / reg_scale, reg_gradient=scale / reg_scale),
+                )
             )
-        )
     if contract == "two_layer":
         knobs += [
             (
@@ -593,6 +599,26 @@ def _model_knobs(contract: str, reg_scale: float) -> list[tuple[str, str, _Knobs
             ),
         ]
     return knobs
+
+
+def _times(factor: float) -> str:
+    """A factor in front of a term: ``""`` for 1, ``"-"`` for -1, else ``"0.5·"``."""
+    return {1.0: "", -1.0: "-"}.get(factor, f"{factor:g}·")
+
+
+def model_without_regularization(
+    contract: str,
+    spec: LossSpec,
+    options: dict[str, Any],
+    result: Callable[[dict[str, Any]], Any],
+) -> Callable[[Inputs], Any]:
+    """The reference's outputs without its regularization (its data part), as ``result``.
+
+    What the report's relation of a regularization part measures against.
+    """
+    stages = linear_stages if contract == "linear" else two_layer_stages
+    head = reference_head(spec, options)
+    return lambda inputs: result(stages(head, inputs, 0.0))
 
 
 def model_variants(

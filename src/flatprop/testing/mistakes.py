@@ -18,7 +18,8 @@ When none matches (or more than one does), ``diagnosis`` is None and the report 
 an exact relation between the candidate's output and the reference's when one holds on
 every input tried: a constant ratio (``-1``: the sign), a ratio of N, C or N·C, a
 constant offset, a transposition, the right values in the wrong shape, or, on the
-failing input, a single wrong row or column.
+failing input, a single wrong row or column; for a model, a regularization part k times
+the reference's with the rest right.
 
 The ids are part of the API: they stay, and a new mistake gets a new id.
 
@@ -62,8 +63,13 @@ The ids are part of the API: they stay, and a new mistake gets a new id.
      - regularization gradient reg·W instead of 2·reg·W
      - linear, two-layer
    * - ``half_reg``
-     - the 0.5·reg·ΣW² convention where reg·ΣW² is expected (check with ``reg_scale=0.5``
-       if that is the assignment's)
+     - the 0.5·reg·ΣW² convention where the check expects another, reg·ΣW² by default
+       (check with ``reg_scale=0.5`` if 0.5·reg·ΣW² is the assignment's)
+     - linear, two-layer
+   * - ``full_reg``
+     - the reg·ΣW² convention where the check expects another, 0.5·reg·ΣW² with
+       ``reg_scale=0.5`` (check with the default ``reg_scale=1`` if reg·ΣW² is the
+       assignment's)
      - linear, two-layer
    * - ``reg_missing``
      - regularization missing from the loss, the gradient, or both
@@ -108,7 +114,7 @@ Examples
 >>> MISTAKES["reg_gradient_missing_2"].summary
 'regularization gradient reg·W instead of 2·reg·W'
 >>> len(MISTAKES)
-20
+21
 """
 
 from __future__ import annotations
@@ -159,8 +165,14 @@ MISTAKES = MappingProxyType(
             Mistake("reg_gradient_missing_2", "regularization gradient reg·W instead of 2·reg·W"),
             Mistake(
                 "half_reg",
-                "the 0.5·reg·ΣW² convention where reg·ΣW² is expected (if the assignment "
-                "has 0.5·reg·ΣW², check with reg_scale=0.5)",
+                "the 0.5·reg·ΣW² convention where the check expects another, reg·ΣW² by "
+                "default (if the assignment has 0.5·reg·ΣW², check with reg_scale=0.5)",
+            ),
+            Mistake(
+                "full_reg",
+                "the reg·ΣW² convention where the check expects another, 0.5·reg·ΣW² with "
+                "reg_scale=0.5 (if the assignment has reg·ΣW², check with the default "
+                "reg_scale=1)",
             ),
             Mistake("reg_missing", "regularization missing from the loss, the gradient, or both"),
             Mistake("bias_regularized", "biases regularized"),

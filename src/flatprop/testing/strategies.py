@@ -34,7 +34,11 @@ try:
     from hypothesis import strategies as st
     from hypothesis.extra import numpy as hnp
 except ImportError as error:  # pragma: no cover - depends on the environment
-    raise ImportError('flatprop.testing needs Hypothesis: pip install "flatprop[test]"') from error
+    raise ImportError(
+        "flatprop.testing needs Hypothesis, which is not installed: "
+        'pip install "flatprop[test]"  (from a clone of the repository: pip install ".[test]")',
+        name="hypothesis",
+    ) from error
 
 from flatprop.testing._arrays import (
     Size,
