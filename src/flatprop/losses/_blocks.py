@@ -49,7 +49,8 @@ BLOCK_ENTRIES = 1 << 17
 """Entries per block of rows: 1 MB of float64, which stays in a core's L2 cache. Smaller
 blocks cost more calls of NumPy and more hand-offs of the GIL between threads (each
 hand-off takes tens of microseconds): measured on 2 cores, blocks of 32k entries gained
-nothing from a second thread, blocks of 128k entries 1.3 to 1.5 times."""
+nothing from a second thread, blocks of 128k entries 1.0 to 1.5 times (least in float32,
+whose passes are bound by the memory bandwidth the two cores share)."""
 
 THREADED_ENTRIES = 2 * BLOCK_ENTRIES
 """Inputs of at least this many entries (two blocks) may be shared among threads."""
