@@ -3,8 +3,8 @@
 NumPy's matrix products run in a BLAS library (OpenBLAS in NumPy's wheels) that starts
 a thread per core. For the small products of a minibatch step the threads cost more
 than they save, and when other processes keep the cores busy they spin waiting for
-each other: ``flatprop demo`` took 57 s on a busy 2-core machine and 1.7 s idle (12.6 s
-with ``OPENBLAS_NUM_THREADS=1``). So :meth:`flatprop.nets.Model.train` runs its steps
+each other: ``flatprop demo`` took 16-95 s on a busy 2-core machine and 2.3 s idle (the
+README's "Threads" gives the measurements). So :meth:`flatprop.nets.Model.train` runs its steps
 with one BLAS thread when they are small, through threadpoolctl (the well-kept library
 scikit-learn uses for the same purpose).
 

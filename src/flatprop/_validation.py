@@ -232,7 +232,7 @@ def as_probabilities(
     if targets.shape != shape:
         raise ValueError(
             f"{name} as probability targets must have the shape of the scores {shape}, "
-            f"got shape {targets.shape}"
+            f"got shape {targets.shape} (labels, one per row, have shape {shape[:1]})"
         )
     if targets.size == 0:
         return targets

@@ -414,10 +414,8 @@ def rel_error(a: npt.ArrayLike, b: npt.ArrayLike) -> float:
     >>> rel_error([1e308], [-1e308])
     1.0
     """
-    first = as_float_array(a, "a", dtype=np.dtype(np.float64), check_finite=False)
-    second = as_float_array(b, "b", dtype=np.dtype(np.float64), check_finite=False)
-    require_finite(first, "a", advice=None)
-    require_finite(second, "b", advice=None)
+    first = _finite_float64(a, "a")
+    second = _finite_float64(b, "b")
     if first.shape != second.shape:
         raise ValueError(f"a and b must have the same shape, got {first.shape} and {second.shape}")
     if first.size == 0:

@@ -539,8 +539,6 @@ def _wire_preview(value: np.ndarray) -> str:
     """
     if value.ndim == 0 or value.size <= EDGE_ITEMS:
         return preview(value if value.ndim == 0 else value.ravel(), items=EDGE_ITEMS)
-    if value.size == 0:
-        return preview(value)
     low, high = (preview(extreme, precision=3) for extreme in (np.min(value), np.max(value)))
     return f"{value.shape} all {low}" if low == high else f"{value.shape} from {low} to {high}"
 

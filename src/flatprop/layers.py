@@ -23,7 +23,7 @@ import numpy as np
 import numpy.typing as npt
 
 from flatprop._display import StagesDisplay
-from flatprop._validation import FloatArray, as_flag, as_float_array
+from flatprop._validation import FloatArray, all_finite, as_flag, as_float_array
 
 __all__ = [
     "RELU_KINK",
@@ -99,14 +99,14 @@ def _require_in_range(array: FloatArray, what: str) -> None:
     rounding error of such a sum is itself beyond the range, so there is no right value
     to return.
     """
-    finite = np.isfinite(array)
-    if not finite.all():
-        index = tuple(int(i) for i in np.argwhere(~finite)[0])
-        raise FloatingPointError(
-            f"{what} overflows {array.dtype} at entry {index}: its terms go beyond "
-            f"{float(np.finfo(array.dtype).max):.3g} (even where they would cancel, their "
-            "rounding errors do); scale the inputs down (standardise x, use smaller weights)"
-        )
+    if all_finite(array):
+        return
+    index = tuple(int(i) for i in np.argwhere(~np.isfinite(array))[0])
+    raise FloatingPointError(
+        f"{what} overflows {array.dtype} at entry {index}: its terms go beyond "
+        f"{float(np.finfo(array.dtype).max):.3g} (even where they would cancel, their "
+        "rounding errors do); scale the inputs down (standardise x, use smaller weights)"
+    )
 
 
 def affine_forward(
@@ -176,7 +176,7 @@ def affine_forward(
             f"so b must have shape ({w.shape[1]},), got b of shape {b.shape}"
         )
     rows = x.reshape(x.shape[0], num_features)  # a view for contiguous x
-    out = _product(rows, w, check_finite, "the output x W + b")
+    out = _product(rows, w, False, "the output x W + b")  # checked once, with b added
     with np.errstate(over="ignore"):
         out += b
     if check_finite:

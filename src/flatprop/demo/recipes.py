@@ -9,7 +9,8 @@ steps of minibatch SGD) reach about 98% held-out accuracy on the default split
 (:func:`train` with ``default_settings("digits")``); the spiral defaults fit the 3-arm
 spiral that a linear classifier cannot. Each head has defaults that suit it: the
 squared hinge's gradient grows with the margin, so it takes a smaller learning rate
-(0.1) where the others take 0.5 or 1.
+(0.1) where the other heads take 0.5 or 1 (the digits linear model takes 0.1 with
+every head).
 """
 
 from __future__ import annotations

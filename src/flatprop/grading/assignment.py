@@ -286,6 +286,7 @@ def _target(table: Mapping[str, Any], checker: str, where: str) -> str | tuple[s
         targets: tuple[str, ...] = tuple(value)
     else:
         targets = (_string(table, "target", where),)
+    files: set[Path] = set()
     for target in targets:
         try:
             path, _function = parse_target(target)
@@ -297,7 +298,8 @@ def _target(table: Mapping[str, Any], checker: str, where: str) -> str | tuple[s
                 f"{where}: the target's file must be inside the submission's folder (a "
                 f"relative path without '..'), got {target!r}"
             )
-    if len({parse_target(target)[0] for target in targets}) > 1:
+        files.add(path)
+    if len(files) > 1:
         raise AssignmentError(f"{where}: the two targets of a layer pair must name one file")
     return targets if len(targets) > 1 else targets[0]
 

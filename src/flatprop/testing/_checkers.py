@@ -692,7 +692,7 @@ def _check_model(
     ]
     target_columns = () if labels else ((("y",), 1),)  # real targets (N, C) have C columns
     dimensions.append(dimension("C", classes, *model.class_slots, *target_columns, labels=labels))
-    all_probes = [probe for probe in probes if common.include_kinks]
+    all_probes = list(probes) if common.include_kinks else []
     if far_rows is not None:
         all_probes.append(far_rows.probe(**sizes, num_classes=classes, dtype=common.dtype))
     result: Callable[[dict[str, Any]], Any] = model.result

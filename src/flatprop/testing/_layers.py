@@ -24,7 +24,15 @@ from flatprop.testing import _arrays
 from flatprop.testing._arrays import Size
 from flatprop.testing._calls import layer_pair
 from flatprop.testing._checkers import DEFAULT_MAX_EXAMPLES
-from flatprop.testing._draws import KINK_GAP, KINK_GRID, Common, dimension, largest, smallest
+from flatprop.testing._draws import (
+    KINK_GAP,
+    KINK_GRID,
+    Common,
+    _on_the_grid,
+    dimension,
+    largest,
+    smallest,
+)
 from flatprop.testing._engine import Contract, Target, run_candidate, run_check
 from flatprop.testing._extras import InputSpace, diagnostic_inputs
 from flatprop.testing._outputs import LayerOutputs
@@ -122,8 +130,7 @@ def _admissible(layer: str, common: Common) -> Callable[[dict[str, Any]], bool]:
             return True
         x = inputs["x"]
         near = np.any(np.abs(x) <= KINK_GAP)
-        on_grid = all(np.all(np.mod(a, KINK_GRID) == 0) for a in arrays)
-        return not near or (common.include_kinks and on_grid)
+        return not near or (common.include_kinks and _on_the_grid(inputs))
 
     return admissible
 
