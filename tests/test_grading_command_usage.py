@@ -5,7 +5,6 @@ that works from a clone."""
 from __future__ import annotations
 
 import ast
-import os
 import sys
 from pathlib import Path
 
@@ -19,7 +18,7 @@ from grading_cases import (  # noqa: F401 - no_process_left_behind: an autouse f
     no_process_left_behind,
     write,
 )
-from helpers import run_python
+from helpers import run_python, with_this_path
 
 ASSIGNMENT = """
 [[checks]]
@@ -30,7 +29,6 @@ reference = "multiclass_svm"
 points = { loss = 2, dW = 8 }
 options = { max_examples = 20 }
 """
-THIS_PATH = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}  # this flatprop
 INSTALL_HINT = (
     'pip install "flatprop[{extra}]"  (from a clone of the repository: pip install ".[{extra}]")'
 )
@@ -96,7 +94,7 @@ def test_the_grade_command_exits_2_on_a_gradebook_of_other_checks(tmp_path, assi
         str(tmp_path / "ana"),
         "--out",
         str(out),
-        env=THIS_PATH,
+        env=with_this_path(),
     )
     assert done.returncode == 2, done.stderr
     assert done.stderr.startswith("flatprop grade: error: ")
@@ -135,7 +133,7 @@ def test_grade_without_hypothesis_says_once_what_to_install(tmp_path, assignment
         "from flatprop.cli import main\n"
         f"sys.exit(main(['grade', {str(assignment)!r}, 'x', '--out', 'y']))\n"
     )
-    done = run_python("-c", script, env=THIS_PATH)
+    done = run_python("-c", script, env=with_this_path())
     assert done.returncode == 2
     assert done.stderr == (
         f"flatprop grade needs Hypothesis, which is not installed: "

@@ -1,12 +1,10 @@
 """The README's code runs, and its quick start is what CI runs."""
 
-import os
 import re
-import sys
 
 import pytest
 
-from helpers import EXAMPLES, ROOT, run_python
+from helpers import EXAMPLES, ROOT, run_python, with_this_path
 
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 PYTHON_BLOCKS = re.findall(r"```python\n(.*?)```", README, flags=re.DOTALL)
@@ -39,10 +37,9 @@ def test_what_a_student_sees_is_what_pytest_prints(tmp_path) -> None:
     (tmp_path / "test_submission.py").write_text(test_file, encoding="utf-8")
     submission = (EXAMPLES / "student_submission.py").read_text(encoding="utf-8")
     (tmp_path / "student_submission.py").write_text(submission, encoding="utf-8")
-    environment = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
     result = run_python(
         "-m", "pytest", "-q", "-p", "no:cacheprovider", "test_submission.py", "-k",
-        "test_svm_loss_naive", cwd=tmp_path, env=environment, timeout=300,
+        "test_svm_loss_naive", cwd=tmp_path, env=with_this_path(), timeout=300,
     )  # fmt: skip
     assert result.returncode == 1, result.stdout
     printed = result.stdout.split("_ test_svm_loss_naive _")[1].split("\n=")[0]
