@@ -321,7 +321,11 @@ def test_each_variant_that_differs_on_a_drawn_input_is_diagnosed_as_itself(setti
         seen = observations(contract, inputs, variant.run)
         if not differs(seen[0], contract.rtol, contract.atol):
             continue  # the mistake does not show on this input: no failure to diagnose
-        quantity = next(label for label in seen[0].got if differs(seen[0], 0, 0))
+        quantity = next(  # the first output that fails, as the engine reports it
+            label
+            for label, value in seen[0].expected.items()
+            if not np.allclose(seen[0].got[label], value, rtol=contract.rtol, atol=contract.atol)
+        )
         diagnosis = diagnose(
             seen,
             contract.variants,
@@ -330,6 +334,7 @@ def test_each_variant_that_differs_on_a_drawn_input_is_diagnosed_as_itself(setti
             rtol=contract.rtol,
             atol=contract.atol,
             staged=contract.staged,
+            without_regularization=contract.without_regularization,
         )
         assert diagnosis.mistake == variant.mistake, (variant.evidence, diagnosis.lines)
 
